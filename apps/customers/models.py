@@ -1,0 +1,112 @@
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.validators import MinValueValidator
+from django.db import models
+
+from apps.core.models import TimeStampedModel
+from apps.customers.validators import validate_country, validate_timezone
+
+
+class Account(TimeStampedModel):
+    class Tier(models.TextChoices):
+        ENTERPRISE = "enterprise", "Enterprise"
+        MID_MARKET = "mid_market", "Mid-market"
+        SMB = "smb", "SMB"
+
+    class Lifecycle(models.TextChoices):
+        PROSPECT = "prospect", "Prospect"
+        ONBOARDING = "onboarding", "Onboarding"
+        ACTIVE = "active", "Active customer"
+        AT_RISK = "at_risk", "At risk"
+        CHURNED = "churned", "Churned"
+
+    name = models.CharField(max_length=200)
+    domain = models.CharField(max_length=253, blank=True)
+    timezone = models.CharField(
+        max_length=64, default="UTC", validators=[validate_timezone], help_text="IANA name"
+    )
+    country = models.CharField(
+        max_length=2, default="US", validators=[validate_country], help_text="ISO 3166 alpha-2"
+    )
+    tier = models.CharField(max_length=20, choices=Tier.choices, default=Tier.SMB)
+    segment = models.CharField(max_length=64, blank=True)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="owned_accounts",
+        help_text="The sales rep who owns the relationship.",
+    )
+    csm = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="managed_accounts",
+        verbose_name="CSM",
+    )
+    lifecycle_status = models.CharField(
+        max_length=20, choices=Lifecycle.choices, default=Lifecycle.PROSPECT
+    )
+
+    class Meta:
+        ordering = ["name"]
+        indexes = [models.Index(fields=["name"], name="account_name_idx")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Contact(TimeStampedModel):
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="contacts")
+    name = models.CharField(max_length=200)
+    email = models.EmailField(blank=True)
+    title = models.CharField(max_length=200, blank=True)
+    is_primary = models.BooleanField(default=False)
+    unsubscribed = models.BooleanField(
+        default=False, help_text="No customer emails are sent to this contact."
+    )
+
+    class Meta:
+        ordering = ["-is_primary", "name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["account"],
+                condition=models.Q(is_primary=True),
+                name="one_primary_contact_per_account",
+                violation_error_message="This account already has a primary contact.",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} <{self.email}>" if self.email else self.name
+
+
+class ProductFamily(models.Model):
+    name = models.CharField(max_length=100, unique=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name_plural = "product families"
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Product(TimeStampedModel):
+    sku = models.CharField("SKU", max_length=64, unique=True)
+    name = models.CharField(max_length=200)
+    family = models.ForeignKey(ProductFamily, on_delete=models.PROTECT, related_name="products")
+    list_price = models.DecimalField(
+        max_digits=12, decimal_places=2, validators=[MinValueValidator(Decimal("0"))]
+    )
+    currency = models.CharField(max_length=3, default="USD")
+    active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["family__name", "name"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.sku})"

@@ -1,0 +1,293 @@
+"""Deal transitions. Admin, API, UI and CRM integrations all change stages through here.
+
+Every function is atomic: the stage, the ``StageChange`` audit row and the outbox event
+commit together. A refused transition raises a domain error carrying every problem keyed
+by field, and writes nothing.
+"""
+
+import datetime as dt
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import transaction
+from django_fsm import ConcurrentTransition, can_proceed, has_transition_perm
+
+from apps.core.errors import Conflict, NotPermitted, ValidationFailed
+from apps.core.events import event_emit
+from apps.customers.models import Contact
+from apps.deals.models import Deal, LossReason, Stage, StageChange, WinReason
+
+logger = logging.getLogger(__name__)
+
+Source = StageChange.Source
+
+
+@dataclass(frozen=True)
+class TransitionInfo:
+    name: str
+    label: str
+    target: str
+
+
+def _transition_infos() -> dict[str, TransitionInfo]:
+    infos = {}
+    for t in Deal._meta.get_field("stage").get_all_transitions(Deal):
+        infos.setdefault(
+            t.name,
+            TransitionInfo(name=t.name, label=t.custom.get("label", t.name), target=t.target),
+        )
+    return infos
+
+
+TRANSITIONS: dict[str, TransitionInfo] = _transition_infos()
+STAGE_MOVES = {"move_to_new", "qualify", "propose", "negotiate"}
+
+
+def deal_available_transitions(*, deal: Deal, user: Any) -> list[TransitionInfo]:
+    """Transitions possible from the deal's stage that ``user`` is permitted to run."""
+    return [
+        info for name, info in TRANSITIONS.items() if has_transition_perm(getattr(deal, name), user)
+    ]
+
+
+def deal_effective_primary_contact(deal: Deal) -> Contact | None:
+    if deal.primary_contact_id:
+        return deal.primary_contact
+    return deal.account.contacts.filter(is_primary=True).first()
+
+
+def deal_close_won_blockers(
+    *, deal: Deal, win_reason: WinReason | None, win_notes: str
+) -> dict[str, list[str]]:
+    """Everything that stops ``deal`` from being closed as won, keyed by field."""
+    blockers: dict[str, list[str]] = {}
+
+    def block(field: str, message: str) -> None:
+        blockers.setdefault(field, []).append(message)
+
+    if deal.amount is None or deal.amount <= 0:
+        block("amount", "Enter an amount greater than zero.")
+    if not deal.currency or len(deal.currency) != 3:
+        block("currency", "Enter a three-letter currency code such as USD.")
+    if deal.close_date is None:
+        block("close_date", "Enter the close date.")
+    contact = deal_effective_primary_contact(deal)
+    if contact is None:
+        block(
+            "primary_contact", "Choose a primary contact; neither the deal nor the account has one."
+        )
+    elif contact.account_id != deal.account_id:
+        block("primary_contact", f"{contact.name} is not a contact of {deal.account.name}.")
+    elif not contact.email:
+        block("primary_contact", f"The primary contact {contact.name} has no email address.")
+    if deal.pk is None or not deal.line_items.exists():
+        block("line_items", "Add at least one line item (what the customer bought).")
+    if win_reason is None:
+        block("win_reason", "Choose a win reason.")
+    elif not win_reason.active:
+        block("win_reason", f"The win reason “{win_reason}” is no longer in use.")
+    if not (win_notes or "").strip():
+        block("win_notes", "Describe why the deal was won.")
+    return blockers
+
+
+def _check_can_run(*, deal: Deal, name: str, actor: Any) -> None:
+    method = getattr(deal, name)
+    if not can_proceed(method):
+        label = TRANSITIONS[name].label.lower()
+        raise Conflict(
+            f"A deal in stage “{deal.get_stage_display()}” cannot be moved with “{label}”."
+        )
+    if actor is not None and not has_transition_perm(method, actor):
+        raise NotPermitted(f"You do not have permission to “{TRANSITIONS[name].label.lower()}”.")
+
+
+def _run(
+    *,
+    deal: Deal,
+    name: str,
+    actor: Any,
+    source: str,
+    reason: str,
+    event_name: str,
+    event_payload: dict | None = None,
+) -> StageChange:
+    from_stage = deal.stage
+    getattr(deal, name)()
+    try:
+        deal.save()
+    except ConcurrentTransition:
+        raise Conflict(
+            "This deal was changed by someone else a moment ago; reload it and try again."
+        ) from None
+    change = StageChange.objects.create(
+        deal=deal,
+        transition=name,
+        from_stage=from_stage,
+        to_stage=deal.stage,
+        actor=actor,
+        source=source,
+        reason=reason,
+    )
+    event_emit(
+        name=event_name,
+        aggregate=deal,
+        actor=actor,
+        payload={
+            "deal_id": deal.pk,
+            "account_id": deal.account_id,
+            "from_stage": from_stage,
+            "to_stage": deal.stage,
+            "stage_change_id": change.pk,
+            "source": source,
+            **(event_payload or {}),
+        },
+    )
+    logger.info("deal %s: %s -> %s (%s by %s)", deal.pk, from_stage, deal.stage, source, actor)
+    return change
+
+
+@transaction.atomic
+def deal_close_won(
+    *,
+    deal: Deal,
+    actor: Any,
+    source: str,
+    win_reason: WinReason | None,
+    win_notes: str,
+    close_date: dt.date | None = None,
+) -> StageChange:
+    """Close ``deal`` as won after checking every closed-won requirement."""
+    _check_can_run(deal=deal, name="close_won", actor=actor)
+    if close_date is not None:
+        deal.close_date = close_date
+    blockers = deal_close_won_blockers(deal=deal, win_reason=win_reason, win_notes=win_notes)
+    if blockers:
+        raise ValidationFailed("This deal cannot be closed as won yet.", blockers)
+    deal.primary_contact = deal_effective_primary_contact(deal)
+    deal.win_reason = win_reason
+    deal.win_notes = win_notes.strip()
+    deal.loss_reason, deal.loss_notes = None, ""
+    return _run(
+        deal=deal,
+        name="close_won",
+        actor=actor,
+        source=source,
+        reason=f"{win_reason}: {deal.win_notes}",
+        event_name="deal.closed_won",
+    )
+
+
+@transaction.atomic
+def deal_close_lost(
+    *, deal: Deal, actor: Any, source: str, loss_reason: LossReason | None, loss_notes: str = ""
+) -> StageChange:
+    """Close ``deal`` as lost; a loss reason is required."""
+    _check_can_run(deal=deal, name="close_lost", actor=actor)
+    if loss_reason is None:
+        raise ValidationFailed(
+            "This deal cannot be closed as lost yet.", {"loss_reason": ["Choose a loss reason."]}
+        )
+    if not loss_reason.active:
+        raise ValidationFailed(
+            "This deal cannot be closed as lost yet.",
+            {"loss_reason": [f"The loss reason “{loss_reason}” is no longer in use."]},
+        )
+    deal.loss_reason = loss_reason
+    deal.loss_notes = (loss_notes or "").strip()
+    return _run(
+        deal=deal,
+        name="close_lost",
+        actor=actor,
+        source=source,
+        reason=f"{loss_reason}: {deal.loss_notes}".rstrip(": "),
+        event_name="deal.closed_lost",
+    )
+
+
+@transaction.atomic
+def deal_reopen(*, deal: Deal, actor: Any, source: str, reason: str) -> StageChange:
+    """Take a closed deal back to negotiation. Needs a reason and ``deals.reopen_deal``."""
+    _check_can_run(deal=deal, name="reopen", actor=actor)
+    if not (reason or "").strip():
+        raise ValidationFailed(
+            "A reason is required to reopen a deal.",
+            {"reason": ["Say why the deal is being reopened."]},
+        )
+    previous = deal.stage
+    return _run(
+        deal=deal,
+        name="reopen",
+        actor=actor,
+        source=source,
+        reason=reason.strip(),
+        event_name="deal.reopened",
+        event_payload={"reopened_from": previous},
+    )
+
+
+@transaction.atomic
+def deal_move(*, deal: Deal, name: str, actor: Any, source: str, reason: str = "") -> StageChange:
+    """Move an open deal to another open stage (forwards or back)."""
+    if name not in STAGE_MOVES:
+        raise ValidationFailed(
+            "Unknown stage move.",
+            {"transition": [f"“{name}” is not one of: {', '.join(sorted(STAGE_MOVES))}."]},
+        )
+    _check_can_run(deal=deal, name=name, actor=actor)
+    return _run(
+        deal=deal,
+        name=name,
+        actor=actor,
+        source=source,
+        reason=(reason or "").strip(),
+        event_name="deal.stage_changed",
+    )
+
+
+def deal_transition(
+    *, deal: Deal, name: str, actor: Any, source: str, data: dict[str, Any]
+) -> StageChange:
+    """Run the transition called ``name`` with already-validated ``data``.
+
+    The one entry point for callers that pick a transition by name (API, admin, CRM
+    notifications).
+    """
+    if name == "close_won":
+        return deal_close_won(
+            deal=deal,
+            actor=actor,
+            source=source,
+            win_reason=data.get("win_reason"),
+            win_notes=data.get("win_notes", ""),
+            close_date=data.get("close_date"),
+        )
+    if name == "close_lost":
+        return deal_close_lost(
+            deal=deal,
+            actor=actor,
+            source=source,
+            loss_reason=data.get("loss_reason"),
+            loss_notes=data.get("loss_notes", ""),
+        )
+    if name == "reopen":
+        return deal_reopen(deal=deal, actor=actor, source=source, reason=data.get("reason", ""))
+    return deal_move(
+        deal=deal, name=name, actor=actor, source=source, reason=data.get("reason", "")
+    )
+
+
+__all__ = [
+    "STAGE_MOVES",
+    "TRANSITIONS",
+    "Source",
+    "Stage",
+    "deal_available_transitions",
+    "deal_close_lost",
+    "deal_close_won",
+    "deal_close_won_blockers",
+    "deal_move",
+    "deal_reopen",
+    "deal_transition",
+]

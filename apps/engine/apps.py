@@ -1,0 +1,15 @@
+from django.apps import AppConfig
+
+
+class EngineConfig(AppConfig):
+    name = "apps.engine"
+    label = "engine"
+    verbose_name = "Engine"
+
+    def ready(self) -> None:
+        from apps.core.events import subscribe
+        from apps.engine import services
+
+        subscribe("deal.closed_won", services.enrollments_start_for_event)
+        for event_name in ("deal.reopened", "deal.closed_lost"):
+            subscribe(event_name, services.enrollments_cancel_for_event)

@@ -1,0 +1,113 @@
+from django.db import models
+
+from apps.core import clock
+from apps.core.models import DomainEvent, TimeStampedModel
+from apps.customers.models import Account
+from apps.deals.models import Deal
+from apps.playbooks.models import Playbook, PlaybookVersion
+
+
+class Enrollment(TimeStampedModel):
+    """A deal running through one playbook version.
+
+    ``generation`` is a fence: cancelling or pausing bumps it, and a worker re-reads it
+    under lock before writing effects, so a step claimed just before a cancellation
+    writes nothing.
+    """
+
+    class State(models.TextChoices):
+        ACTIVE = "active", "Active"
+        PAUSED = "paused", "Paused"
+        COMPLETED = "completed", "Completed"
+        CANCELLED = "cancelled", "Cancelled"
+
+    playbook = models.ForeignKey(Playbook, on_delete=models.PROTECT, related_name="enrollments")
+    version = models.ForeignKey(
+        PlaybookVersion, on_delete=models.PROTECT, related_name="enrollments"
+    )
+    deal = models.ForeignKey(Deal, on_delete=models.CASCADE, related_name="enrollments")
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="enrollments")
+    trigger_event = models.ForeignKey(
+        DomainEvent, on_delete=models.PROTECT, related_name="enrollments"
+    )
+    state = models.CharField(max_length=10, choices=State.choices, default=State.ACTIVE)
+    context = models.JSONField(default=dict, blank=True)
+    generation = models.PositiveIntegerField(default=0)
+    cancelled_reason = models.TextField(blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["playbook", "deal", "trigger_event"], name="one_enrollment_per_trigger"
+            )
+        ]
+        indexes = [models.Index(fields=["deal", "state"], name="enrollment_deal_state_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.deal} in {self.version}"
+
+
+class StepRun(models.Model):
+    """One occurrence of a step for one enrollment: a row with ``due_at``, not a
+    Celery countdown. The dispatcher claims due rows; a worker executes one."""
+
+    class State(models.TextChoices):
+        PENDING = "pending", "Pending"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        SKIPPED = "skipped", "Skipped"
+        FAILED = "failed", "Failed, retry scheduled"
+        DEAD = "dead", "Dead"
+        CANCELLED = "cancelled", "Cancelled"
+
+    DUE_STATES = (State.PENDING, State.FAILED)
+    FINISHED_STATES = (State.DONE, State.SKIPPED, State.DEAD, State.CANCELLED)
+
+    enrollment = models.ForeignKey(Enrollment, on_delete=models.CASCADE, related_name="step_runs")
+    step_key = models.SlugField(max_length=64)
+    occurrence = models.PositiveIntegerField(default=1)
+    kind = models.CharField(max_length=32)
+    due_at = models.DateTimeField()
+    state = models.CharField(max_length=10, choices=State.choices, default=State.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    lease_until = models.DateTimeField(null=True, blank=True)
+    generation = models.PositiveIntegerField(
+        default=0, help_text="The enrollment generation this run was claimed under."
+    )
+    last_error = models.TextField(blank=True)
+    result = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(default=clock.now, editable=False)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["due_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["enrollment", "step_key", "occurrence"], name="steprun_idempotency_key"
+            )
+        ]
+        indexes = [
+            # The dispatcher's scan: only due-able rows are indexed, so the index stays
+            # small however many finished rows accumulate.
+            models.Index(
+                fields=["due_at"],
+                name="steprun_due_idx",
+                condition=models.Q(state__in=["pending", "failed"]),
+            ),
+            models.Index(
+                fields=["lease_until"],
+                name="steprun_running_lease_idx",
+                condition=models.Q(state="running"),
+            ),
+            models.Index(fields=["state", "due_at"], name="steprun_state_due_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.step_key}#{self.occurrence} ({self.state})"
+
+    @property
+    def idempotency_key(self) -> str:
+        return f"{self.enrollment_id}:{self.step_key}:{self.occurrence}"

@@ -1,0 +1,305 @@
+"""The engine: enroll deals in playbooks, schedule step runs as rows, claim and execute
+them exactly once in effect, cancel what a reopened or lost deal no longer needs."""
+
+import datetime as dt
+import logging
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F, OuterRef, Subquery
+
+from apps.core import clock, step_kinds
+from apps.core.events import event_emit
+from apps.core.models import DomainEvent
+from apps.deals.models import Deal
+from apps.engine.models import Enrollment, StepRun
+from apps.playbooks.filters import filters_match
+from apps.playbooks.selectors import playbooks_for_trigger
+
+logger = logging.getLogger(__name__)
+
+SEND_CHUNK = 10
+
+
+def _lease_until(now: dt.datetime) -> dt.datetime:
+    return now + dt.timedelta(seconds=settings.ENGINE_LEASE_SECONDS)
+
+
+def _retry_delay(attempts: int) -> dt.timedelta:
+    return dt.timedelta(seconds=min(6 * 3600, 30 * 2 ** max(0, attempts - 1)))
+
+
+def step_runs_send(step_run_ids: list[int]) -> None:
+    """Hand claimed step runs to the workers. A send that fails is only logged: the rows
+    are leased, and the dispatcher reclaims them when the lease expires."""
+    from apps.engine.tasks import run_steps
+
+    for start in range(0, len(step_run_ids), SEND_CHUNK):
+        chunk = step_run_ids[start : start + SEND_CHUNK]
+        try:
+            run_steps.delay(chunk)
+        except Exception:
+            logger.warning(
+                "could not send step runs %s; their lease will expire", chunk, exc_info=True
+            )
+
+
+# Enrollment --------------------------------------------------------------------------
+
+
+def enrollments_start_for_event(event: DomainEvent) -> list[Enrollment]:
+    """Enroll the event's deal in every active playbook whose trigger and filters match.
+
+    Idempotent: the (playbook, deal, trigger event) unique key means a second run of the
+    same event finds the enrollment and schedules nothing new.
+    """
+    deal = Deal.objects.select_related("account").get(pk=event.aggregate_id)
+    started = []
+    for playbook in playbooks_for_trigger(trigger=event.name):
+        version = playbook.current_version
+        if not filters_match(version.filters, deal=deal):
+            continue
+        enrollment, created = Enrollment.objects.get_or_create(
+            playbook=playbook,
+            deal=deal,
+            trigger_event=event,
+            defaults={"version": version, "account": deal.account},
+        )
+        if created:
+            logger.info("enrollment %s: deal %s in %s", enrollment.pk, deal.pk, version)
+            steps = [s for s in version.steps if s.get("start", "enrollment") == "enrollment"]
+            step_runs_schedule(enrollment=enrollment, steps=steps, base=clock.now())
+            started.append(enrollment)
+    return started
+
+
+def step_runs_schedule(
+    *, enrollment: Enrollment, steps: list[dict[str, Any]], base: dt.datetime
+) -> list[StepRun]:
+    """Create the step runs for ``steps`` timed from ``base``. Runs already due are
+    claimed here and sent to the workers right after commit, not at the next tick."""
+    now = clock.now()
+    runs, due_now = [], []
+    for step in steps:
+        due_at = base + dt.timedelta(
+            days=int(step.get("delay_days") or 0), hours=int(step.get("delay_hours") or 0)
+        )
+        is_due = due_at <= now
+        run, created = StepRun.objects.get_or_create(
+            enrollment=enrollment,
+            step_key=step["key"],
+            occurrence=1,
+            defaults={
+                "kind": step["kind"],
+                "due_at": due_at,
+                "state": StepRun.State.RUNNING if is_due else StepRun.State.PENDING,
+                "lease_until": _lease_until(now) if is_due else None,
+                "attempts": 1 if is_due else 0,
+                "generation": enrollment.generation,
+            },
+        )
+        runs.append(run)
+        if created and is_due:
+            due_now.append(run.pk)
+    if due_now:
+        transaction.on_commit(lambda: step_runs_send(due_now))
+    return runs
+
+
+@transaction.atomic
+def enrollment_cancel(*, enrollment: Enrollment, reason: str) -> int:
+    """Cancel an enrollment, its unfinished step runs and the open effects of its
+    finished ones. Returns the number of effects withdrawn."""
+    enrollment = Enrollment.objects.select_for_update().get(pk=enrollment.pk)
+    if enrollment.state in (Enrollment.State.CANCELLED, Enrollment.State.COMPLETED):
+        return 0
+    now = clock.now()
+    enrollment.state = Enrollment.State.CANCELLED
+    enrollment.generation += 1
+    enrollment.cancelled_reason = reason
+    enrollment.finished_at = now
+    enrollment.save(
+        update_fields=["state", "generation", "cancelled_reason", "finished_at", "updated_at"]
+    )
+    enrollment.step_runs.filter(
+        state__in=[StepRun.State.PENDING, StepRun.State.FAILED, StepRun.State.RUNNING]
+    ).update(state=StepRun.State.CANCELLED, lease_until=None, finished_at=now, last_error=reason)
+    withdrawn = 0
+    for run in enrollment.step_runs.filter(state=StepRun.State.DONE):
+        kind = step_kinds.get(run.kind)
+        if kind.withdraw is not None:
+            withdrawn += kind.withdraw(run, reason)
+    logger.info(
+        "enrollment %s cancelled (%s); %s effects withdrawn", enrollment.pk, reason, withdrawn
+    )
+    return withdrawn
+
+
+def enrollments_cancel_for_event(event: DomainEvent) -> int:
+    """Cancel the deal's running enrollments whose playbook version cancels on ``event``."""
+    cancelled = 0
+    running = Enrollment.objects.filter(
+        deal_id=event.aggregate_id, state__in=[Enrollment.State.ACTIVE, Enrollment.State.PAUSED]
+    ).select_related("version")
+    for enrollment in running:
+        if event.name in enrollment.version.cancel_on:
+            label = event.name.replace("deal.", "deal ").replace("_", " ")
+            enrollment_cancel(enrollment=enrollment, reason=f"Cancelled: {label}.")
+            cancelled += 1
+    return cancelled
+
+
+# Dispatch ----------------------------------------------------------------------------
+
+
+@transaction.atomic
+def step_runs_claim_due(*, limit: int | None = None) -> list[int]:
+    """Claim due step runs (and runs whose lease expired) for execution.
+
+    ``FOR UPDATE SKIP LOCKED`` lets several dispatchers run at once without taking the
+    same rows; the claim commits before any message is sent.
+    """
+    limit = limit or settings.ENGINE_DISPATCH_BATCH
+    now = clock.now()
+    ids = list(
+        StepRun.objects.select_for_update(skip_locked=True)
+        .filter(state__in=StepRun.DUE_STATES, due_at__lte=now)
+        .order_by("due_at")
+        .values_list("id", flat=True)[:limit]
+    )
+    if len(ids) < limit:
+        ids += list(
+            StepRun.objects.select_for_update(skip_locked=True)
+            .filter(state=StepRun.State.RUNNING, lease_until__lt=now)
+            .order_by("lease_until")
+            .values_list("id", flat=True)[: limit - len(ids)]
+        )
+    if ids:
+        generation = Enrollment.objects.filter(pk=OuterRef("enrollment_id")).values("generation")[
+            :1
+        ]
+        StepRun.objects.filter(pk__in=ids).update(
+            state=StepRun.State.RUNNING,
+            lease_until=_lease_until(now),
+            attempts=F("attempts") + 1,
+            generation=Subquery(generation),
+        )
+    return ids
+
+
+def step_runs_dispatch_due(*, limit: int | None = None) -> int:
+    """One dispatcher tick: claim what is due, then send it to the workers."""
+    ids = step_runs_claim_due(limit=limit)
+    step_runs_send(ids)
+    return len(ids)
+
+
+# Execution ---------------------------------------------------------------------------
+
+
+def step_run_execute(*, step_run_id: int) -> str:
+    """Execute one claimed step run in one transaction. Returns what happened."""
+    try:
+        return _execute(step_run_id)
+    except Exception as exc:
+        logger.exception("step run %s failed", step_run_id)
+        return step_run_record_failure(
+            step_run_id=step_run_id, error=f"{type(exc).__name__}: {exc}"
+        )
+
+
+@transaction.atomic
+def _execute(step_run_id: int) -> str:
+    enrollment_id = (
+        StepRun.objects.filter(pk=step_run_id).values_list("enrollment_id", flat=True).first()
+    )
+    if enrollment_id is None:
+        return "missing"
+    # Lock order everywhere: enrollment, then its step runs (cancellation does the same).
+    enrollment = (
+        Enrollment.objects.select_for_update()
+        .select_related("version", "deal", "account")
+        .get(pk=enrollment_id)
+    )
+    run = StepRun.objects.select_for_update().get(pk=step_run_id)
+    if run.state != StepRun.State.RUNNING:
+        return f"skipped: already {run.state}"  # a duplicate message
+    now = clock.now()
+    if enrollment.state != Enrollment.State.ACTIVE or run.generation != enrollment.generation:
+        # The fence: the enrollment was cancelled or paused after this run was claimed.
+        cancelled = enrollment.state == Enrollment.State.CANCELLED
+        run.state = StepRun.State.CANCELLED if cancelled else StepRun.State.PENDING
+        run.lease_until = None
+        run.save(update_fields=["state", "lease_until"])
+        return f"fenced: enrollment {enrollment.state}"
+    step = enrollment.version.step(run.step_key)
+    kind = step_kinds.get(run.kind)
+    run.started_at = now
+    result = kind.execute(
+        step_kinds.StepExecution(
+            step_run=run,
+            enrollment=enrollment,
+            deal=enrollment.deal,
+            account=enrollment.account,
+            step=step,
+            now=now,
+        )
+    )
+    run.state = StepRun.State.DONE
+    run.result = result or {}
+    run.lease_until = None
+    run.finished_at = now
+    run.last_error = ""
+    run.save(
+        update_fields=["state", "result", "lease_until", "started_at", "finished_at", "last_error"]
+    )
+    event_emit(
+        name="step.completed",
+        aggregate=run,
+        payload={
+            "enrollment_id": enrollment.pk,
+            "step_key": run.step_key,
+            "deal_id": enrollment.deal_id,
+        },
+    )
+    successors = [
+        s
+        for s in enrollment.version.steps
+        if s.get("start") == "after_step" and s.get("after_step") == run.step_key
+    ]
+    if successors:
+        step_runs_schedule(enrollment=enrollment, steps=successors, base=now)
+    _complete_if_finished(enrollment, now)
+    logger.info("step run %s (%s) done for enrollment %s", run.pk, run.step_key, enrollment.pk)
+    return "done"
+
+
+def _complete_if_finished(enrollment: Enrollment, now: dt.datetime) -> None:
+    if enrollment.step_runs.exclude(state__in=StepRun.FINISHED_STATES).exists():
+        return
+    scheduled = set(enrollment.step_runs.values_list("step_key", flat=True))
+    if any(s["key"] not in scheduled for s in enrollment.version.steps):
+        return  # successors of skipped/dead steps never start; still counts as open work
+    enrollment.state = Enrollment.State.COMPLETED
+    enrollment.finished_at = now
+    enrollment.save(update_fields=["state", "finished_at", "updated_at"])
+
+
+@transaction.atomic
+def step_run_record_failure(*, step_run_id: int, error: str) -> str:
+    """Schedule a retry with exponential backoff, or mark the run dead after the last."""
+    run = StepRun.objects.select_for_update().filter(pk=step_run_id).first()
+    if run is None or run.state != StepRun.State.RUNNING:
+        return "failure ignored: not running"
+    now = clock.now()
+    run.last_error = error[:4000]
+    run.lease_until = None
+    if run.attempts >= settings.ENGINE_MAX_ATTEMPTS:
+        run.state = StepRun.State.DEAD
+        run.finished_at = now
+    else:
+        run.state = StepRun.State.FAILED
+        run.due_at = now + _retry_delay(run.attempts)
+    run.save(update_fields=["state", "last_error", "lease_until", "due_at", "finished_at"])
+    return run.state

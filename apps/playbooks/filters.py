@@ -1,0 +1,49 @@
+"""Playbook filters: which deals a playbook enrolls. Plain data, evaluated in Python."""
+
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+FILTER_KEYS = {
+    "deal_kinds": "list of deal kinds (new_business, expansion, renewal)",
+    "account_tiers": "list of account tiers (enterprise, mid_market, smb)",
+    "account_segments": "list of account segments",
+    "countries": "list of ISO country codes",
+    "min_amount": "smallest deal amount",
+    "max_amount": "largest deal amount",
+}
+
+
+def filters_problems(filters: Any) -> dict[str, list[str]]:
+    if not isinstance(filters, dict):
+        return {"filters": ['Filters must be an object such as {"deal_kinds": ["new_business"]}.']}
+    problems: dict[str, list[str]] = {}
+    for key, value in filters.items():
+        if key not in FILTER_KEYS:
+            problems.setdefault("filters", []).append(
+                f"Unknown filter “{key}”; known filters: {', '.join(FILTER_KEYS)}."
+            )
+        elif key in ("min_amount", "max_amount"):
+            try:
+                Decimal(str(value))
+            except InvalidOperation:
+                problems.setdefault("filters", []).append(f"“{key}” must be a number.")
+        elif not isinstance(value, list):
+            problems.setdefault("filters", []).append(f"“{key}” must be a list.")
+    return problems
+
+
+def filters_match(filters: dict[str, Any], *, deal: Any) -> bool:
+    account = deal.account
+    checks = {
+        "deal_kinds": deal.kind,
+        "account_tiers": account.tier,
+        "account_segments": account.segment,
+        "countries": account.country,
+    }
+    for key, actual in checks.items():
+        if filters.get(key) and actual not in filters[key]:
+            return False
+    amount = deal.amount or Decimal("0")
+    if "min_amount" in filters and amount < Decimal(str(filters["min_amount"])):
+        return False
+    return not ("max_amount" in filters and amount > Decimal(str(filters["max_amount"])))

@@ -1,0 +1,125 @@
+from django.conf import settings
+from django.core.validators import MinValueValidator
+from django.db import models
+
+from apps.core import clock
+from apps.core.models import TimeStampedModel
+
+
+class Trigger(models.TextChoices):
+    DEAL_CLOSED_WON = "deal.closed_won", "Deal closed won"
+
+
+DEFAULT_CANCEL_ON = ["deal.reopened", "deal.closed_lost"]
+
+
+class Playbook(TimeStampedModel):
+    """What should happen after a trigger. Its steps here are the editable draft;
+    publishing freezes them into a ``PlaybookVersion`` that enrollments pin."""
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        ACTIVE = "active", "Active"
+        ARCHIVED = "archived", "Archived"
+
+    name = models.CharField(max_length=200, unique=True)
+    description = models.TextField(blank=True)
+    trigger = models.CharField(
+        max_length=64, choices=Trigger.choices, default=Trigger.DEAL_CLOSED_WON
+    )
+    filters = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="Which deals enroll (deal kind, tier, country, amount…).",
+    )
+    cancel_on = models.JSONField(
+        default=list, blank=True, help_text="Events that cancel a running enrollment."
+    )
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT)
+    current_version = models.ForeignKey(
+        "PlaybookVersion", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["name"]
+        permissions = [("publish_playbook", "Can publish playbook versions")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class PlaybookStep(models.Model):
+    """A step of a playbook's draft. The engine never reads these; it reads versions."""
+
+    class Start(models.TextChoices):
+        ENROLLMENT = "enrollment", "At enrollment"
+        AFTER_STEP = "after_step", "After another step completes"
+
+    playbook = models.ForeignKey(Playbook, on_delete=models.CASCADE, related_name="steps")
+    position = models.PositiveIntegerField(default=0)
+    key = models.SlugField(max_length=64, help_text="Stable identifier, unique in the playbook.")
+    name = models.CharField(max_length=200)
+    kind = models.CharField(max_length=32)
+    config = models.JSONField(default=dict, blank=True)
+    start = models.CharField(max_length=16, choices=Start.choices, default=Start.ENROLLMENT)
+    after_step = models.SlugField(
+        max_length=64, blank=True, help_text="Key of the step to wait for."
+    )
+    delay_days = models.PositiveIntegerField(default=0)
+    delay_hours = models.PositiveIntegerField(default=0, validators=[MinValueValidator(0)])
+
+    class Meta:
+        ordering = ["position", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["playbook", "key"], name="unique_step_key_per_playbook")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.key}: {self.name}"
+
+    def as_definition(self) -> dict:
+        return {
+            "key": self.key,
+            "name": self.name,
+            "kind": self.kind,
+            "config": self.config,
+            "start": self.start,
+            "after_step": self.after_step,
+            "delay_days": self.delay_days,
+            "delay_hours": self.delay_hours,
+        }
+
+
+class PlaybookVersion(models.Model):
+    """An immutable snapshot of a playbook, made by publishing."""
+
+    playbook = models.ForeignKey(Playbook, on_delete=models.CASCADE, related_name="versions")
+    number = models.PositiveIntegerField()
+    trigger = models.CharField(max_length=64)
+    filters = models.JSONField(default=dict)
+    cancel_on = models.JSONField(default=list)
+    steps = models.JSONField(default=list)
+    published_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    published_at = models.DateTimeField(default=clock.now)
+
+    class Meta:
+        ordering = ["playbook", "-number"]
+        constraints = [
+            models.UniqueConstraint(fields=["playbook", "number"], name="unique_version_number")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.playbook.name} v{self.number}"
+
+    def save(self, *args, **kwargs) -> None:
+        if not self._state.adding:
+            raise ValueError("Published playbook versions are immutable; publish a new one.")
+        super().save(*args, **kwargs)
+
+    def step(self, key: str) -> dict:
+        for step in self.steps:
+            if step["key"] == key:
+                return step
+        raise KeyError(key)

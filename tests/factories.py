@@ -1,0 +1,146 @@
+import datetime as dt
+from decimal import Decimal
+
+import factory
+from django.contrib.auth.models import Group, User
+
+from apps.customers.models import Account, Contact, Product, ProductFamily
+from apps.deals.models import Deal, DealLineItem, LossReason, WinReason
+from apps.playbooks.models import Playbook, PlaybookStep
+from apps.playbooks.services import playbook_publish
+from apps.queues.models import Queue
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = User
+        django_get_or_create = ("username",)
+        skip_postgeneration_save = True
+
+    username = factory.Sequence(lambda n: f"user{n}")
+    first_name = factory.Faker("first_name")
+    last_name = factory.Faker("last_name")
+    email = factory.LazyAttribute(lambda u: f"{u.username}@afterwin.test")
+    password = factory.django.Password("pass-for-tests-1")
+
+    @factory.post_generation
+    def role(self, create, extracted, **kwargs):
+        if create and extracted:
+            self.groups.add(Group.objects.get(name=extracted))
+
+
+class AccountFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Account
+
+    name = factory.Sequence(lambda n: f"Account {n}")
+    domain = factory.LazyAttribute(lambda a: f"{a.name.lower().replace(' ', '')}.test")
+    timezone = "Europe/Berlin"
+    country = "DE"
+    tier = Account.Tier.MID_MARKET
+
+
+class ContactFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Contact
+
+    account = factory.SubFactory(AccountFactory)
+    name = factory.Faker("name")
+    email = factory.Sequence(lambda n: f"contact{n}@customer.test")
+    title = "Head of Operations"
+    is_primary = False
+
+
+class ProductFamilyFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = ProductFamily
+        django_get_or_create = ("name",)
+
+    name = "Platform"
+
+
+class ProductFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Product
+
+    sku = factory.Sequence(lambda n: f"SKU-{n:04d}")
+    name = factory.Sequence(lambda n: f"Product {n}")
+    family = factory.SubFactory(ProductFamilyFactory)
+    list_price = Decimal("1200.00")
+
+
+class WinReasonFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = WinReason
+        django_get_or_create = ("name",)
+
+    name = "Product fit"
+
+
+class LossReasonFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = LossReason
+        django_get_or_create = ("name",)
+
+    name = "Price"
+
+
+class DealFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Deal
+
+    name = factory.Sequence(lambda n: f"Deal {n}")
+    account = factory.SubFactory(AccountFactory)
+    kind = Deal.Kind.NEW_BUSINESS
+    stage = "negotiation"
+    amount = None
+    currency = "USD"
+
+
+class DealLineItemFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = DealLineItem
+
+    deal = factory.SubFactory(DealFactory)
+    product = factory.SubFactory(ProductFactory)
+    quantity = 2
+    unit_price = Decimal("1200.00")
+
+
+def closable_deal(**kwargs) -> Deal:
+    """A deal in negotiation that meets every closed-won requirement."""
+    account = kwargs.pop("account", None) or AccountFactory()
+    ContactFactory(account=account, is_primary=True)
+    deal = DealFactory(
+        account=account,
+        amount=Decimal("2400.00"),
+        close_date=kwargs.pop("close_date", dt.date(2026, 11, 20)),
+        **kwargs,
+    )
+    DealLineItemFactory(deal=deal)
+    return deal
+
+
+def onboarding_playbook(*, extra_steps: list[dict] | None = None) -> Playbook:
+    """A published playbook whose first step puts a kickoff task in the Onboarding queue."""
+    Queue.objects.get_or_create(slug="onboarding", defaults={"name": "Onboarding"})
+    playbook = Playbook.objects.create(name="New customer onboarding")
+    PlaybookStep.objects.create(
+        playbook=playbook,
+        position=1,
+        key="kickoff",
+        name="Kickoff call",
+        kind="task",
+        config={
+            "queue": "onboarding",
+            "title": "Kickoff call with {{ account.name }}",
+            "assign_to": "account_csm",
+            "priority": 2,
+            "task_kind": "onboarding_kickoff",
+        },
+    )
+    for position, step in enumerate(extra_steps or [], start=2):
+        PlaybookStep.objects.create(playbook=playbook, position=position, **step)
+    playbook_publish(playbook=playbook, actor=None)
+    playbook.refresh_from_db()
+    return playbook
