@@ -138,7 +138,10 @@ if _db["ENGINE"] == "django.db.backends.sqlite3":
         "timeout": 30,
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
-    _db.setdefault("TEST", {})["NAME"] = str(VAR_DIR / "test_afterwin.sqlite3")
+    # A file, not memory, so that worker processes started by integration tests share it.
+    _db.setdefault("TEST", {})["NAME"] = env.str(
+        "SQLITE_TEST_NAME", default=str(VAR_DIR / "test_afterwin.sqlite3")
+    )
 elif _db["ENGINE"] == "django.db.backends.postgresql":
     _db["CONN_MAX_AGE"] = _env_int("DATABASE_CONN_MAX_AGE", 60)
     _db["CONN_HEALTH_CHECKS"] = True
