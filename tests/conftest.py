@@ -38,3 +38,17 @@ def rep(db):
 @pytest.fixture
 def outsider(db):
     return UserFactory(username="otto")
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _isolated_broker():
+    """Messages sent by tests go to an in-memory broker, never to a running dev worker's
+    queue; integration tests point the app at their own Redis (tests.services.app_broker)."""
+    from config.celery import app
+
+    previous = app.conf.broker_url
+    app.conf.broker_url = "memory://"
+    app.pool.force_close_all()
+    app._pool = None
+    yield
+    app.conf.broker_url = previous

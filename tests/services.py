@@ -124,8 +124,16 @@ def worker_env(broker_url: str) -> dict[str, str]:
 
 
 class Worker:
-    def __init__(self, broker_url: str, *, concurrency: int = 1, name: str = "test") -> None:
+    def __init__(
+        self,
+        broker_url: str,
+        *,
+        concurrency: int = 1,
+        name: str = "test",
+        extra_env: dict[str, str] | None = None,
+    ) -> None:
         self.broker_url = broker_url
+        self.extra_env = extra_env or {}
         self.concurrency = concurrency
         self.name = name
         fd, self.log_path = tempfile.mkstemp(prefix="afterwin-worker-", suffix=".log")
@@ -154,7 +162,7 @@ class Worker:
                 "--without-mingle",
             ],
             cwd=BASE_DIR,
-            env=worker_env(self.broker_url),
+            env={**worker_env(self.broker_url), **self.extra_env},
             stdout=open(self.log_path, "ab"),  # noqa: SIM115 (owned by the child process)
             stderr=subprocess.STDOUT,
         )

@@ -1,0 +1,96 @@
+import datetime as dt
+import logging
+
+import pytest
+
+from apps.core import clock
+from apps.core.events import event_process, events_sweep
+from apps.core.models import DomainEvent
+from apps.engine.models import Enrollment
+from apps.engine.services import step_run_execute
+from apps.queues.models import Task
+from tests.deals.test_close_won import close_won
+from tests.factories import closable_deal, onboarding_playbook
+from tests.services import app_broker, free_port
+
+pytestmark = pytest.mark.django_db
+
+
+def later(seconds: int = 60) -> dt.datetime:
+    return clock.now() + dt.timedelta(seconds=seconds)
+
+
+def test_lost_message_is_swept_and_enrolls_exactly_once(
+    rep, django_capture_on_commit_callbacks, caplog
+):
+    onboarding_playbook()
+    deal = closable_deal()
+    dead_broker = f"redis://127.0.0.1:{free_port()}/0"  # nothing listens there
+
+    with (
+        caplog.at_level(logging.WARNING, logger="apps.core.events"),
+        app_broker(dead_broker),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        close_won(deal, actor=rep)  # the commit succeeds even though the send fails
+
+    assert "the outbox sweep will process it" in caplog.text
+    event = DomainEvent.objects.get(name="deal.closed_won")
+    assert event.processed_at is None
+    assert not Enrollment.objects.exists()
+
+    with clock.frozen(later()), django_capture_on_commit_callbacks(execute=False):
+        assert events_sweep() >= 1
+        assert events_sweep() == 0  # running the sweep twice changes nothing
+
+    enrollment = Enrollment.objects.get(deal=deal)
+    assert enrollment.trigger_event == event
+    run = enrollment.step_runs.get(step_key="kickoff")
+    step_run_execute(step_run_id=run.pk)
+    assert Task.objects.filter(deal=deal, queue__slug="onboarding").count() == 1
+
+
+def test_sweep_leaves_fresh_events_to_their_message(rep):
+    onboarding_playbook()
+    close_won(closable_deal(), actor=rep)
+    assert events_sweep() == 0  # within the grace period
+    assert not Enrollment.objects.exists()
+
+
+def test_processing_twice_enrolls_once(rep):
+    onboarding_playbook()
+    deal = closable_deal()
+    close_won(deal, actor=rep)
+    event = DomainEvent.objects.get(name="deal.closed_won")
+
+    assert event_process(event_id=event.pk) is True
+    assert event_process(event_id=event.pk) is False
+
+    assert Enrollment.objects.filter(deal=deal).count() == 1
+    event.refresh_from_db()
+    assert event.processed_at is not None
+
+
+def test_failing_handler_rolls_back_and_is_retried_later(rep, monkeypatch):
+    from apps.engine import services as engine_services
+
+    onboarding_playbook()
+    deal = closable_deal()
+    close_won(deal, actor=rep)
+    event = DomainEvent.objects.get(name="deal.closed_won")
+    original = engine_services.Enrollment.objects.get_or_create
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("database hiccup")
+
+    monkeypatch.setattr(engine_services.Enrollment.objects, "get_or_create", broken)
+    assert event_process(event_id=event.pk) is False
+    event.refresh_from_db()
+    assert event.processed_at is None
+    assert event.attempts == 1 and "database hiccup" in event.last_error
+    assert event.next_attempt_at > clock.now()
+
+    monkeypatch.setattr(engine_services.Enrollment.objects, "get_or_create", original)
+    with clock.frozen(later(3600)):
+        assert events_sweep() == 1
+    assert Enrollment.objects.filter(deal=deal).count() == 1
