@@ -1,4 +1,5 @@
 import datetime as dt
+import importlib
 from decimal import Decimal
 
 import factory
@@ -26,7 +27,19 @@ class UserFactory(factory.django.DjangoModelFactory):
     @factory.post_generation
     def role(self, create, extracted, **kwargs):
         if create and extracted:
-            self.groups.add(Group.objects.get(name=extracted))
+            self.groups.add(role_group(extracted))
+
+
+def role_group(name: str) -> Group:
+    """The role's group; transactional tests flush tables, so rebuild the roles if gone."""
+    group = Group.objects.filter(name=name).first()
+    if group is None:
+        from django.apps import apps
+
+        roles = importlib.import_module("apps.queues.migrations.0002_roles")
+        roles.create_roles(apps, None)
+        group = Group.objects.get(name=name)
+    return group
 
 
 class AccountFactory(factory.django.DjangoModelFactory):

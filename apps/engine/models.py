@@ -111,3 +111,26 @@ class StepRun(models.Model):
     @property
     def idempotency_key(self) -> str:
         return f"{self.enrollment_id}:{self.step_key}:{self.occurrence}"
+
+
+class CompanyHoliday(models.Model):
+    """A day the company does not work (office closure, company-wide day off).
+
+    Business-day offsets skip these as well as weekends and the account country's public
+    holidays. Leave ``countries`` empty for a holiday everywhere.
+    """
+
+    date = models.DateField()
+    name = models.CharField(max_length=100)
+    countries = models.JSONField(
+        default=list, blank=True, help_text='ISO codes, e.g. ["DE", "AT"]; empty means all.'
+    )
+
+    class Meta:
+        ordering = ["date"]
+        constraints = [
+            models.UniqueConstraint(fields=["date", "name"], name="unique_company_holiday")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.date}: {self.name}"

@@ -14,6 +14,7 @@ from apps.core.events import event_emit
 from apps.core.models import DomainEvent
 from apps.deals.models import Deal
 from apps.engine.models import Enrollment, StepRun
+from apps.engine.timing import Calendar, step_due_at
 from apps.playbooks.filters import filters_match
 from apps.playbooks.selectors import playbooks_for_trigger
 
@@ -81,10 +82,9 @@ def step_runs_schedule(
     claimed here and sent to the workers right after commit, not at the next tick."""
     now = clock.now()
     runs, due_now = [], []
+    calendar = Calendar.for_account(enrollment.account) if steps else None
     for step in steps:
-        due_at = base + dt.timedelta(
-            days=int(step.get("delay_days") or 0), hours=int(step.get("delay_hours") or 0)
-        )
+        due_at = step_due_at(step=step, base=base, calendar=calendar)
         is_due = due_at <= now
         run, created = StepRun.objects.get_or_create(
             enrollment=enrollment,
