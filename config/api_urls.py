@@ -1,8 +1,23 @@
 from django.urls import include, path
+from rest_framework.authtoken.views import obtain_auth_token
 from rest_framework.routers import DefaultRouter
 
+from apps.customers.api import AccountViewSet, ContactViewSet, ProductViewSet
+from apps.deals.api import DealLineItemViewSet, DealViewSet, LossReasonViewSet, WinReasonViewSet
+from apps.queues.api import QueueViewSet, TaskViewSet
+
 router = DefaultRouter()
+router.register("accounts", AccountViewSet)
+router.register("contacts", ContactViewSet)
+router.register("products", ProductViewSet)
+router.register("deals", DealViewSet, basename="deal")
+router.register("deal-line-items", DealLineItemViewSet)
+router.register("win-reasons", WinReasonViewSet)
+router.register("loss-reasons", LossReasonViewSet)
+router.register("queues", QueueViewSet)
+router.register("tasks", TaskViewSet, basename="task")
 
 urlpatterns = [
+    path("auth/token/", obtain_auth_token, name="api-token"),
     path("", include(router.urls)),
 ]

@@ -236,7 +236,7 @@ SPECTACULAR_SETTINGS = {
 # Embedded default: the filesystem transport under var/celery (one folder serves as both
 # "in" and "out", which is how a single machine shares a queue between processes).
 CELERY_FS_DIR = VAR_DIR / "celery"
-CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://")
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://localhost//")
 if CELERY_BROKER_URL.startswith("filesystem://"):
     for sub in ("queue", "control"):
         (CELERY_FS_DIR / sub).mkdir(parents=True, exist_ok=True)

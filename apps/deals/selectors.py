@@ -1,6 +1,6 @@
-from django.db.models import QuerySet
+from django.db.models import Prefetch, QuerySet
 
-from apps.deals.models import Deal, StageChange
+from apps.deals.models import Deal, DealLineItem, StageChange
 
 
 def deal_list() -> QuerySet[Deal]:
@@ -12,3 +12,10 @@ def deal_list() -> QuerySet[Deal]:
 def deal_timeline(*, deal: Deal) -> QuerySet[StageChange]:
     """The deal's stage history, oldest first."""
     return deal.stage_changes.select_related("actor").order_by("occurred_at", "id")
+
+
+def deal_list_with_line_items() -> QuerySet[Deal]:
+    """Deals with their line items and products loaded, for detail views."""
+    return deal_list().prefetch_related(
+        Prefetch("line_items", queryset=DealLineItem.objects.select_related("product"))
+    )
