@@ -89,6 +89,7 @@ INSTALLED_APPS = [
     "apps.playbooks",
     "apps.engine",
     "apps.queues",
+    "apps.notifications",
 ]
 
 MIDDLEWARE = [
