@@ -34,6 +34,7 @@ class Enrollment(TimeStampedModel):
     context = models.JSONField(default=dict, blank=True)
     generation = models.PositiveIntegerField(default=0)
     cancelled_reason = models.TextField(blank=True)
+    paused_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

@@ -10,11 +10,13 @@ from django.db import transaction
 from django.db.models import F, OuterRef, Subquery
 
 from apps.core import clock, step_kinds
+from apps.core.errors import Conflict
 from apps.core.events import event_emit
 from apps.core.models import DomainEvent
 from apps.deals.models import Deal
 from apps.engine.models import Enrollment, StepRun
 from apps.engine.timing import Calendar, step_due_at
+from apps.playbooks.conditions import condition_data, conditions_hold
 from apps.playbooks.filters import filters_match
 from apps.playbooks.selectors import playbooks_for_trigger
 
@@ -76,20 +78,22 @@ def enrollments_start_for_event(event: DomainEvent) -> list[Enrollment]:
 
 
 def step_runs_schedule(
-    *, enrollment: Enrollment, steps: list[dict[str, Any]], base: dt.datetime
+    *, enrollment: Enrollment, steps: list[dict[str, Any]], base: dt.datetime, occurrence: int = 1
 ) -> list[StepRun]:
     """Create the step runs for ``steps`` timed from ``base``. Runs already due are
     claimed here and sent to the workers right after commit, not at the next tick."""
+    if not steps:
+        return []
     now = clock.now()
+    calendar = Calendar.for_account(enrollment.account)
     runs, due_now = [], []
-    calendar = Calendar.for_account(enrollment.account) if steps else None
     for step in steps:
         due_at = step_due_at(step=step, base=base, calendar=calendar)
-        is_due = due_at <= now
+        is_due = due_at <= now and enrollment.state == Enrollment.State.ACTIVE
         run, created = StepRun.objects.get_or_create(
             enrollment=enrollment,
             step_key=step["key"],
-            occurrence=1,
+            occurrence=occurrence,
             defaults={
                 "kind": step["kind"],
                 "due_at": due_at,
@@ -136,6 +140,40 @@ def enrollment_cancel(*, enrollment: Enrollment, reason: str) -> int:
     return withdrawn
 
 
+@transaction.atomic
+def enrollment_pause(*, enrollment: Enrollment, actor: Any = None) -> Enrollment:
+    """Stop an enrollment's steps from running until it is resumed."""
+    enrollment = Enrollment.objects.select_for_update().get(pk=enrollment.pk)
+    if enrollment.state != Enrollment.State.ACTIVE:
+        raise Conflict(f"Only an active enrollment can be paused; this one is {enrollment.state}.")
+    enrollment.state = Enrollment.State.PAUSED
+    enrollment.paused_at = clock.now()
+    enrollment.generation += 1  # fences runs already claimed
+    enrollment.save(update_fields=["state", "paused_at", "generation", "updated_at"])
+    logger.info("enrollment %s paused by %s", enrollment.pk, actor)
+    return enrollment
+
+
+@transaction.atomic
+def enrollment_resume(*, enrollment: Enrollment, actor: Any = None) -> Enrollment:
+    """Resume a paused enrollment. Waiting steps move later by the time spent paused, so
+    what fell due during the pause runs spaced out as planned, not in one burst."""
+    enrollment = Enrollment.objects.select_for_update().get(pk=enrollment.pk)
+    if enrollment.state != Enrollment.State.PAUSED:
+        raise Conflict(f"Only a paused enrollment can be resumed; this one is {enrollment.state}.")
+    now = clock.now()
+    paused_for = now - (enrollment.paused_at or now)
+    enrollment.step_runs.filter(state__in=StepRun.DUE_STATES).update(
+        due_at=F("due_at") + paused_for
+    )
+    enrollment.state = Enrollment.State.ACTIVE
+    enrollment.paused_at = None
+    enrollment.generation += 1
+    enrollment.save(update_fields=["state", "paused_at", "generation", "updated_at"])
+    logger.info("enrollment %s resumed by %s after %s", enrollment.pk, actor, paused_for)
+    return enrollment
+
+
 def enrollments_cancel_for_event(event: DomainEvent) -> int:
     """Cancel the deal's running enrollments whose playbook version cancels on ``event``."""
     cancelled = 0
@@ -165,6 +203,7 @@ def step_runs_claim_due(*, limit: int | None = None) -> list[int]:
     ids = list(
         StepRun.objects.select_for_update(skip_locked=True)
         .filter(state__in=StepRun.DUE_STATES, due_at__lte=now)
+        .exclude(enrollment__state=Enrollment.State.PAUSED)
         .order_by("due_at")
         .values_list("id", flat=True)[:limit]
     )
@@ -209,6 +248,15 @@ def step_run_execute(*, step_run_id: int) -> str:
         )
 
 
+def _lock_enrollment(enrollment_id: int) -> Enrollment:
+    # Lock order everywhere: enrollment, then its step runs (cancellation does the same).
+    return (
+        Enrollment.objects.select_for_update()
+        .select_related("version", "deal__primary_contact", "deal__owner", "account__csm")
+        .get(pk=enrollment_id)
+    )
+
+
 @transaction.atomic
 def _execute(step_run_id: int) -> str:
     enrollment_id = (
@@ -216,12 +264,7 @@ def _execute(step_run_id: int) -> str:
     )
     if enrollment_id is None:
         return "missing"
-    # Lock order everywhere: enrollment, then its step runs (cancellation does the same).
-    enrollment = (
-        Enrollment.objects.select_for_update()
-        .select_related("version", "deal", "account")
-        .get(pk=enrollment_id)
-    )
+    enrollment = _lock_enrollment(enrollment_id)
     run = StepRun.objects.select_for_update().get(pk=step_run_id)
     if run.state != StepRun.State.RUNNING:
         return f"skipped: already {run.state}"  # a duplicate message
@@ -234,9 +277,18 @@ def _execute(step_run_id: int) -> str:
         run.save(update_fields=["state", "lease_until"])
         return f"fenced: enrollment {enrollment.state}"
     step = enrollment.version.step(run.step_key)
-    kind = step_kinds.get(run.kind)
     run.started_at = now
-    result = kind.execute(
+    data = condition_data(deal=enrollment.deal, account=enrollment.account, enrollment=enrollment)
+    if not conditions_hold(step.get("conditions") or [], data):
+        step_run_finish(
+            enrollment=enrollment,
+            run=run,
+            state=StepRun.State.SKIPPED,
+            result={"skipped": "conditions not met"},
+            now=now,
+        )
+        return StepRun.State.SKIPPED
+    result = step_kinds.get(run.kind).execute(
         step_kinds.StepExecution(
             step_run=run,
             enrollment=enrollment,
@@ -246,7 +298,20 @@ def _execute(step_run_id: int) -> str:
             now=now,
         )
     )
-    run.state = StepRun.State.DONE
+    step_run_finish(
+        enrollment=enrollment, run=run, state=StepRun.State.DONE, result=result, now=now
+    )
+    return StepRun.State.DONE
+
+
+def step_run_finish(
+    *, enrollment: Enrollment, run: StepRun, state: str, result: dict | None, now: dt.datetime
+) -> None:
+    """Record a finished run (both rows locked by the caller): its result goes into the
+    enrollment context for later conditions; successors and the next occurrence are
+    scheduled; the enrollment completes when nothing is left to do."""
+    step = enrollment.version.step(run.step_key)
+    run.state = state
     run.result = result or {}
     run.lease_until = None
     run.finished_at = now
@@ -254,36 +319,45 @@ def _execute(step_run_id: int) -> str:
     run.save(
         update_fields=["state", "result", "lease_until", "started_at", "finished_at", "last_error"]
     )
+    steps_context = enrollment.context.setdefault("steps", {})
+    steps_context[run.step_key] = {"state": state, "occurrence": run.occurrence, **run.result}
+    enrollment.save(update_fields=["context", "updated_at"])
     event_emit(
-        name="step.completed",
+        name="step.completed" if state == StepRun.State.DONE else "step.skipped",
         aggregate=run,
         payload={
             "enrollment_id": enrollment.pk,
-            "step_key": run.step_key,
             "deal_id": enrollment.deal_id,
+            "step_key": run.step_key,
+            "occurrence": run.occurrence,
         },
     )
-    successors = [
-        s
-        for s in enrollment.version.steps
-        if s.get("start") == "after_step" and s.get("after_step") == run.step_key
-    ]
-    if successors:
+    # A skipped step is a branch not taken: what waits for it does not start.
+    if state == StepRun.State.DONE:
+        successors = [
+            s
+            for s in enrollment.version.steps
+            if s.get("start") == "after_step" and s.get("after_step") == run.step_key
+        ]
         step_runs_schedule(enrollment=enrollment, steps=successors, base=now)
-    _complete_if_finished(enrollment, now)
-    logger.info("step run %s (%s) done for enrollment %s", run.pk, run.step_key, enrollment.pk)
-    return "done"
-
-
-def _complete_if_finished(enrollment: Enrollment, now: dt.datetime) -> None:
-    if enrollment.step_runs.exclude(state__in=StepRun.FINISHED_STATES).exists():
-        return
-    scheduled = set(enrollment.step_runs.values_list("step_key", flat=True))
-    if any(s["key"] not in scheduled for s in enrollment.version.steps):
-        return  # successors of skipped/dead steps never start; still counts as open work
-    enrollment.state = Enrollment.State.COMPLETED
-    enrollment.finished_at = now
-    enrollment.save(update_fields=["state", "finished_at", "updated_at"])
+    every, most = step.get("repeat_every_days"), step.get("repeat_max")
+    if every and (most is None or run.occurrence < most):
+        again = {**step, "delay_days": every, "delay_hours": 0}
+        step_runs_schedule(
+            enrollment=enrollment, steps=[again], base=run.due_at, occurrence=run.occurrence + 1
+        )
+    if not enrollment.step_runs.exclude(state__in=StepRun.FINISHED_STATES).exists():
+        enrollment.state = Enrollment.State.COMPLETED
+        enrollment.finished_at = now
+        enrollment.save(update_fields=["state", "finished_at", "updated_at"])
+    logger.info(
+        "step run %s (%s#%s) %s for enrollment %s",
+        run.pk,
+        run.step_key,
+        run.occurrence,
+        state,
+        enrollment.pk,
+    )
 
 
 @transaction.atomic
@@ -303,3 +377,64 @@ def step_run_record_failure(*, step_run_id: int, error: str) -> str:
         run.due_at = now + _retry_delay(run.attempts)
     run.save(update_fields=["state", "last_error", "lease_until", "due_at", "finished_at"])
     return run.state
+
+
+# Waiting for people -------------------------------------------------------------------
+
+# Events a ``wait`` step can wait for. Their payload names the enrollment and the step
+# whose effect they concern (a task completed for the kickoff step, say).
+WAITABLE_EVENTS = ("task.completed", "task.skipped", "survey.answered")
+
+
+def _wait_marker(event_name: str, step_key: str) -> str:
+    return f"{event_name}:{step_key}"
+
+
+def step_runs_resume_waiting(event: DomainEvent) -> int:
+    """Finish the ``wait`` steps that wait for ``event``; remember it for waits that have
+    not been created yet. Returns how many waits it finished."""
+    enrollment_id, step_key = event.payload.get("enrollment_id"), event.payload.get("step_key")
+    if not enrollment_id or not step_key:
+        return 0
+    enrollment = _lock_enrollment(enrollment_id)
+    enrollment.context.setdefault("events", {})[_wait_marker(event.name, step_key)] = (
+        event.occurred_at.isoformat()
+    )
+    enrollment.save(update_fields=["context", "updated_at"])
+    if enrollment.state != Enrollment.State.ACTIVE:
+        return 0
+    now, finished = clock.now(), 0
+    waiting = enrollment.step_runs.select_for_update().filter(
+        kind="wait", state__in=StepRun.DUE_STATES
+    )
+    for run in waiting:
+        config = enrollment.version.step(run.step_key).get("config") or {}
+        if config.get("until_event") == event.name and config.get("for_step") == step_key:
+            run.started_at = now
+            step_run_finish(
+                enrollment=enrollment,
+                run=run,
+                state=StepRun.State.DONE,
+                result={"outcome": "event", "event": event.name},
+                now=now,
+            )
+            finished += 1
+    return finished
+
+
+def execute_wait_step(execution: step_kinds.StepExecution) -> dict[str, Any]:
+    """A wait's run comes due at its timeout; the event may have come first."""
+    config = execution.step.get("config") or {}
+    marker = _wait_marker(config.get("until_event", ""), config.get("for_step", ""))
+    if marker in execution.enrollment.context.get("events", {}):
+        return {"outcome": "event", "event": config.get("until_event")}
+    return {"outcome": "timeout"}
+
+
+def validate_wait_config(config: dict[str, Any]) -> step_kinds.ConfigErrors:
+    errors: step_kinds.ConfigErrors = {}
+    if config.get("until_event") not in WAITABLE_EVENTS:
+        errors["until_event"] = [f"Wait for one of: {', '.join(WAITABLE_EVENTS)}."]
+    if not config.get("for_step"):
+        errors["for_step"] = ["Name the step whose task or survey to wait for."]
+    return errors

@@ -48,6 +48,10 @@ class Playbook(TimeStampedModel):
         return self.name
 
 
+def _clock(value) -> str | None:
+    return value.strftime("%H:%M") if value else None
+
+
 class PlaybookStep(models.Model):
     """A step of a playbook's draft. The engine never reads these; it reads versions."""
 
@@ -67,6 +71,28 @@ class PlaybookStep(models.Model):
     )
     delay_days = models.PositiveIntegerField(default=0)
     delay_hours = models.PositiveIntegerField(default=0, validators=[MinValueValidator(0)])
+    business_days = models.BooleanField(
+        default=False, help_text="Count the days as business days in the account's country."
+    )
+    at_time = models.TimeField(
+        null=True, blank=True, help_text="Run at this time of day in the account's time zone."
+    )
+    window_start = models.TimeField(
+        null=True, blank=True, help_text="Send window start (account's local time)."
+    )
+    window_end = models.TimeField(null=True, blank=True, help_text="Send window end.")
+    repeat_every_days = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Repeat this step every N days (e.g. 90 for a QBR)."
+    )
+    repeat_max = models.PositiveIntegerField(
+        null=True, blank=True, help_text="At most this many occurrences in all."
+    )
+    conditions = models.JSONField(
+        default=list,
+        blank=True,
+        help_text='Rules that must all hold, e.g. [{"field": "deal.amount", "op": ">=", '
+        '"value": 10000}]; otherwise the step is skipped.',
+    )
 
     class Meta:
         ordering = ["position", "id"]
@@ -87,6 +113,13 @@ class PlaybookStep(models.Model):
             "after_step": self.after_step,
             "delay_days": self.delay_days,
             "delay_hours": self.delay_hours,
+            "business_days": self.business_days,
+            "at_time": _clock(self.at_time),
+            "window_start": _clock(self.window_start),
+            "window_end": _clock(self.window_end),
+            "repeat_every_days": self.repeat_every_days,
+            "repeat_max": self.repeat_max,
+            "conditions": self.conditions,
         }
 
 

@@ -6,6 +6,7 @@ from django.db import transaction
 
 from apps.core import step_kinds
 from apps.core.errors import ValidationFailed
+from apps.playbooks.conditions import conditions_problems
 from apps.playbooks.models import DEFAULT_CANCEL_ON, Playbook, PlaybookStep, PlaybookVersion
 
 
@@ -32,6 +33,14 @@ def playbook_steps_problems(steps: list[dict[str, Any]]) -> dict[str, list[str]]
             for field, messages in kind.validate_config(step.get("config") or {}).items():
                 for message in messages:
                     add(f"{key}.config.{field}", message)
+        for message in conditions_problems(step.get("conditions") or []):
+            add(f"{key}.conditions", message)
+        if bool(step.get("window_start")) != bool(step.get("window_end")):
+            add(f"{key}.window_end", "Give both the start and the end of the send window.")
+        elif step.get("window_start") and step["window_start"] >= step["window_end"]:
+            add(f"{key}.window_end", "The send window must end after it starts.")
+        if step.get("repeat_max") and not step.get("repeat_every_days"):
+            add(f"{key}.repeat_every_days", "Say how many days apart the repetitions are.")
         if step.get("start") == PlaybookStep.Start.AFTER_STEP:
             after = step.get("after_step")
             if not after:

@@ -72,3 +72,30 @@ def task_cancel(*, task: Task, reason: str, actor: Any = None) -> bool:
         payload={"task_id": task.pk, "reason": reason, "completed_at": clock.now().isoformat()},
     )
     return True
+
+
+@transaction.atomic
+def task_complete(*, task: Task, actor: Any, outcome: str = "", notes: str = "") -> Task:
+    """Mark a task done; playbook steps waiting for it resume on the event."""
+    if not can_proceed(task.complete):
+        raise Conflict(f"This task is already {task.get_status_display().lower()}.")
+    task.complete()
+    task.completed_by = actor if getattr(actor, "pk", None) else None
+    task.outcome = outcome
+    task.outcome_notes = notes
+    try:
+        task.save()
+    except ConcurrentTransition:
+        raise Conflict(
+            "Someone else changed this task a moment ago; reload it to see its state."
+        ) from None
+    event_emit(name="task.completed", aggregate=task, actor=actor, payload=_task_payload(task))
+    return task
+
+
+def _task_payload(task: Task) -> dict[str, Any]:
+    payload: dict[str, Any] = {"task_id": task.pk, "outcome": task.outcome}
+    if task.step_run_id:
+        run = task.step_run
+        payload.update(enrollment_id=run.enrollment_id, step_key=run.step_key)
+    return payload
