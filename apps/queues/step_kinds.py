@@ -64,7 +64,12 @@ def execute_task_step(execution: step_kinds.StepExecution) -> dict[str, Any]:
         priority=config.get("priority", Task.Priority.P3),
         due_at=execution.now + dt.timedelta(days=config.get("due_in_days", 0)),
     )
-    return {"task_id": task.pk, "assignee_id": task.assignee_id}
+    who = task.assignee.get_username() if task.assignee else "anyone in the queue"
+    return {
+        "task_id": task.pk,
+        "assignee_id": task.assignee_id,
+        "summary": f"Task “{task.title}” in {task.queue.name} for {who}",
+    }
 
 
 def withdraw_task(step_run: Any, reason: str) -> int:

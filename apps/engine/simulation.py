@@ -1,0 +1,154 @@
+"""Run a playbook against a deal on a virtual clock, then roll everything back.
+
+The same services as production (scheduling, conditions, executors) run inside one
+transaction that is always rolled back, so a preview writes nothing and sends nothing:
+messages are sent only on commit, and there is none.
+"""
+
+import datetime as dt
+import zoneinfo
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db import transaction
+
+from apps.core import clock
+from apps.core.models import DomainEvent
+from apps.customers.models import Account, Contact
+from apps.deals.models import Deal
+from apps.engine.models import Enrollment, StepRun
+from apps.engine.services import step_run_execute, step_runs_schedule
+from apps.playbooks.models import Playbook
+from apps.playbooks.services import playbook_publish
+
+
+@dataclass(frozen=True)
+class TimelineRow:
+    day: int
+    at: dt.datetime  # UTC
+    local: str  # the account's wall clock
+    step_key: str
+    step_name: str
+    occurrence: int
+    kind: str
+    state: str
+    effect: str
+
+
+class _Rollback(Exception):
+    pass
+
+
+def _sample_deal() -> Deal:
+    account = Account.objects.create(
+        name="Sample Customer GmbH", timezone="Europe/Berlin", country="DE", tier="mid_market"
+    )
+    contact = Contact.objects.create(
+        account=account, name="Sam Sample", email="sam@sample.example", is_primary=True
+    )
+    return Deal.objects.create(
+        name="Sample deal",
+        account=account,
+        amount=Decimal("24000"),
+        currency="EUR",
+        primary_contact=contact,
+    )
+
+
+def _effect(run: StepRun) -> str:
+    result = run.result or {}
+    if run.state == StepRun.State.SKIPPED or "skipped" in result:
+        return f"skipped ({result.get('skipped', 'conditions not met')})"
+    if "summary" in result:
+        return result["summary"]
+    if "outcome" in result:
+        return f"wait ended: {result['outcome']}"
+    if run.state in (StepRun.State.FAILED, StepRun.State.DEAD):
+        return f"{run.state}: {run.last_error}"
+    return ", ".join(f"{k}={v}" for k, v in result.items()) or run.state
+
+
+def playbook_simulate(
+    *,
+    playbook: Playbook,
+    deal: Deal | None = None,
+    days: int = 180,
+    start: dt.datetime | None = None,
+) -> list[TimelineRow]:
+    """What ``playbook``'s current draft would do for ``deal`` (or a sample deal) over
+    ``days`` days from ``start``. Deterministic for the same inputs; writes nothing."""
+    start = start or clock.now().replace(hour=9, minute=0, second=0, microsecond=0)
+    end = start + dt.timedelta(days=days)
+    rows: list[TimelineRow] = []
+    try:
+        with transaction.atomic(), clock.frozen(start) as virtual:
+            version = playbook_publish(playbook=playbook, actor=None)  # rolled back below
+            deal = deal or _sample_deal()
+            tz = zoneinfo.ZoneInfo(deal.account.timezone)
+            event = DomainEvent.objects.create(
+                name="simulation.started", aggregate_type="deal", aggregate_id=deal.pk
+            )
+            enrollment = Enrollment.objects.create(
+                playbook=playbook,
+                version=version,
+                deal=deal,
+                account=deal.account,
+                trigger_event=event,
+            )
+            names = {s["key"]: s["name"] for s in version.steps}
+            first = [s for s in version.steps if s.get("start", "enrollment") == "enrollment"]
+            step_runs_schedule(enrollment=enrollment, steps=first, base=start)
+            while True:
+                run = (
+                    enrollment.step_runs.exclude(state__in=StepRun.FINISHED_STATES)
+                    .order_by("due_at", "id")
+                    .first()
+                )
+                if run is None or run.due_at > end:
+                    break
+                virtual.set(max(run.due_at, clock.now()))
+                # Claimed as the dispatcher would claim it, for this enrollment only.
+                StepRun.objects.filter(pk=run.pk).update(
+                    state=StepRun.State.RUNNING, generation=enrollment.generation
+                )
+                step_run_execute(step_run_id=run.pk)
+                run.refresh_from_db()
+                local = run.due_at.astimezone(tz)
+                rows.append(
+                    TimelineRow(
+                        day=(local.date() - start.astimezone(tz).date()).days,
+                        at=run.due_at,
+                        local=local.strftime("%a %Y-%m-%d %H:%M %Z"),
+                        step_key=run.step_key,
+                        step_name=names.get(run.step_key, run.step_key),
+                        occurrence=run.occurrence,
+                        kind=run.kind,
+                        state=run.state,
+                        effect=_effect(run),
+                    )
+                )
+            raise _Rollback
+    except _Rollback:
+        pass
+    return rows
+
+
+def timeline_as_text(rows: list[TimelineRow]) -> str:
+    header = ("day", "local time", "step", "effect")
+    lines = [
+        (
+            str(r.day),
+            r.local,
+            f"{r.step_name}" + (f" #{r.occurrence}" if r.occurrence > 1 else ""),
+            r.effect,
+        )
+        for r in rows
+    ]
+    widths = [
+        max(len(h), *(len(line[i]) for line in lines)) if lines else len(h)
+        for i, h in enumerate(header)
+    ]
+    fmt = "  ".join(f"{{:<{w}}}" for w in widths[:-1]) + "  {}"
+    out = [fmt.format(*header), fmt.format(*("-" * w for w in widths))]
+    out += [fmt.format(*line) for line in lines]
+    return "\n".join(out)
