@@ -1,17 +1,7 @@
-import os
-
 import pytest
 
 from tests.factories import UserFactory
-
-REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES") == "1"
-
-
-def skip_or_fail(reason: str) -> None:
-    """Skip a test that needs an absent service; with REQUIRE_SERVICES=1 fail instead."""
-    if REQUIRE_SERVICES:
-        pytest.fail(f"{reason} (REQUIRE_SERVICES=1 makes this a failure)", pytrace=False)
-    pytest.skip(reason)
+from tests.services import switch_broker
 
 
 @pytest.fixture
@@ -47,8 +37,6 @@ def _isolated_broker():
     from config.celery import app
 
     previous = app.conf.broker_url
-    app.conf.broker_url = "memory://"
-    app.pool.force_close_all()
-    app._pool = None
+    switch_broker("memory://")
     yield
-    app.conf.broker_url = previous
+    switch_broker(previous)

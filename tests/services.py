@@ -7,6 +7,7 @@ worker processes, and stops only what it started.
 import contextlib
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -15,12 +16,19 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
 from django.conf import settings
 from django.db import connection
 
-from tests.conftest import skip_or_fail
-
 BASE_DIR = Path(settings.BASE_DIR)
+REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES") == "1"
+
+
+def skip_or_fail(reason: str) -> None:
+    """Skip a test that needs an absent service; with REQUIRE_SERVICES=1 fail instead."""
+    if REQUIRE_SERVICES:
+        pytest.fail(f"{reason} (REQUIRE_SERVICES=1 makes this a failure)", pytrace=False)
+    pytest.skip(reason)
 
 
 def require_postgres() -> None:
@@ -165,16 +173,27 @@ class Worker:
             env={**worker_env(self.broker_url), **self.extra_env},
             stdout=open(self.log_path, "ab"),  # noqa: SIM115 (owned by the child process)
             stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own process group, so kill() reaches the pool too
         )
+
+    def kill(self) -> None:
+        """SIGKILL the worker and its pool processes, as a crash or OOM kill would."""
+        if self.process is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(10)
+            self.process = None
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:
             self.process.terminate()
-            try:
+            with contextlib.suppress(subprocess.TimeoutExpired):
                 self.process.wait(15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(5)
+        if self.process is not None:
+            # Pool processes left behind by a parent that did not shut down cleanly.
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(5)
         self.process = None
 
     def output(self) -> str:
@@ -197,15 +216,27 @@ def app_broker(broker_url: str) -> Iterator[None]:
     from config.celery import app
 
     previous = app.conf.broker_url
-    app.conf.broker_url = broker_url
-    app.pool.force_close_all()
-    app._pool = None
+    switch_broker(broker_url)
     try:
         yield
     finally:
-        app.conf.broker_url = previous
-        app.pool.force_close_all()
-        app._pool = None
+        switch_broker(previous)
+
+
+def switch_broker(broker_url: str) -> None:
+    """Make this process's Celery app publish to ``broker_url`` from now on."""
+    from kombu import pools
+
+    from config.celery import app
+
+    # kombu keeps process-wide pools keyed by connection; clearing them (not just closing
+    # the app's) keeps a later switch back to a URL from reusing a closed pool.
+    pools.reset()
+    # Celery reads CELERY_BROKER_URL from the environment before its own setting.
+    os.environ["CELERY_BROKER_URL"] = broker_url
+    app.conf.broker_url = broker_url
+    app._pool = None
+    app.amqp._producer_pool = None
 
 
 def wait_until(predicate, timeout: float, interval: float = 0.05):

@@ -250,8 +250,10 @@ def step_run_execute(*, step_run_id: int) -> str:
 
 def _lock_enrollment(enrollment_id: int) -> Enrollment:
     # Lock order everywhere: enrollment, then its step runs (cancellation does the same).
+    # of=("self",): lock only the enrollment row; PostgreSQL refuses FOR UPDATE on the
+    # nullable side of the outer joins that select_related needs.
     return (
-        Enrollment.objects.select_for_update()
+        Enrollment.objects.select_for_update(of=("self",))
         .select_related("version", "deal__primary_contact", "deal__owner", "account__csm")
         .get(pk=enrollment_id)
     )

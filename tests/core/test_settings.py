@@ -19,7 +19,8 @@ def manage(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "manage.py", *args],
         cwd=settings.BASE_DIR,
-        env={**os.environ, **env},
+        # The test process points CELERY_BROKER_URL at its in-memory broker; start clean.
+        env={**{k: v for k, v in os.environ.items() if k != "CELERY_BROKER_URL"}, **env},
         capture_output=True,
         text=True,
         timeout=120,
