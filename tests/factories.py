@@ -157,3 +157,28 @@ def onboarding_playbook(*, extra_steps: list[dict] | None = None) -> Playbook:
     playbook_publish(playbook=playbook, actor=None)
     playbook.refresh_from_db()
     return playbook
+
+
+class QueueFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Queue
+        django_get_or_create = ("slug",)
+        skip_postgeneration_save = True
+
+    name = factory.Sequence(lambda n: f"Queue {n}")
+    slug = factory.LazyAttribute(lambda q: q.name.lower().replace(" ", "-"))
+    team = "Customer success"
+
+    @factory.post_generation
+    def members(self, create, extracted, **kwargs):
+        if create and extracted:
+            self.members.add(*extracted)
+
+
+class TaskFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "queues.Task"
+
+    title = factory.Sequence(lambda n: f"Task {n}")
+    queue = factory.SubFactory(QueueFactory)
+    kind = "general"
