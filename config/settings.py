@@ -90,6 +90,7 @@ INSTALLED_APPS = [
     "apps.engine",
     "apps.queues",
     "apps.notifications",
+    "apps.demo",
 ]
 
 MIDDLEWARE = [
@@ -292,12 +293,13 @@ ENGINE_DISPATCH_SECONDS = _env_int("ENGINE_DISPATCH_SECONDS", 5, minimum=1)
 CELERY_BEAT_SCHEDULE = {
     "outbox-sweep": {"task": "core.sweep_events", "schedule": float(OUTBOX_SWEEP_SECONDS)},
     "engine-dispatch": {"task": "engine.dispatch_due", "schedule": float(ENGINE_DISPATCH_SECONDS)},
+    "email-deliver-due": {"task": "notifications.deliver_due_emails", "schedule": 30.0},
 }
 
 # Afterwin ------------------------------------------------------------------------------
 # Events younger than this are left to their on-commit message before the sweep takes them.
 OUTBOX_SWEEP_GRACE_SECONDS = _env_int("OUTBOX_SWEEP_GRACE_SECONDS", 10)
-ENGINE_LEASE_SECONDS = _env_int("ENGINE_LEASE_SECONDS", 300, minimum=10)
+ENGINE_LEASE_SECONDS = _env_int("ENGINE_LEASE_SECONDS", 300, minimum=1)
 ENGINE_MAX_ATTEMPTS = _env_int("ENGINE_MAX_ATTEMPTS", 5, minimum=1)
 ENGINE_DISPATCH_BATCH = _env_int("ENGINE_DISPATCH_BATCH", 500, minimum=1)
 

@@ -1,0 +1,83 @@
+from django import forms
+from django.contrib import admin
+from django.db.models import Count
+
+from apps.customers.models import Account, Contact, Product, ProductFamily
+
+
+class ContactInlineFormSet(forms.BaseInlineFormSet):
+    def clean(self) -> None:
+        super().clean()
+        primaries = [
+            form
+            for form in self.forms
+            if form.cleaned_data.get("is_primary") and not form.cleaned_data.get("DELETE")
+        ]
+        # The per-form constraint check only sees saved rows; two new primaries in one
+        # submit would otherwise reach the database constraint.
+        if len(primaries) > 1:
+            raise forms.ValidationError("Only one contact can be the primary contact.")
+
+
+class ContactInline(admin.TabularInline):
+    model = Contact
+    formset = ContactInlineFormSet
+    fields = ("name", "email", "title", "is_primary", "unsubscribed")
+    extra = 0
+
+
+@admin.register(Account)
+class AccountAdmin(admin.ModelAdmin):
+    list_display = (
+        "name",
+        "country",
+        "timezone",
+        "tier",
+        "segment",
+        "lifecycle_status",
+        "owner",
+        "csm",
+    )
+    list_filter = ("tier", "lifecycle_status", "country", ("csm", admin.RelatedOnlyFieldListFilter))
+    search_fields = ("name", "domain")
+    list_select_related = ("owner", "csm")
+    readonly_fields = ("created_at", "updated_at")
+    fieldsets = (
+        (None, {"fields": ("name", "domain", "tier", "segment", "lifecycle_status")}),
+        ("Location", {"fields": ("country", "timezone")}),
+        ("People", {"fields": ("owner", "csm")}),
+        ("Audit", {"fields": ("created_at", "updated_at")}),
+    )
+    inlines = (ContactInline,)
+
+
+@admin.register(Contact)
+class ContactAdmin(admin.ModelAdmin):
+    list_display = ("name", "email", "title", "account", "is_primary", "unsubscribed")
+    list_filter = ("is_primary", "unsubscribed")
+    search_fields = ("name", "email", "account__name")
+    list_select_related = ("account",)
+    autocomplete_fields = ("account",)
+    readonly_fields = ("created_at", "updated_at")
+
+
+@admin.register(ProductFamily)
+class ProductFamilyAdmin(admin.ModelAdmin):
+    list_display = ("name", "product_count")
+    search_fields = ("name",)
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(product_count=Count("products"))
+
+    @admin.display(description="products", ordering="product_count")
+    def product_count(self, family: ProductFamily) -> int:
+        return family.product_count
+
+
+@admin.register(Product)
+class ProductAdmin(admin.ModelAdmin):
+    list_display = ("sku", "name", "family", "list_price", "currency", "active")
+    list_filter = ("family", "active", "currency")
+    search_fields = ("sku", "name")
+    list_select_related = ("family",)
+    readonly_fields = ("created_at", "updated_at")

@@ -1,0 +1,420 @@
+"""What the demo contains: people, a catalog, customers around the world, deals in every
+stage and the onboarding playbook. Plain data; ``apps.demo.services`` writes it."""
+
+import unicodedata
+from dataclasses import dataclass
+
+from apps.customers.models import Account
+from apps.deals.models import Deal, Stage
+from apps.playbooks.models import PlaybookStep
+
+
+def ascii_text(text: str) -> str:
+    return unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+
+
+# People ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DemoUser:
+    username: str
+    first_name: str
+    last_name: str
+    role: str
+    password: str
+    is_superuser: bool = False
+
+    @property
+    def email(self) -> str:
+        return f"{self.username}@afterwin.example"
+
+
+DEMO_USERS = (
+    DemoUser("admin", "Avery", "Stone", "Admin", "harbor-lantern-4821", is_superuser=True),
+    DemoUser("maria.manager", "Maria", "Lopez", "CS Manager", "meadow-compass-7394"),
+    DemoUser("carla.csm", "Carla", "Jensen", "CSM", "amber-orchard-5162"),
+    DemoUser("chris.csm", "Chris", "Okafor", "CSM", "cobalt-river-2847"),
+    DemoUser("rita.rep", "Rita", "Alvarez", "Sales Rep", "summit-falcon-6035"),
+    DemoUser("raj.rep", "Raj", "Mehta", "Sales Rep", "canyon-maple-9418"),
+)
+
+
+@dataclass(frozen=True)
+class Team:
+    rep: str
+    csm: str
+
+
+AMERICAS = {"US", "CA", "MX", "BR"}
+
+
+def territory_team(country: str) -> Team:
+    """Rita and Carla look after the Americas, Raj and Chris the rest of the world."""
+    if country in AMERICAS:
+        return Team(rep="rita.rep", csm="carla.csm")
+    return Team(rep="raj.rep", csm="chris.csm")
+
+
+# Catalog and reasons ---------------------------------------------------------------------
+
+PRODUCTS = {
+    # sku: (name, family, list price in USD)
+    "PLAT-STARTER": ("Platform Starter", "Platform", "6000.00"),
+    "PLAT-BUSINESS": ("Platform Business", "Platform", "18000.00"),
+    "PLAT-ENTERPRISE": ("Platform Enterprise", "Platform", "48000.00"),
+    "PLAT-SEATS-10": ("Additional seats (pack of 10)", "Platform", "2400.00"),
+    "ANL-DASH": ("Analytics Dashboards", "Analytics", "7200.00"),
+    "ANL-PREDICT": ("Predictive Insights", "Analytics", "12000.00"),
+    "ANL-DWH": ("Data Warehouse Connector", "Analytics", "4800.00"),
+    "SVC-ONBOARD": ("Guided Onboarding", "Services", "5000.00"),
+    "SVC-SUPPORT": ("Premium Support", "Services", "9000.00"),
+    "SVC-TRAINING": ("Admin Training Day", "Services", "1500.00"),
+}
+
+WIN_REASONS = {
+    "Product fit": "The product does what they need out of the box.",
+    "Price / value": "Best value for the budget.",
+    "Integrations": "Connects to the tools they already use.",
+    "Implementation speed": "Could go live fastest.",
+    "Relationship": "Trust in the team and references.",
+    "Security & compliance": "Passed their security review.",
+}
+INACTIVE_WIN_REASONS = {"Year-end discount (retired)": "No longer used since the pricing change."}
+LOSS_REASONS = {
+    "Price": "Too expensive for them.",
+    "Chose a competitor": "Went with another vendor.",
+    "No budget": "Budget was cut or never approved.",
+    "No decision": "The project stalled.",
+    "Missing feature": "A must-have feature is missing.",
+    "Timing": "Not now; revisit later.",
+}
+
+
+# Accounts --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DemoAccount:
+    name: str
+    country: str
+    timezone: str
+    tier: str
+    segment: str
+    lifecycle: str
+    contacts: tuple[tuple[str, str], ...]  # (name, title); the first is the primary
+
+    @property
+    def domain(self) -> str:
+        slug = "".join(c if c.isalnum() else "-" for c in ascii_text(self.name).lower())
+        return "-".join(part for part in slug.split("-") if part) + ".example"
+
+
+ENT, MID, SMB = Account.Tier.ENTERPRISE, Account.Tier.MID_MARKET, Account.Tier.SMB
+PROSPECT, ONBOARDING, ACTIVE = (
+    Account.Lifecycle.PROSPECT,
+    Account.Lifecycle.ONBOARDING,
+    Account.Lifecycle.ACTIVE,
+)
+
+# fmt: off
+ACCOUNTS = (
+    DemoAccount(
+        "Northwind Logistics", "US", "America/Chicago", ENT, "Logistics", ACTIVE,
+        (("Dana Whitfield", "VP Operations"), ("Marcus Bell", "IT Director")),
+    ),
+    DemoAccount(
+        "Bluebird Health", "US", "America/New_York", MID, "Healthcare", PROSPECT,
+        (("Priya Raman", "Chief Operating Officer"), ("Tom Becker", "Procurement Lead")),
+    ),
+    DemoAccount(
+        "Cascade Outdoor Co.", "US", "America/Los_Angeles", SMB, "Retail", PROSPECT,
+        (("Jenna Holt", "Founder"), ("Luis Ortega", "Store Operations")),
+    ),
+    DemoAccount(
+        "Rheinwerk Maschinenbau", "DE", "Europe/Berlin", ENT, "Manufacturing", ACTIVE,
+        (("Katrin Vogel", "Leiterin Kundenservice"), ("Jonas Brandt", "IT-Leiter")),
+    ),
+    DemoAccount(
+        "Alpenblick Reisen", "DE", "Europe/Berlin", SMB, "Travel", PROSPECT,
+        (("Sebastian Huber", "Geschäftsführer"), ("Lena Maier", "Marketing")),
+    ),
+    DemoAccount(
+        "Thames & Co. Publishing", "GB", "Europe/London", MID, "Media", ONBOARDING,
+        (("Olivia Hart", "Head of Digital"), ("George Patel", "Finance Director")),
+    ),
+    DemoAccount(
+        "Brightside Energy", "GB", "Europe/London", ENT, "Energy", PROSPECT,
+        (("Fiona MacLeod", "Customer Experience Director"), ("Aidan Walsh", "CTO")),
+    ),
+    DemoAccount(
+        "Maison Lumière", "FR", "Europe/Paris", MID, "Retail", PROSPECT,
+        (("Camille Durand", "Directrice des opérations"), ("Hugo Lefèvre", "DSI")),
+    ),
+    DemoAccount(
+        "Boulangerie Numérique", "FR", "Europe/Paris", SMB, "Food & beverage", PROSPECT,
+        (("Élodie Martin", "Fondatrice"), ("Julien Moreau", "Comptable")),
+    ),
+    DemoAccount(
+        "Sakura Robotics", "JP", "Asia/Tokyo", ENT, "Manufacturing", ONBOARDING,
+        (("Haruka Tanaka", "General Manager"), ("Kenji Watanabe", "Engineering Lead")),
+    ),
+    DemoAccount(
+        "Kumo Games", "JP", "Asia/Tokyo", SMB, "Gaming", PROSPECT,
+        (("Yuki Sato", "Producer"), ("Ren Kobayashi", "Community Manager")),
+    ),
+    DemoAccount(
+        "Southern Cross Mining", "AU", "Australia/Perth", ENT, "Mining", PROSPECT,
+        (("Matt O'Connor", "Operations Manager"), ("Sarah Nguyen", "Procurement")),
+    ),
+    DemoAccount(
+        "Harbourview Analytics", "AU", "Australia/Sydney", MID, "Professional services",
+        PROSPECT,
+        (("Chloe Barnes", "Managing Director"), ("Liam Fraser", "Data Lead")),
+    ),
+    DemoAccount(
+        "Verde Agro", "BR", "America/Sao_Paulo", MID, "Agriculture", ACTIVE,
+        (("Beatriz Costa", "Diretora de Operações"), ("Rafael Lima", "Gerente de TI")),
+    ),
+    DemoAccount(
+        "Carioca Pagamentos", "BR", "America/Sao_Paulo", SMB, "Fintech", PROSPECT,
+        (("Thiago Alves", "CEO"), ("Mariana Rocha", "Produto")),
+    ),
+    DemoAccount(
+        "Indus Fintech", "IN", "Asia/Kolkata", ENT, "Fintech", ONBOARDING,
+        (("Ananya Iyer", "Head of Customer Success"), ("Vikram Nair", "CISO")),
+    ),
+    DemoAccount(
+        "Chai & Code Labs", "IN", "Asia/Kolkata", SMB, "Software", PROSPECT,
+        (("Rohan Desai", "Co-founder"), ("Sneha Kulkarni", "Operations")),
+    ),
+    DemoAccount(
+        "Maple Leaf Outfitters", "CA", "America/Toronto", MID, "Retail", ONBOARDING,
+        (("Emily Tremblay", "Director of E-commerce"), ("Noah Campbell", "IT Manager")),
+    ),
+    DemoAccount(
+        "Pacific Timber Group", "CA", "America/Vancouver", ENT, "Forestry", PROSPECT,
+        (("Grace Chen", "VP Customer Operations"), ("Ryan Douglas", "Controller")),
+    ),
+    DemoAccount(
+        "Nordlys Shipping", "NO", "Europe/Oslo", MID, "Logistics", PROSPECT,
+        (("Ingrid Solberg", "Driftsdirektør"), ("Magnus Berg", "IT-sjef")),
+    ),
+    DemoAccount(
+        "Tulip Systems", "NL", "Europe/Amsterdam", SMB, "Software", PROSPECT,
+        (("Sanne de Vries", "Operations Lead"), ("Daan Bakker", "Developer")),
+    ),
+    DemoAccount(
+        "Aztec Retail Group", "MX", "America/Mexico_City", MID, "Retail", PROSPECT,
+        (("Valeria Hernández", "Directora Comercial"), ("Diego Ramírez", "Gerente de TI")),
+    ),
+    DemoAccount(
+        "Cape Point Wines", "ZA", "Africa/Johannesburg", SMB, "Food & beverage", PROSPECT,
+        (("Thandi Nkosi", "General Manager"), ("Pieter van Wyk", "Cellar Master")),
+    ),
+    DemoAccount(
+        "Lion City Travel", "SG", "Asia/Singapore", MID, "Travel", PROSPECT,
+        (("Wei Ling Tan", "Head of Operations"), ("Arjun Pillai", "Finance")),
+    ),
+)
+# fmt: on
+
+
+# Deals -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DemoDeal:
+    account: str
+    name: str
+    stage: str
+    lines: tuple[tuple[str, int], ...]  # (SKU, quantity)
+    created_days_ago: int
+    # Days since the last stage change (for closed deals: since the close).
+    last_change_days_ago: int = 0
+    # Open deals: expected close, in days from today.
+    expected_close_in_days: int | None = None
+    kind: str = Deal.Kind.NEW_BUSINESS
+    reason: str = ""
+    notes: str = ""
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.account} — {self.name}"
+
+
+# fmt: off
+DEALS = (
+    # Closed won: each goes through deal_close_won, so the worker enrolls it.
+    DemoDeal(
+        "Northwind Logistics", "Platform Enterprise", Stage.CLOSED_WON,
+        (("PLAT-ENTERPRISE", 1), ("SVC-ONBOARD", 1), ("SVC-SUPPORT", 1)), 95, 40,
+        reason="Integrations", notes="Needed the TMS and ERP connectors on day one.",
+    ),
+    DemoDeal(
+        "Rheinwerk Maschinenbau", "Platform Enterprise", Stage.CLOSED_WON,
+        (("PLAT-ENTERPRISE", 1), ("PLAT-SEATS-10", 3), ("SVC-TRAINING", 2)), 120, 60,
+        reason="Security & compliance", notes="Passed the works-council and GDPR review.",
+    ),
+    DemoDeal(
+        "Sakura Robotics", "Platform Business", Stage.CLOSED_WON,
+        (("PLAT-BUSINESS", 1), ("ANL-DASH", 1), ("SVC-ONBOARD", 1)), 70, 6,
+        reason="Product fit", notes="Playbooks matched their service process closely.",
+    ),
+    DemoDeal(
+        "Thames & Co. Publishing", "Platform Business", Stage.CLOSED_WON,
+        (("PLAT-BUSINESS", 1), ("SVC-TRAINING", 1)), 50, 4,
+        reason="Implementation speed", notes="Could go live before their spring catalogue.",
+    ),
+    DemoDeal(
+        "Verde Agro", "Platform Business + Analytics", Stage.CLOSED_WON,
+        (("PLAT-BUSINESS", 1), ("ANL-DASH", 1), ("ANL-DWH", 1)), 80, 30,
+        reason="Price / value", notes="Analytics bundle beat two point solutions on cost.",
+    ),
+    DemoDeal(
+        "Maple Leaf Outfitters", "Platform Starter", Stage.CLOSED_WON,
+        (("PLAT-STARTER", 1), ("SVC-ONBOARD", 1)), 35, 2,
+        reason="Relationship", notes="Referred by an existing customer; strong champion.",
+    ),
+    DemoDeal(
+        "Indus Fintech", "Platform Enterprise", Stage.CLOSED_WON,
+        (("PLAT-ENTERPRISE", 1), ("ANL-PREDICT", 1), ("SVC-SUPPORT", 1)), 100, 1,
+        reason="Security & compliance", notes="SOC 2 report and data residency options.",
+    ),
+    # Closed lost.
+    DemoDeal(
+        "Boulangerie Numérique", "Platform Starter", Stage.CLOSED_LOST,
+        (("PLAT-STARTER", 1),), 40, 12, reason="Price", notes="Budget of a single bakery.",
+    ),
+    DemoDeal(
+        "Kumo Games", "Platform Business", Stage.CLOSED_LOST,
+        (("PLAT-BUSINESS", 1),), 55, 20, reason="Chose a competitor",
+        notes="Picked a tool bundled with their helpdesk.",
+    ),
+    DemoDeal(
+        "Cape Point Wines", "Platform Starter", Stage.CLOSED_LOST,
+        (("PLAT-STARTER", 1), ("SVC-ONBOARD", 1)), 30, 8, reason="No budget",
+    ),
+    # Negotiation: meets every closed-won requirement, ready to be closed in the admin.
+    DemoDeal(
+        "Bluebird Health", "Platform Business", Stage.NEGOTIATION,
+        (("PLAT-BUSINESS", 1), ("SVC-ONBOARD", 1)), 45, 5, expected_close_in_days=10,
+    ),
+    DemoDeal(
+        "Brightside Energy", "Platform Enterprise", Stage.NEGOTIATION,
+        (("PLAT-ENTERPRISE", 1), ("SVC-SUPPORT", 1)), 60, 9, expected_close_in_days=14,
+    ),
+    DemoDeal(
+        "Southern Cross Mining", "Platform Enterprise", Stage.NEGOTIATION,
+        (("PLAT-ENTERPRISE", 1), ("ANL-PREDICT", 1)), 75, 3, expected_close_in_days=21,
+    ),
+    DemoDeal(
+        "Pacific Timber Group", "Platform Business", Stage.NEGOTIATION,
+        (("PLAT-BUSINESS", 1), ("PLAT-SEATS-10", 2)), 50, 7, expected_close_in_days=7,
+    ),
+    DemoDeal(
+        "Lion City Travel", "Platform Business", Stage.NEGOTIATION,
+        (("PLAT-BUSINESS", 1), ("SVC-TRAINING", 2)), 38, 2, expected_close_in_days=5,
+    ),
+    # Proposal.
+    DemoDeal(
+        "Maison Lumière", "Platform Business", Stage.PROPOSAL,
+        (("PLAT-BUSINESS", 1),), 28, 6, expected_close_in_days=30,
+    ),
+    DemoDeal(
+        "Harbourview Analytics", "Analytics bundle", Stage.PROPOSAL,
+        (("ANL-DASH", 1), ("ANL-DWH", 1)), 21, 4, expected_close_in_days=35,
+    ),
+    DemoDeal(
+        "Nordlys Shipping", "Platform Business", Stage.PROPOSAL,
+        (("PLAT-BUSINESS", 1), ("SVC-ONBOARD", 1)), 33, 10, expected_close_in_days=40,
+    ),
+    DemoDeal(
+        "Aztec Retail Group", "Platform Starter", Stage.PROPOSAL,
+        (("PLAT-STARTER", 1), ("ANL-DASH", 1)), 19, 3, expected_close_in_days=45,
+    ),
+    # Qualified.
+    DemoDeal(
+        "Alpenblick Reisen", "Platform Starter", Stage.QUALIFIED,
+        (("PLAT-STARTER", 1),), 14, 5, expected_close_in_days=60,
+    ),
+    DemoDeal(
+        "Carioca Pagamentos", "Platform Starter", Stage.QUALIFIED,
+        (("PLAT-STARTER", 1), ("SVC-ONBOARD", 1)), 12, 2, expected_close_in_days=75,
+    ),
+    DemoDeal(
+        "Chai & Code Labs", "Platform Starter", Stage.QUALIFIED,
+        (("PLAT-STARTER", 1),), 9, 1, expected_close_in_days=60,
+    ),
+    DemoDeal(
+        "Tulip Systems", "Platform Business", Stage.QUALIFIED, (("PLAT-BUSINESS", 1),), 16, 6,
+        expected_close_in_days=90,
+    ),
+    # New.
+    DemoDeal("Cascade Outdoor Co.", "Platform Starter", Stage.NEW, (("PLAT-STARTER", 1),), 3),
+    DemoDeal(
+        "Northwind Logistics", "Predictive Insights expansion", Stage.NEW,
+        (("ANL-PREDICT", 1),), 5, kind=Deal.Kind.EXPANSION,
+    ),
+    DemoDeal(
+        "Rheinwerk Maschinenbau", "Annual renewal", Stage.NEW,
+        (("PLAT-ENTERPRISE", 1),), 2, kind=Deal.Kind.RENEWAL,
+    ),
+    DemoDeal(
+        "Verde Agro", "Additional seats", Stage.NEW, (("PLAT-SEATS-10", 2),), 4,
+        kind=Deal.Kind.EXPANSION,
+    ),
+)
+# fmt: on
+
+# The transitions that take a new deal to each stage.
+STAGE_PATHS = {
+    Stage.NEW: (),
+    Stage.QUALIFIED: ("qualify",),
+    Stage.PROPOSAL: ("qualify", "propose"),
+    Stage.NEGOTIATION: ("qualify", "propose", "negotiate"),
+    Stage.CLOSED_WON: ("qualify", "propose", "negotiate", "close_won"),
+    Stage.CLOSED_LOST: ("qualify", "propose", "close_lost"),
+}
+
+
+# Playbook --------------------------------------------------------------------------------
+
+QUEUE_SLUG = "onboarding"
+PLAYBOOK_NAME = "New customer onboarding"
+PLAYBOOK_STEPS = (
+    {
+        "key": "kickoff",
+        "name": "Kickoff call",
+        "kind": "task",
+        "config": {
+            "queue": QUEUE_SLUG,
+            "title": "Kickoff call with {{ account.name }}",
+            "body": "Introduce the team, agree goals and the go-live date with {{ contact.name }}.",
+            "assign_to": "account_csm",
+            "priority": 2,
+            "task_kind": "onboarding_kickoff",
+            "due_in_days": 2,
+        },
+        "start": PlaybookStep.Start.ENROLLMENT,
+        "after_step": "",
+        "delay_days": 0,
+    },
+    {
+        "key": "day-7-check-in",
+        "name": "Day-7 check-in",
+        "kind": "task",
+        "config": {
+            "queue": QUEUE_SLUG,
+            "title": "Day-7 check-in with {{ account.name }}",
+            "body": "How is setup going? Check the first users are active.",
+            "assign_to": "account_csm",
+            "priority": 3,
+            "task_kind": "onboarding_check_in",
+            "due_in_days": 2,
+        },
+        "start": PlaybookStep.Start.AFTER_STEP,
+        "after_step": "kickoff",
+        "delay_days": 7,
+    },
+)

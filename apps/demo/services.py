@@ -1,0 +1,293 @@
+"""Demo data for a first look at Afterwin: people in every role, customers around the
+world, a product catalog, deals in every stage and a published onboarding playbook.
+
+Idempotent: every row is looked up by a natural key (username, account name, SKU, deal
+name…) before it is created, and a deal walks through its stages (through
+``apps.deals.services``, so it has a real timeline and real events) only when it is first
+created. A second run creates nothing and leaves existing passwords alone.
+"""
+
+import datetime as dt
+from collections import Counter
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.contrib.auth.models import Group, User
+from django.db import models, transaction
+
+from apps.core import clock
+from apps.customers.models import Account, Contact, Product, ProductFamily
+from apps.deals import services as deal_services
+from apps.deals.models import Deal, DealLineItem, LossReason, StageChange, WinReason
+from apps.demo.data import (
+    ACCOUNTS,
+    DEALS,
+    DEMO_USERS,
+    INACTIVE_WIN_REASONS,
+    LOSS_REASONS,
+    PLAYBOOK_NAME,
+    PLAYBOOK_STEPS,
+    PRODUCTS,
+    QUEUE_SLUG,
+    STAGE_PATHS,
+    WIN_REASONS,
+    DemoDeal,
+    DemoUser,
+    ascii_text,
+    territory_team,
+)
+from apps.playbooks.models import Playbook, PlaybookStep, PlaybookVersion
+from apps.playbooks.services import playbook_publish
+from apps.queues.models import Queue
+
+SYSTEM = StageChange.Source.SYSTEM
+
+
+@dataclass
+class DemoLogin:
+    user: DemoUser
+    password_works: bool
+
+
+@dataclass
+class DemoSeedResult:
+    created: Counter[type[models.Model]] = field(default_factory=Counter)
+    logins: list[DemoLogin] = field(default_factory=list)
+
+    def count(self, model: type[models.Model], created: int = 1) -> None:
+        self.created[model] += int(created)
+
+    @property
+    def created_anything(self) -> bool:
+        return any(self.created.values())
+
+    def summary(self) -> str:
+        """E.g. "6 users, 24 accounts, 1 queue"."""
+        return ", ".join(
+            f"{n} {model._meta.verbose_name if n == 1 else model._meta.verbose_name_plural}"
+            for model, n in self.created.items()
+            if n
+        )
+
+
+def _email(name: str, domain: str) -> str:
+    local = ".".join(ascii_text(name).lower().replace("'", "").split())
+    return f"{local}@{domain}"
+
+
+@transaction.atomic
+def demo_data_seed(*, reset_passwords: bool = False) -> DemoSeedResult:
+    """Create the demo data that is missing; return what was created and the logins.
+
+    Existing users keep their passwords unless ``reset_passwords`` is given.
+    """
+    result = DemoSeedResult()
+    users = _seed_users(result, reset_passwords=reset_passwords)
+    products = _seed_catalog(result)
+    _seed_reasons(result)
+    accounts = _seed_accounts(result, users)
+    _seed_queue(result, users)
+    _seed_playbook(result, publisher=users["admin"])
+    _seed_deals(result, accounts, products)
+    return result
+
+
+def _seed_users(result: DemoSeedResult, *, reset_passwords: bool) -> dict[str, User]:
+    users = {}
+    for spec in DEMO_USERS:
+        user, created = User.objects.get_or_create(
+            username=spec.username,
+            defaults={
+                "first_name": spec.first_name,
+                "last_name": spec.last_name,
+                "email": spec.email,
+                # Every role signs in through the admin, the only web UI so far.
+                "is_staff": True,
+                "is_superuser": spec.is_superuser,
+            },
+        )
+        if created or reset_passwords:
+            user.set_password(spec.password)
+            user.save(update_fields=["password"])
+            works = True
+        else:
+            works = user.check_password(spec.password)
+        group = Group.objects.filter(name=spec.role).first()
+        if group is None:
+            raise LookupError(f"The role group “{spec.role}” is missing; run `manage.py migrate`.")
+        user.groups.add(group)
+        result.count(User, created)
+        result.logins.append(DemoLogin(user=spec, password_works=works))
+        users[spec.username] = user
+    return users
+
+
+def _seed_catalog(result: DemoSeedResult) -> dict[str, Product]:
+    products = {}
+    for sku, (name, family_name, price) in PRODUCTS.items():
+        family, created = ProductFamily.objects.get_or_create(name=family_name)
+        result.count(ProductFamily, created)
+        products[sku], created = Product.objects.get_or_create(
+            sku=sku,
+            defaults={
+                "name": name,
+                "family": family,
+                "list_price": Decimal(price),
+                "currency": "USD",
+            },
+        )
+        result.count(Product, created)
+    return products
+
+
+def _seed_reasons(result: DemoSeedResult) -> None:
+    for model, reasons, active in (
+        (WinReason, WIN_REASONS, True),
+        (WinReason, INACTIVE_WIN_REASONS, False),
+        (LossReason, LOSS_REASONS, True),
+    ):
+        for name, description in reasons.items():
+            _, created = model.objects.get_or_create(
+                name=name, defaults={"description": description, "active": active}
+            )
+            result.count(model, created)
+
+
+def _seed_accounts(result: DemoSeedResult, users: dict[str, User]) -> dict[str, Account]:
+    accounts = {}
+    for spec in ACCOUNTS:
+        account, created = Account.objects.get_or_create(
+            name=spec.name,
+            defaults={
+                "domain": spec.domain,
+                "country": spec.country,
+                "timezone": spec.timezone,
+                "tier": spec.tier,
+                "segment": spec.segment,
+                "lifecycle_status": spec.lifecycle,
+                "owner": users[territory_team(spec.country).rep],
+                "csm": users[territory_team(spec.country).csm],
+            },
+        )
+        accounts[spec.name] = account
+        result.count(Account, created)
+        if not created:
+            continue  # its contacts are the account's own business now
+        for position, (name, title) in enumerate(spec.contacts):
+            Contact.objects.create(
+                account=account,
+                name=name,
+                title=title,
+                email=_email(name, spec.domain),
+                is_primary=position == 0,
+            )
+            result.count(Contact)
+    return accounts
+
+
+def _seed_queue(result: DemoSeedResult, users: dict[str, User]) -> Queue:
+    queue, created = Queue.objects.get_or_create(
+        slug=QUEUE_SLUG,
+        defaults={
+            "name": "Onboarding",
+            "team": "Customer Success",
+            "description": "Kickoff calls and first-month check-ins for new customers.",
+            "manager": users["maria.manager"],
+        },
+    )
+    result.count(Queue, created)
+    if created:
+        members = [users[u.username] for u in DEMO_USERS if u.role in ("CS Manager", "CSM")]
+        queue.members.add(*members)
+    return queue
+
+
+def _seed_playbook(result: DemoSeedResult, *, publisher: User) -> Playbook:
+    playbook, created = Playbook.objects.get_or_create(
+        name=PLAYBOOK_NAME,
+        defaults={
+            "description": "Kickoff call within two days of the win, then a check-in a "
+            "week after the kickoff task is created.",
+        },
+    )
+    result.count(Playbook, created)
+    if created:
+        for position, step in enumerate(PLAYBOOK_STEPS, start=1):
+            PlaybookStep.objects.create(playbook=playbook, position=position, **step)
+            result.count(PlaybookStep)
+    if playbook.current_version_id is None:
+        playbook_publish(playbook=playbook, actor=publisher)
+        result.count(PlaybookVersion)
+        playbook.refresh_from_db()
+    return playbook
+
+
+def _seed_deals(
+    result: DemoSeedResult, accounts: dict[str, Account], products: dict[str, Product]
+) -> None:
+    now = clock.now()
+    for spec in DEALS:
+        account = accounts[spec.account]
+        if Deal.objects.filter(account=account, name=spec.full_name).exists():
+            continue
+        created_at = now - dt.timedelta(days=spec.created_days_ago)
+        amount = sum(
+            (products[sku].list_price * quantity for sku, quantity in spec.lines), Decimal("0")
+        )
+        expected_close = (
+            now.date() + dt.timedelta(days=spec.expected_close_in_days)
+            if spec.expected_close_in_days is not None
+            else None
+        )
+        # The clock is set back so the timeline reads like a real sales cycle.
+        with clock.frozen(created_at):
+            deal = Deal.objects.create(
+                name=spec.full_name,
+                account=account,
+                owner=account.owner,
+                kind=spec.kind,
+                amount=amount or None,
+                currency="USD",
+                close_date=expected_close,
+                primary_contact=account.contacts.filter(is_primary=True).first(),
+            )
+        for sku, quantity in spec.lines:
+            DealLineItem.objects.create(
+                deal=deal,
+                product=products[sku],
+                quantity=quantity,
+                unit_price=products[sku].list_price,
+            )
+        result.count(Deal)
+        result.count(DealLineItem, len(spec.lines))
+        _walk_stages(result, deal, spec, created_at=created_at, now=now)
+
+
+def _walk_stages(
+    result: DemoSeedResult, deal: Deal, spec: DemoDeal, *, created_at: dt.datetime, now: dt.datetime
+) -> None:
+    path = STAGE_PATHS[spec.stage]
+    last_change = now - dt.timedelta(days=spec.last_change_days_ago)
+    for step, name in enumerate(path, start=1):
+        at = created_at + (last_change - created_at) * step / len(path)
+        with clock.frozen(at):
+            if name == "close_won":
+                deal_services.deal_close_won(
+                    deal=deal,
+                    actor=None,
+                    source=SYSTEM,
+                    win_reason=WinReason.objects.get(name=spec.reason),
+                    win_notes=spec.notes,
+                    close_date=at.date(),
+                )
+            elif name == "close_lost":
+                deal_services.deal_close_lost(
+                    deal=deal,
+                    actor=None,
+                    source=SYSTEM,
+                    loss_reason=LossReason.objects.get(name=spec.reason),
+                    loss_notes=spec.notes,
+                )
+            else:
+                deal_services.deal_move(deal=deal, name=name, actor=None, source=SYSTEM)
+        result.count(StageChange)

@@ -1,0 +1,182 @@
+"""The engine's rows, read-only: enrollments and step runs change only through the
+engine's services, so the admin is for watching runs, not for editing them."""
+
+import json
+
+from django import forms
+from django.contrib import admin, messages
+from django.utils.html import format_html
+
+from apps.core.errors import DomainError
+from apps.engine.models import CompanyHoliday, Enrollment, StepRun
+from apps.engine.services import enrollment_pause, enrollment_resume
+
+
+def pretty_json(value) -> str:
+    return format_html("<pre>{}</pre>", json.dumps(value, ensure_ascii=False, indent=2))
+
+
+class ReadOnlyAdminMixin:
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+class StepRunInline(ReadOnlyAdminMixin, admin.TabularInline):
+    model = StepRun
+    fields = ("step_key", "occurrence", "kind", "state", "due_at", "attempts", "last_error")
+    readonly_fields = fields
+    ordering = ("due_at", "id")
+    extra = 0
+    can_delete = False
+    show_change_link = True
+
+
+@admin.register(Enrollment)
+class EnrollmentAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ("id", "deal", "account", "playbook", "version_number", "state", "created_at")
+    list_filter = ("state", "playbook")
+    search_fields = ("deal__name", "account__name", "playbook__name")
+    list_select_related = ("deal", "account", "playbook", "version")
+    date_hierarchy = "created_at"
+    fields = (
+        "playbook",
+        "version",
+        "deal",
+        "account",
+        "trigger_event",
+        "state",
+        "generation",
+        "cancelled_reason",
+        "paused_at",
+        "context_json",
+        "created_at",
+        "updated_at",
+        "finished_at",
+    )
+    readonly_fields = fields
+    inlines = (StepRunInline,)
+    actions = ("pause_selected", "resume_selected")
+
+    def has_manage_permission(self, request) -> bool:
+        return request.user.has_perm("engine.change_enrollment")
+
+    @admin.action(description="Pause selected enrollments", permissions=["manage"])
+    def pause_selected(self, request, queryset) -> None:
+        self._run_for_each(request, queryset, enrollment_pause, "Paused")
+
+    @admin.action(description="Resume selected enrollments", permissions=["manage"])
+    def resume_selected(self, request, queryset) -> None:
+        self._run_for_each(request, queryset, enrollment_resume, "Resumed")
+
+    def _run_for_each(self, request, queryset, service, verb: str) -> None:
+        done = 0
+        for enrollment in queryset:
+            try:
+                service(enrollment=enrollment, actor=request.user)
+            except DomainError as exc:
+                messages.warning(request, f"Enrollment {enrollment.pk}: {exc.message}")
+            else:
+                done += 1
+        if done:
+            messages.success(request, f"{verb} {done} enrollment{'s' if done != 1 else ''}.")
+
+    @admin.display(description="version", ordering="version__number")
+    def version_number(self, enrollment: Enrollment) -> str:
+        return f"v{enrollment.version.number}"
+
+    @admin.display(description="context")
+    def context_json(self, enrollment: Enrollment) -> str:
+        return pretty_json(enrollment.context)
+
+
+@admin.register(StepRun)
+class StepRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = (
+        "id",
+        "step_key",
+        "occurrence",
+        "kind",
+        "deal",
+        "playbook",
+        "state",
+        "due_at",
+        "attempts",
+        "short_error",
+    )
+    list_filter = ("state", "kind", "enrollment__playbook")
+    search_fields = ("step_key", "enrollment__deal__name", "enrollment__account__name")
+    list_select_related = ("enrollment__deal", "enrollment__playbook")
+    date_hierarchy = "due_at"
+    fields = (
+        "enrollment",
+        "step_key",
+        "occurrence",
+        "kind",
+        "state",
+        "due_at",
+        "attempts",
+        "lease_until",
+        "generation",
+        "last_error",
+        "result_json",
+        "created_at",
+        "started_at",
+        "finished_at",
+    )
+    readonly_fields = fields
+
+    @admin.display(description="deal", ordering="enrollment__deal__name")
+    def deal(self, run: StepRun):
+        return run.enrollment.deal
+
+    @admin.display(description="playbook", ordering="enrollment__playbook__name")
+    def playbook(self, run: StepRun):
+        return run.enrollment.playbook
+
+    @admin.display(description="last error")
+    def short_error(self, run: StepRun) -> str:
+        return run.last_error[:80]
+
+    @admin.display(description="result")
+    def result_json(self, run: StepRun) -> str:
+        return pretty_json(run.result)
+
+    def get_queryset(self, request):
+        # The change page shows the enrollment's __str__ (deal and version).
+        return (
+            super()
+            .get_queryset(request)
+            .select_related(
+                "enrollment__deal", "enrollment__playbook", "enrollment__version__playbook"
+            )
+        )
+
+
+class CompanyHolidayForm(forms.ModelForm):
+    class Meta:
+        model = CompanyHoliday
+        fields = ("date", "name", "countries")
+
+    def clean_countries(self):
+        countries = self.cleaned_data.get("countries") or []
+        if not isinstance(countries, list) or not all(
+            isinstance(c, str) and len(c) == 2 and c.isalpha() and c.isupper() for c in countries
+        ):
+            raise forms.ValidationError(
+                'Use a list of two-letter country codes, e.g. ["DE", "AT"].'
+            )
+        return countries
+
+
+@admin.register(CompanyHoliday)
+class CompanyHolidayAdmin(admin.ModelAdmin):
+    form = CompanyHolidayForm
+    list_display = ("date", "name", "countries")
+    search_fields = ("name",)
+    date_hierarchy = "date"

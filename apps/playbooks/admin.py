@@ -1,0 +1,322 @@
+"""Playbooks in the admin: edit the draft steps, publish them as an immutable version."""
+
+import json
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import PermissionDenied
+from django.db.models import Count
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html
+
+from apps.core import step_kinds
+from apps.core.errors import ValidationFailed
+from apps.playbooks.conditions import conditions_problems
+from apps.playbooks.filters import filters_problems
+from apps.playbooks.models import DEFAULT_CANCEL_ON, Playbook, PlaybookStep, PlaybookVersion
+from apps.playbooks.services import playbook_publish
+
+
+class IndentedJSONField(forms.JSONField):
+    """A JSON form field that shows its value indented, so configs are readable."""
+
+    def prepare_value(self, value):
+        if isinstance(value, forms.fields.InvalidJSONInput):
+            return value
+        return json.dumps(value, ensure_ascii=False, indent=2, cls=self.encoder)
+
+
+def pretty_json(value) -> str:
+    return format_html("<pre>{}</pre>", json.dumps(value, ensure_ascii=False, indent=2))
+
+
+class PlaybookForm(forms.ModelForm):
+    filters = IndentedJSONField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 4, "cols": 60}),
+        help_text=Playbook._meta.get_field("filters").help_text,
+    )
+    cancel_on = IndentedJSONField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
+        help_text='Events that cancel a running enrollment, e.g. ["deal.reopened"]. '
+        "Empty means deal reopened or closed lost.",
+    )
+
+    class Meta:
+        model = Playbook
+        fields = ("name", "description", "trigger", "filters", "cancel_on", "status")
+
+    def clean_filters(self):
+        filters = self.cleaned_data.get("filters") or {}
+        problems = filters_problems(filters)
+        if problems:
+            raise forms.ValidationError([m for messages_ in problems.values() for m in messages_])
+        return filters
+
+    def clean_cancel_on(self):
+        cancel_on = self.cleaned_data.get("cancel_on") or []
+        if not isinstance(cancel_on, list) or not all(isinstance(e, str) for e in cancel_on):
+            raise forms.ValidationError('Use a list of event names, e.g. ["deal.reopened"].')
+        return cancel_on
+
+
+class PlaybookStepForm(forms.ModelForm):
+    kind = forms.ChoiceField(choices=step_kinds.choices)
+    config = IndentedJSONField(required=False, widget=forms.Textarea(attrs={"rows": 8, "cols": 70}))
+    conditions = IndentedJSONField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3, "cols": 70}),
+        help_text=PlaybookStep._meta.get_field("conditions").help_text,
+    )
+
+    class Meta:
+        model = PlaybookStep
+        fields = (
+            "position",
+            "key",
+            "name",
+            "kind",
+            "config",
+            "start",
+            "after_step",
+            "delay_days",
+            "delay_hours",
+            "business_days",
+            "at_time",
+            "window_start",
+            "window_end",
+            "repeat_every_days",
+            "repeat_max",
+            "conditions",
+        )
+
+    def clean_config(self):
+        config = self.cleaned_data.get("config")
+        if config in (None, ""):
+            return {}
+        if not isinstance(config, dict):
+            raise forms.ValidationError('The config must be a JSON object, e.g. {"queue": "…"}.')
+        return config
+
+    def clean_conditions(self):
+        conditions = self.cleaned_data.get("conditions") or []
+        problems = conditions_problems(conditions)
+        if problems:
+            raise forms.ValidationError(problems)
+        return conditions
+
+    def clean(self):
+        cleaned = super().clean()
+        kind, config = cleaned.get("kind"), cleaned.get("config")
+        # Check the config against its kind's schema as soon as it is saved; publishing
+        # checks the whole playbook again (references between steps, cycles).
+        if kind and isinstance(config, dict) and "config" not in self.errors:
+            for field, field_messages in step_kinds.get(kind).validate_config(config).items():
+                for message in field_messages:
+                    self.add_error("config", f"{field}: {message}")
+        if cleaned.get("start") == PlaybookStep.Start.AFTER_STEP and not cleaned.get("after_step"):
+            self.add_error("after_step", "Name the step this one waits for.")
+        return cleaned
+
+
+class PlaybookStepInline(admin.StackedInline):
+    model = PlaybookStep
+    form = PlaybookStepForm
+    fields = (
+        ("position", "key"),
+        "name",
+        "kind",
+        "config",
+        ("start", "after_step"),
+        ("delay_days", "delay_hours", "business_days"),
+        ("at_time", "window_start", "window_end"),
+        ("repeat_every_days", "repeat_max"),
+        "conditions",
+    )
+    ordering = ("position", "id")
+    extra = 0
+
+
+class PlaybookVersionInline(admin.TabularInline):
+    model = PlaybookVersion
+    fields = ("number", "published_at", "published_by", "step_count")
+    readonly_fields = fields
+    ordering = ("-number",)
+    extra = 0
+    can_delete = False
+    show_change_link = True
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("published_by")
+
+    @admin.display(description="steps")
+    def step_count(self, version: PlaybookVersion) -> int:
+        return len(version.steps)
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+def problem_message(field: str, message: str) -> str:
+    """``kickoff.config.queue`` → “Step “kickoff” (queue): …”."""
+    if "." not in field:
+        return message
+    key, _, rest = field.partition(".")
+    return f"Step “{key}” ({rest.removeprefix('config.').replace('_', ' ')}): {message}"
+
+
+def publish_with_messages(request: HttpRequest, playbook: Playbook) -> PlaybookVersion | None:
+    """Publish ``playbook`` and report the outcome as admin messages."""
+    try:
+        version = playbook_publish(playbook=playbook, actor=request.user)
+    except ValidationFailed as exc:
+        messages.error(request, exc.message)
+        for field, field_messages in exc.errors.items():
+            for message in field_messages:
+                messages.error(request, problem_message(field, message))
+        return None
+    messages.success(request, f"Published “{playbook}” as version {version.number}.")
+    return version
+
+
+@admin.register(Playbook)
+class PlaybookAdmin(admin.ModelAdmin):
+    form = PlaybookForm
+    list_display = ("name", "trigger", "status", "current_version", "step_count", "updated_at")
+    list_filter = ("status", "trigger")
+    search_fields = ("name", "description")
+    list_select_related = ("current_version__playbook",)
+    readonly_fields = ("current_version", "draft_state", "created_at", "updated_at")
+    fieldsets = (
+        (None, {"fields": ("name", "description", "status")}),
+        ("Enrollment", {"fields": ("trigger", "filters", "cancel_on")}),
+        ("Publishing", {"fields": ("current_version", "draft_state")}),
+        ("Audit", {"fields": ("created_at", "updated_at")}),
+    )
+    inlines = (PlaybookStepInline, PlaybookVersionInline)
+    actions = ("publish_selected",)
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(step_count=Count("steps"))
+
+    @admin.display(description="steps", ordering="step_count")
+    def step_count(self, playbook: Playbook) -> int:
+        return playbook.step_count
+
+    @admin.display(description="draft")
+    def draft_state(self, playbook: Playbook) -> str:
+        if playbook.pk is None:
+            return "Not saved yet"
+        version = playbook.current_version
+        if version is None:
+            return "Never published"
+        draft = (
+            playbook.trigger,
+            playbook.filters,
+            playbook.cancel_on or DEFAULT_CANCEL_ON,
+            [step.as_definition() for step in playbook.steps.all()],
+        )
+        if draft == (version.trigger, version.filters, version.cancel_on, version.steps):
+            return f"Same as version {version.number}"
+        return f"Changed since version {version.number}; publish to use the changes"
+
+    def has_publish_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("playbooks.publish_playbook")
+
+    @admin.action(description="Publish selected playbooks", permissions=["publish"])
+    def publish_selected(self, request: HttpRequest, queryset) -> None:
+        for playbook in queryset:
+            publish_with_messages(request, playbook)
+
+    def get_urls(self):
+        custom = [
+            path(
+                "<path:object_id>/publish/",
+                self.admin_site.admin_view(self.publish_view),
+                name="playbooks_playbook_publish",
+            )
+        ]
+        return custom + super().get_urls()
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        if obj is not None and obj.pk and self.has_publish_permission(request):
+            context["publish_url"] = reverse("admin:playbooks_playbook_publish", args=[obj.pk])
+        return super().render_change_form(request, context, add, change, form_url, obj)
+
+    def publish_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        playbook = self.get_object(request, unquote(object_id))
+        if playbook is None:
+            return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
+        if not self.has_publish_permission(request):
+            raise PermissionDenied
+        change_url = reverse("admin:playbooks_playbook_change", args=[playbook.pk])
+        if request.method == "POST":
+            publish_with_messages(request, playbook)
+            return HttpResponseRedirect(change_url)
+        last = playbook.versions.order_by("-number").values_list("number", flat=True).first()
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Publish {playbook}",
+            "opts": self.opts,
+            "playbook": playbook,
+            "steps": playbook.steps.all(),
+            "next_number": (last or 0) + 1,
+            "change_url": change_url,
+        }
+        return TemplateResponse(request, "admin/playbooks/playbook/publish.html", context)
+
+
+@admin.register(PlaybookVersion)
+class PlaybookVersionAdmin(admin.ModelAdmin):
+    """Published versions are immutable; enrollments stay on the version they started on."""
+
+    list_display = ("playbook", "number", "trigger", "step_count", "published_by", "published_at")
+    list_filter = ("playbook", "trigger")
+    search_fields = ("playbook__name",)
+    list_select_related = ("playbook", "published_by")
+    fields = (
+        "playbook",
+        "number",
+        "trigger",
+        "published_by",
+        "published_at",
+        "filters_json",
+        "cancel_on_json",
+        "steps_json",
+    )
+    readonly_fields = fields
+
+    @admin.display(description="steps")
+    def step_count(self, version: PlaybookVersion) -> int:
+        return len(version.steps)
+
+    @admin.display(description="filters")
+    def filters_json(self, version: PlaybookVersion) -> str:
+        return pretty_json(version.filters)
+
+    @admin.display(description="cancel on")
+    def cancel_on_json(self, version: PlaybookVersion) -> str:
+        return pretty_json(version.cancel_on)
+
+    @admin.display(description="steps")
+    def steps_json(self, version: PlaybookVersion) -> str:
+        return pretty_json(version.steps)
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False

@@ -1,0 +1,155 @@
+from io import StringIO
+
+import pytest
+from django.contrib.auth.models import User
+from django.core.management import CommandError, call_command
+
+from apps.core.models import DomainEvent
+from apps.customers.models import Account, Contact, Product, ProductFamily
+from apps.deals.models import Deal, DealLineItem, LossReason, Stage, StageChange, WinReason
+from apps.deals.services import deal_close_won_blockers
+from apps.demo.data import DEMO_USERS
+from apps.playbooks.models import Playbook, PlaybookStep, PlaybookVersion
+from apps.queues.models import Queue
+
+pytestmark = pytest.mark.django_db
+
+COUNTED = (
+    User,
+    Account,
+    Contact,
+    ProductFamily,
+    Product,
+    WinReason,
+    LossReason,
+    Deal,
+    DealLineItem,
+    StageChange,
+    DomainEvent,
+    Queue,
+    Playbook,
+    PlaybookStep,
+    PlaybookVersion,
+)
+
+
+@pytest.fixture(autouse=True)
+def fast_passwords(settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+def seed(*args) -> str:
+    out = StringIO()
+    call_command("seed_demo", *args, stdout=out)
+    return out.getvalue()
+
+
+def counts() -> dict[str, int]:
+    return {model.__name__: model.objects.count() for model in COUNTED}
+
+
+def test_seeding_twice_creates_everything_once():
+    first_output = seed()
+    after_first = counts()
+    second_output = seed()
+
+    assert counts() == after_first
+    assert after_first["Account"] >= 20
+    assert after_first["User"] == len(DEMO_USERS)
+    assert "Created 6 users" in first_output and "1 queue," in first_output
+    assert "nothing created" in second_output
+    for user in DEMO_USERS:
+        assert user.password in second_output  # still valid, so still printed
+
+
+def test_every_role_can_sign_in_to_the_admin_with_the_printed_password(client):
+    output = seed()
+    seed()
+
+    assert "http://127.0.0.1:8000/admin/" in output and "/api/docs/" in output
+    roles = set()
+    for demo_user in DEMO_USERS:
+        assert f"{demo_user.username}" in output and demo_user.password in output
+        client.logout()
+        response = client.post(
+            "/admin/login/",
+            {"username": demo_user.username, "password": demo_user.password},
+        )
+        assert response.status_code == 302, demo_user.username
+        assert client.get("/admin/").status_code == 200
+        user = User.objects.get(username=demo_user.username)
+        assert user.groups.filter(name=demo_user.role).exists()
+        roles.add(demo_user.role)
+    assert roles == {"Admin", "CS Manager", "CSM", "Sales Rep"}
+    assert User.objects.get(username="admin").is_superuser
+
+
+def test_demo_covers_every_stage_country_and_a_published_playbook():
+    seed()
+
+    assert set(Deal.objects.values_list("stage", flat=True)) == set(Stage.values)
+    assert not Deal.objects.filter(line_items__isnull=True).exists()
+    countries = set(Account.objects.values_list("country", flat=True))
+    assert {"US", "DE", "GB", "FR", "JP", "AU", "BR", "IN", "CA"} <= countries
+    assert not Account.objects.filter(contacts__isnull=True).exists()
+    assert Contact.objects.filter(is_primary=True).exclude(email="").count() == (
+        Account.objects.count()
+    )
+    assert not Account.objects.filter(owner__isnull=True).exists()
+    assert not Account.objects.filter(csm__isnull=True).exists()
+
+    queue = Queue.objects.get(slug="onboarding")
+    assert queue.manager.username == "maria.manager"
+    assert set(queue.members.values_list("username", flat=True)) == {
+        "maria.manager",
+        "carla.csm",
+        "chris.csm",
+    }
+
+    playbook = Playbook.objects.get(name="New customer onboarding")
+    assert playbook.status == Playbook.Status.ACTIVE
+    first, check_in = playbook.current_version.steps
+    assert first["kind"] == "task" and first["start"] == "enrollment"
+    assert first["config"]["queue"] == "onboarding"
+    assert first["config"]["title"] == "Kickoff call with {{ account.name }}"
+    assert (check_in["start"], check_in["after_step"], check_in["delay_days"]) == (
+        "after_step",
+        "kickoff",
+        7,
+    )
+
+
+def test_closed_won_deals_went_through_the_service():
+    seed()
+
+    won = Deal.objects.filter(stage=Stage.CLOSED_WON)
+    assert won.exists()
+    for deal in won:
+        close = deal.stage_changes.get(to_stage=Stage.CLOSED_WON)
+        assert close.source == StageChange.Source.SYSTEM
+        assert deal.win_reason is not None and deal.closed_at is not None
+    events = DomainEvent.objects.filter(name="deal.closed_won")
+    assert sorted(events.values_list("aggregate_id", flat=True)) == sorted(
+        won.values_list("pk", flat=True)
+    )
+
+
+def test_negotiation_deals_can_be_closed_as_won():
+    seed()
+    reason = WinReason.objects.filter(active=True).first()
+
+    negotiation = Deal.objects.filter(stage=Stage.NEGOTIATION)
+    assert negotiation.exists()
+    for deal in negotiation:
+        blockers = deal_close_won_blockers(deal=deal, win_reason=reason, win_notes="Great fit.")
+        assert blockers == {}, deal.name
+
+
+def test_refuses_to_run_in_production_without_force(settings):
+    settings.PRODUCTION = True
+
+    with pytest.raises(CommandError, match="AFTERWIN_PRODUCTION"):
+        seed()
+
+    assert not Account.objects.exists()
+    assert not User.objects.exists()

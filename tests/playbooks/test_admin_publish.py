@@ -1,0 +1,139 @@
+import pytest
+from django.urls import reverse
+
+from apps.playbooks.models import Playbook, PlaybookStep, PlaybookVersion
+from apps.queues.models import Queue
+
+pytestmark = pytest.mark.django_db
+
+
+def kickoff_config(**overrides) -> dict:
+    config = {
+        "queue": "onboarding",
+        "title": "Kickoff call with {{ account.name }}",
+        "assign_to": "account_csm",
+        "priority": 2,
+    }
+    config.update(overrides)
+    return config
+
+
+def draft_playbook(**config_overrides) -> Playbook:
+    Queue.objects.get_or_create(slug="onboarding", defaults={"name": "Onboarding"})
+    playbook = Playbook.objects.create(name="New customer onboarding")
+    PlaybookStep.objects.create(
+        playbook=playbook,
+        position=1,
+        key="kickoff",
+        name="Kickoff call",
+        kind="task",
+        config=kickoff_config(**config_overrides),
+    )
+    return playbook
+
+
+def publish_url(playbook: Playbook) -> str:
+    return reverse("admin:playbooks_playbook_publish", args=[playbook.pk])
+
+
+def test_publish_button_creates_a_version(client, admin_user):
+    playbook = draft_playbook()
+    client.force_login(admin_user)
+
+    page = client.get(reverse("admin:playbooks_playbook_change", args=[playbook.pk]))
+    assert f'href="{publish_url(playbook)}"' in page.content.decode()
+    confirm = client.get(publish_url(playbook))
+    assert "Publish version 1" in confirm.content.decode()
+
+    response = client.post(publish_url(playbook), follow=True)
+
+    assert "Published “New customer onboarding” as version 1." in response.content.decode()
+    playbook.refresh_from_db()
+    assert playbook.status == Playbook.Status.ACTIVE
+    assert playbook.current_version.number == 1
+    assert playbook.current_version.published_by == admin_user
+    assert [s["key"] for s in playbook.current_version.steps] == ["kickoff"]
+
+
+def test_broken_step_config_is_reported_and_nothing_is_published(client, admin_user):
+    playbook = draft_playbook(queue="no-such-queue")
+    client.force_login(admin_user)
+
+    response = client.post(publish_url(playbook), follow=True)
+
+    html = response.content.decode()
+    assert "“New customer onboarding” cannot be published." in html
+    assert "Step “kickoff” (queue): There is no queue with the slug “no-such-queue”." in html
+    assert not PlaybookVersion.objects.exists()
+    assert Playbook.objects.get(pk=playbook.pk).status == Playbook.Status.DRAFT
+
+
+def test_publish_action_publishes_the_selected_playbooks(client, admin_user):
+    playbook = draft_playbook()
+    client.force_login(admin_user)
+
+    response = client.post(
+        reverse("admin:playbooks_playbook_changelist"),
+        {"action": "publish_selected", "_selected_action": [playbook.pk]},
+        follow=True,
+    )
+
+    assert "as version 1." in response.content.decode()
+    assert PlaybookVersion.objects.filter(playbook=playbook, number=1).exists()
+
+
+def test_cs_manager_cannot_publish(client, cs_manager):
+    playbook = draft_playbook()
+    client.force_login(cs_manager)
+
+    assert client.post(publish_url(playbook)).status_code == 403
+    assert not PlaybookVersion.objects.exists()
+
+
+def test_saving_a_step_checks_its_config_against_the_kind(client, admin_user):
+    playbook = draft_playbook()
+    client.force_login(admin_user)
+    step = playbook.steps.get()
+    data = {
+        "name": playbook.name,
+        "description": "",
+        "status": "draft",
+        "trigger": "deal.closed_won",
+        "filters": "{}",
+        "cancel_on": "[]",
+        "steps-TOTAL_FORMS": "1",
+        "steps-INITIAL_FORMS": "1",
+        "steps-0-id": step.pk,
+        "steps-0-playbook": playbook.pk,
+        "steps-0-position": "1",
+        "steps-0-key": "kickoff",
+        "steps-0-name": "Kickoff call",
+        "steps-0-kind": "task",
+        "steps-0-config": '{"queue": "onboarding"}',
+        "steps-0-start": "enrollment",
+        "steps-0-after_step": "",
+        "steps-0-delay_days": "0",
+        "steps-0-delay_hours": "0",
+        "steps-0-at_time": "",
+        "steps-0-window_start": "",
+        "steps-0-window_end": "",
+        "steps-0-repeat_every_days": "",
+        "steps-0-repeat_max": "",
+        "steps-0-conditions": "[]",
+        "versions-TOTAL_FORMS": "0",
+        "versions-INITIAL_FORMS": "0",
+    }
+
+    response = client.post(reverse("admin:playbooks_playbook_change", args=[playbook.pk]), data)
+
+    assert response.status_code == 200
+    assert "title: Give the task a title." in response.content.decode()
+    step.refresh_from_db()
+    assert step.config["title"] == "Kickoff call with {{ account.name }}"
+
+    data["steps-0-config"] = '{"queue": "onboarding", "title": "Welcome {{ account.name }}"}'
+    saved = client.post(reverse("admin:playbooks_playbook_change", args=[playbook.pk]), data)
+
+    assert saved.status_code == 302
+    step.refresh_from_db()
+    assert step.config["title"] == "Welcome {{ account.name }}"
