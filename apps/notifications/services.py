@@ -1,0 +1,296 @@
+"""Notification and email writes.
+
+Email is an outbox: ``email_queue`` writes a row in the caller's transaction and asks a
+worker to deliver it after commit; ``email_deliver`` claims the row, sends it outside any
+transaction and records the outcome; the periodic ``emails_deliver_due`` sweep retries
+failures with backoff and picks up rows whose message was lost.
+"""
+
+import datetime as dt
+import hashlib
+import logging
+from email.utils import formataddr, parseaddr
+from typing import Any
+
+from django.conf import settings
+from django.core import mail
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.db import transaction
+from django.db.models import F, Q
+
+from apps.core import clock
+from apps.core.errors import NotPermitted, ValidationFailed
+from apps.notifications.models import EmailMessage, Notification
+
+logger = logging.getLogger(__name__)
+
+EMAIL_MAX_ATTEMPTS = 6
+# Longer than the delivery task's hard time limit, so a lease only expires once the
+# worker holding it is surely gone.
+EMAIL_LEASE = dt.timedelta(minutes=5)
+SMTP_TIMEOUT_SECONDS = 30
+
+Status = EmailMessage.Status
+
+
+# Notifications -------------------------------------------------------------------------
+
+
+@transaction.atomic
+def notification_create(
+    *,
+    recipient: Any,
+    reason: str,
+    title: str,
+    body: str = "",
+    url: str = "",
+    dedupe_key: str | None = None,
+    account: Any = None,
+    deal: Any = None,
+    step_run: Any = None,
+) -> Notification:
+    """Notify ``recipient`` in the app. With a ``dedupe_key``, a second call returns the
+    notification the first one created (a duplicate delivery notifies nobody twice)."""
+    if reason not in Notification.Reason.values:
+        raise ValidationFailed("Unknown notification reason.", {"reason": [f"“{reason}”?"]})
+    fields = {
+        "recipient": recipient,
+        "reason": reason,
+        "title": title[:300],
+        "body": body,
+        "url": url[:500],
+        "account": account,
+        "deal": deal,
+        "step_run": step_run,
+    }
+    if dedupe_key is None:
+        return Notification.objects.create(**fields)
+    notification, _ = Notification.objects.get_or_create(dedupe_key=dedupe_key, defaults=fields)
+    return notification
+
+
+@transaction.atomic
+def notification_mark_read(*, notification: Notification, user: Any) -> bool:
+    """Mark one of the user's notifications read. Returns False if it already was."""
+    if notification.recipient_id != user.pk:
+        raise NotPermitted("This notification is not yours.")
+    now = clock.now()
+    updated = Notification.objects.filter(pk=notification.pk, read_at__isnull=True).update(
+        read_at=now
+    )
+    if updated:
+        notification.read_at = now
+    return bool(updated)
+
+
+@transaction.atomic
+def notifications_mark_all_read(*, user: Any) -> int:
+    """Mark every unread notification of ``user`` read; returns how many."""
+    return Notification.objects.filter(recipient=user, read_at__isnull=True).update(
+        read_at=clock.now()
+    )
+
+
+# Email outbox --------------------------------------------------------------------------
+
+
+def _retry_delay(attempts: int) -> dt.timedelta:
+    return dt.timedelta(seconds=min(6 * 3600, 60 * 2 ** max(0, attempts - 1)))
+
+
+def _sweep_grace() -> dt.timedelta:
+    # A fresh email is left to its on-commit message before the sweep takes it.
+    return dt.timedelta(seconds=settings.OUTBOX_SWEEP_GRACE_SECONDS)
+
+
+def _deliverable(now: dt.datetime) -> Q:
+    """Rows a delivery may claim: queued, failed and due for its retry, or stuck in
+    ``sending`` because the worker holding the lease died."""
+    return (
+        Q(status=Status.QUEUED)
+        | Q(status=Status.FAILED, next_attempt_at__lte=now)
+        | Q(status=Status.SENDING, lease_until__lt=now)
+    )
+
+
+def _withdrawable(now: dt.datetime) -> Q:
+    # A row in ``sending`` with a live lease is in a worker's hands: too late to stop it.
+    return Q(status__in=[Status.QUEUED, Status.FAILED]) | Q(
+        status=Status.SENDING, lease_until__lt=now
+    )
+
+
+def email_message_id(email: EmailMessage) -> str:
+    """A Message-ID that is the same on every attempt, so a resend after a worker died
+    mid-send is recognised as the same message by mail servers and clients."""
+    digest = hashlib.sha256(email.idempotency_key.encode()).hexdigest()[:32]
+    domain = parseaddr(settings.DEFAULT_FROM_EMAIL)[1].rpartition("@")[2] or "afterwin.local"
+    return f"<{digest}@{domain}>"
+
+
+def email_enqueue_after_commit(*, email_id: int) -> None:
+    """Send the delivery message. A broker failure is logged, not raised: the row is
+    committed and the sweep will deliver it."""
+    from apps.notifications.tasks import deliver_email
+
+    try:
+        deliver_email.delay(email_id)
+    except Exception:
+        logger.warning(
+            "Could not send the delivery message for email %s; the sweep will deliver it.",
+            email_id,
+            exc_info=True,
+        )
+
+
+@transaction.atomic
+def email_queue(
+    *,
+    to_email: str,
+    to_name: str = "",
+    subject: str,
+    body_text: str,
+    body_html: str = "",
+    idempotency_key: str,
+    step_run: Any = None,
+    recipient: Any = None,
+    contact: Any = None,
+) -> EmailMessage:
+    """Write an email to the outbox; it is delivered after the caller's transaction
+    commits. A second call with the same ``idempotency_key`` returns the first email."""
+    existing = EmailMessage.objects.filter(idempotency_key=idempotency_key).first()
+    if existing is not None:
+        return existing
+    try:
+        validate_email(to_email)
+    except ValidationError:
+        raise ValidationFailed(
+            "The email address is not valid.", {"to_email": [f"“{to_email}” is not an address."]}
+        ) from None
+    now = clock.now()
+    email, created = EmailMessage.objects.get_or_create(
+        idempotency_key=idempotency_key,
+        defaults={
+            "to_email": to_email,
+            "to_name": to_name[:200],
+            # Mail headers cannot hold line breaks; a template may have produced some.
+            "subject": " ".join(subject.split())[:300],
+            "body_text": body_text,
+            "body_html": body_html,
+            "step_run": step_run,
+            "recipient": recipient,
+            "contact": contact,
+            "created_at": now,
+            "next_attempt_at": now + _sweep_grace(),
+        },
+    )
+    if created:
+        transaction.on_commit(lambda: email_enqueue_after_commit(email_id=email.pk))
+    return email
+
+
+def _email_claim(email_id: int, now: dt.datetime) -> bool:
+    # One conditional UPDATE: of two workers holding the same id, exactly one sees a row
+    # count of 1, and only that one sends.
+    return bool(
+        EmailMessage.objects.filter(_deliverable(now), pk=email_id).update(
+            status=Status.SENDING,
+            lease_until=now + EMAIL_LEASE,
+            attempts=F("attempts") + 1,
+        )
+    )
+
+
+def _email_build(email: EmailMessage) -> mail.EmailMultiAlternatives:
+    message = mail.EmailMultiAlternatives(
+        subject=email.subject,
+        body=email.body_text,
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=[formataddr((email.to_name, email.to_email))],
+        headers={"Message-ID": email_message_id(email)},
+        connection=mail.get_connection(timeout=settings.EMAIL_TIMEOUT or SMTP_TIMEOUT_SECONDS),
+    )
+    if email.body_html:
+        message.attach_alternative(email.body_html, "text/html")
+    return message
+
+
+def email_deliver(*, email_id: int) -> str:
+    """Send one email, at most once per claim. Returns what happened.
+
+    Must run outside a transaction: the claim commits before the SMTP conversation, and
+    the outcome is written after it, so no database lock is held while the network is.
+    """
+    now = clock.now()
+    if not _email_claim(email_id, now):
+        status = EmailMessage.objects.filter(pk=email_id).values_list("status", flat=True).first()
+        return f"skipped: {status or 'missing'}"
+    email = EmailMessage.objects.select_related("contact").get(pk=email_id)
+    if email.contact is not None and email.contact.unsubscribed:
+        EmailMessage.objects.filter(pk=email_id, status=Status.SENDING).update(
+            status=Status.WITHDRAWN, lease_until=None, withdrawn_reason="Contact unsubscribed."
+        )
+        return Status.WITHDRAWN
+    try:
+        _email_build(email).send()
+    except Exception as exc:
+        logger.warning("email %s failed (attempt %s)", email_id, email.attempts, exc_info=True)
+        return _email_record_failure(email=email, error=f"{type(exc).__name__}: {exc}")
+    EmailMessage.objects.filter(pk=email_id, status=Status.SENDING).update(
+        status=Status.SENT, sent_at=clock.now(), lease_until=None, last_error=""
+    )
+    logger.info("email %s sent", email_id)
+    return Status.SENT
+
+
+def _email_record_failure(*, email: EmailMessage, error: str) -> str:
+    """Schedule a retry with exponential backoff, or mark the email dead after the last."""
+    now = clock.now()
+    if email.attempts >= EMAIL_MAX_ATTEMPTS:
+        status, next_attempt_at = Status.DEAD, now
+    else:
+        status, next_attempt_at = Status.FAILED, now + _retry_delay(email.attempts)
+    EmailMessage.objects.filter(pk=email.pk, status=Status.SENDING).update(
+        status=status, next_attempt_at=next_attempt_at, lease_until=None, last_error=error[:4000]
+    )
+    return status
+
+
+def emails_deliver_due(*, limit: int = 100) -> int:
+    """Deliver emails whose retry is due, whose message was lost, or whose worker died
+    mid-send. Returns how many were sent."""
+    now = clock.now()
+    due = (
+        EmailMessage.objects.filter(
+            Q(status__in=[Status.QUEUED, Status.FAILED], next_attempt_at__lte=now)
+            | Q(status=Status.SENDING, lease_until__lt=now)
+        )
+        .order_by("next_attempt_at", "id")
+        .values_list("id", flat=True)[:limit]
+    )
+    return sum(email_deliver(email_id=email_id) == Status.SENT for email_id in list(due))
+
+
+@transaction.atomic
+def email_withdraw(*, email: EmailMessage, reason: str) -> bool:
+    """Stop an email that has not been sent. Returns False if it is sent, dead, already
+    withdrawn or being sent right now."""
+    updated = EmailMessage.objects.filter(_withdrawable(clock.now()), pk=email.pk).update(
+        status=Status.WITHDRAWN, lease_until=None, withdrawn_reason=reason
+    )
+    if updated:
+        email.status, email.withdrawn_reason = Status.WITHDRAWN, reason
+    return bool(updated)
+
+
+@transaction.atomic
+def email_retry(*, email: EmailMessage) -> bool:
+    """Give a failed or dead email a fresh set of attempts and deliver it now (after
+    commit). Returns False if it was not failed or dead."""
+    updated = EmailMessage.objects.filter(
+        pk=email.pk, status__in=[Status.FAILED, Status.DEAD]
+    ).update(status=Status.QUEUED, attempts=0, next_attempt_at=clock.now(), lease_until=None)
+    if updated:
+        transaction.on_commit(lambda: email_enqueue_after_commit(email_id=email.pk))
+    return bool(updated)

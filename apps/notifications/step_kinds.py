@@ -1,0 +1,162 @@
+"""The ``email`` and ``reminder`` step kinds.
+
+Executors run inside the engine's transaction, so they only write rows: the email goes to
+the outbox and the delivery task sends it after commit.
+"""
+
+from typing import Any
+
+from django.urls import NoReverseMatch, reverse
+
+from apps.core import step_kinds
+from apps.core.templating import check_template, render_text
+from apps.customers.models import Contact
+from apps.engine.context import step_template_context
+from apps.notifications.models import EmailMessage, Notification
+from apps.notifications.services import email_queue, email_withdraw, notification_create
+
+REMINDER_RECIPIENTS = {
+    "deal_owner": "the deal owner",
+    "account_csm": "the account's CSM",
+}
+
+
+def _template_errors(config: dict[str, Any], required: dict[str, str]) -> step_kinds.ConfigErrors:
+    errors: step_kinds.ConfigErrors = {}
+    for field, message in required.items():
+        if not str(config.get(field) or "").strip():
+            errors[field] = [message]
+    for field in ("subject", "title", "body"):
+        if config.get(field) and (problem := check_template(str(config[field]))):
+            errors.setdefault(field, []).append(problem)
+    return errors
+
+
+def withdraw_step_emails(step_run: Any, reason: str) -> int:
+    """Withdraw the unsent emails a step run queued (sent ones cannot be recalled)."""
+    return sum(
+        email_withdraw(email=email, reason=reason)
+        for email in EmailMessage.objects.filter(step_run=step_run)
+    )
+
+
+# email ---------------------------------------------------------------------------------
+
+
+def validate_email_config(config: dict[str, Any]) -> step_kinds.ConfigErrors:
+    return _template_errors(
+        config,
+        {
+            "subject": "Give the email a subject, e.g. “Welcome aboard, {{ account.name }}”.",
+            "body": "Write the email's text.",
+        },
+    )
+
+
+def _customer_contact(execution: step_kinds.StepExecution) -> Contact | None:
+    return (
+        execution.deal.primary_contact
+        or Contact.objects.filter(account=execution.account, is_primary=True).first()
+    )
+
+
+def execute_email_step(execution: step_kinds.StepExecution) -> dict[str, Any]:
+    config = execution.step.get("config") or {}
+    contact = _customer_contact(execution)
+    if contact is None:
+        return {"skipped": "no primary contact"}
+    if contact.unsubscribed:
+        return {"skipped": "contact unsubscribed"}
+    if not contact.email:
+        return {"skipped": "contact has no email address"}
+    context = step_template_context(execution)
+    # The account's primary contact stands in when the deal names none.
+    context["contact"] = {"name": contact.name, "email": contact.email, "title": contact.title}
+    email = email_queue(
+        to_email=contact.email,
+        to_name=contact.name,
+        subject=render_text(config["subject"], context),
+        body_text=render_text(config["body"], context),
+        idempotency_key=f"step:{execution.step_run.pk}",
+        step_run=execution.step_run,
+        contact=contact,
+    )
+    return {"email_id": email.pk}
+
+
+step_kinds.register(
+    step_kinds.StepKind(
+        name="email",
+        label="Email to the customer",
+        execute=execute_email_step,
+        validate_config=validate_email_config,
+        withdraw=withdraw_step_emails,
+    )
+)
+
+
+# reminder ------------------------------------------------------------------------------
+
+
+def validate_reminder_config(config: dict[str, Any]) -> step_kinds.ConfigErrors:
+    errors = _template_errors(config, {"title": "Give the reminder a title."})
+    to = config.get("to")
+    if to not in REMINDER_RECIPIENTS:
+        errors["to"] = [f"Choose who gets the reminder: {', '.join(REMINDER_RECIPIENTS)}."]
+    return errors
+
+
+def _deal_url(deal: Any) -> str:
+    try:
+        return reverse("admin:deals_deal_change", args=[deal.pk])
+    except NoReverseMatch:
+        return ""
+
+
+def execute_reminder_step(execution: step_kinds.StepExecution) -> dict[str, Any]:
+    config = execution.step.get("config") or {}
+    user = {
+        "deal_owner": execution.deal.owner,
+        "account_csm": execution.account.csm,
+    }[config["to"]]
+    if user is None or not user.is_active:
+        return {"skipped": "no recipient"}
+    context = step_template_context(execution)
+    title = render_text(config["title"], context)
+    body = render_text(config.get("body", ""), context)
+    key = f"step:{execution.step_run.pk}"
+    notification = notification_create(
+        recipient=user,
+        reason=Notification.Reason.PLAYBOOK_REMINDER,
+        title=title,
+        body=body,
+        url=_deal_url(execution.deal),
+        dedupe_key=key,
+        account=execution.account,
+        deal=execution.deal,
+        step_run=execution.step_run,
+    )
+    result: dict[str, Any] = {"notification_id": notification.pk, "recipient_id": user.pk}
+    if user.email:
+        email = email_queue(
+            to_email=user.email,
+            to_name=user.get_full_name(),
+            subject=title,
+            body_text=body or title,
+            idempotency_key=f"{key}:email",
+            step_run=execution.step_run,
+            recipient=user,
+        )
+        result["email_id"] = email.pk
+    return result
+
+
+step_kinds.register(
+    step_kinds.StepKind(
+        name="reminder",
+        label="Reminder to the deal owner or CSM",
+        execute=execute_reminder_step,
+        validate_config=validate_reminder_config,
+        withdraw=withdraw_step_emails,
+    )
+)
