@@ -5,11 +5,36 @@ import json
 
 from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.db.models import Count, Q
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import path
 from django.utils.html import format_html
 
-from apps.core.errors import DomainError
+from apps.core import clock
+from apps.core.errors import DomainError, ValidationFailed
+from apps.deals.models import Deal
 from apps.engine.models import CompanyHoliday, Enrollment, StepRun
-from apps.engine.services import enrollment_pause, enrollment_resume
+from apps.engine.services import enrollment_pause, enrollment_resume, step_run_retry
+from apps.engine.simulation import playbook_simulate
+from apps.playbooks.models import Playbook
+
+
+class PreviewForm(forms.Form):
+    deal = forms.IntegerField(
+        required=False, min_value=1, label="Deal id", help_text="Empty: a sample deal."
+    )
+    days = forms.IntegerField(min_value=1, max_value=730, initial=180)
+
+    def clean_deal(self):
+        deal_id = self.cleaned_data["deal"]
+        if deal_id is None:
+            return None
+        deal = Deal.objects.select_related("account").filter(pk=deal_id).first()
+        if deal is None:
+            raise forms.ValidationError(f"There is no deal with id {deal_id}.")
+        return deal
 
 
 def pretty_json(value) -> str:
@@ -66,6 +91,37 @@ class EnrollmentAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     def has_manage_permission(self, request) -> bool:
         return request.user.has_perm("engine.change_enrollment")
 
+    def get_urls(self):
+        preview = self.admin_site.admin_view(self.preview_view)
+        return [
+            path("preview/<int:playbook_id>/", preview, name="engine_playbook_preview"),
+            *super().get_urls(),
+        ]
+
+    def preview_view(self, request, playbook_id: int):
+        """The playbook's current draft run against a deal on a virtual clock, rolled back."""
+        if not request.user.has_perm("playbooks.view_playbook"):
+            raise PermissionDenied
+        playbook = get_object_or_404(Playbook, pk=playbook_id)
+        form = PreviewForm(request.GET or None)
+        rows, problems = None, None
+        if not form.is_bound or form.is_valid():
+            data = form.cleaned_data if form.is_bound else {"deal": None, "days": 180}
+            try:
+                rows = playbook_simulate(playbook=playbook, deal=data["deal"], days=data["days"])
+            except ValidationFailed as exc:
+                problems = exc.errors
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Preview timeline: {playbook.name}",
+            "playbook": playbook,
+            "form": form,
+            "rows": rows,
+            "problems": problems,
+            "opts": Playbook._meta,
+        }
+        return TemplateResponse(request, "admin/engine/playbook_preview.html", context)
+
     @admin.action(description="Pause selected enrollments", permissions=["manage"])
     def pause_selected(self, request, queryset) -> None:
         self._run_for_each(request, queryset, enrollment_pause, "Paused")
@@ -97,6 +153,36 @@ class EnrollmentAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 @admin.register(StepRun)
 class StepRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    actions = ("retry_selected",)
+
+    def has_retry_permission(self, request) -> bool:
+        return request.user.has_perm("engine.change_steprun")
+
+    @admin.action(description="Retry selected dead or failed steps", permissions=["retry"])
+    def retry_selected(self, request, queryset) -> None:
+        retried = 0
+        for run in queryset:
+            try:
+                step_run_retry(step_run=run, actor=request.user)
+            except DomainError as exc:
+                messages.warning(request, f"Step run {run.pk}: {exc.message}")
+            else:
+                retried += 1
+        if retried:
+            messages.success(request, f"{retried} step run(s) will run at the next dispatch.")
+
+    def changelist_view(self, request, extra_context=None):
+        now = clock.now()
+        counts = StepRun.objects.aggregate(
+            due=Count("id", filter=Q(state__in=StepRun.DUE_STATES, due_at__lte=now)),
+            waiting=Count("id", filter=Q(state__in=StepRun.DUE_STATES, due_at__gt=now)),
+            running=Count("id", filter=Q(state=StepRun.State.RUNNING)),
+            dead=Count("id", filter=Q(state=StepRun.State.DEAD)),
+        )
+        summary = ", ".join(f"{n} {label}" for label, n in counts.items())
+        extra_context = {**(extra_context or {}), "subtitle": f"Now: {summary}"}
+        return super().changelist_view(request, extra_context=extra_context)
+
     list_display = (
         "id",
         "step_key",

@@ -440,3 +440,24 @@ def validate_wait_config(config: dict[str, Any]) -> step_kinds.ConfigErrors:
     if not config.get("for_step"):
         errors["for_step"] = ["Name the step whose task or survey to wait for."]
     return errors
+
+
+@transaction.atomic
+def step_run_retry(*, step_run: StepRun, actor: Any = None) -> StepRun:
+    """Give a dead (or failed) step run a fresh set of attempts, due now."""
+    run = StepRun.objects.select_for_update().get(pk=step_run.pk)
+    if run.state not in (StepRun.State.DEAD, StepRun.State.FAILED):
+        raise Conflict(f"Only a dead or failed step can be retried; this one is {run.state}.")
+    enrollment = Enrollment.objects.select_for_update().get(pk=run.enrollment_id)
+    if enrollment.state == Enrollment.State.CANCELLED:
+        raise Conflict("The enrollment was cancelled; its steps cannot be retried.")
+    if enrollment.state == Enrollment.State.COMPLETED:  # the dead step was its last one
+        enrollment.state, enrollment.finished_at = Enrollment.State.ACTIVE, None
+        enrollment.save(update_fields=["state", "finished_at", "updated_at"])
+    run.state = StepRun.State.PENDING
+    run.due_at = clock.now()
+    run.attempts = 0
+    run.finished_at = None
+    run.save(update_fields=["state", "due_at", "attempts", "finished_at"])
+    logger.info("step run %s retried by %s", run.pk, actor)
+    return run
