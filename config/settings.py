@@ -247,6 +247,8 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "data_folder_out": str(CELERY_FS_DIR / "queue"),
         "control_folder": str(CELERY_FS_DIR / "control"),
         "store_processed": False,
+        # The folder is polled; the default (1 s) would cap a worker at one message a second.
+        "polling_interval": 0.05,
     }
     # Remote control (broadcast) needs fanout, which the filesystem transport lacks.
     CELERY_WORKER_ENABLE_REMOTE_CONTROL = False
