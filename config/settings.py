@@ -91,6 +91,7 @@ INSTALLED_APPS = [
     "apps.queues",
     "apps.notifications",
     "apps.demo",
+    "apps.benchmarks",
 ]
 
 MIDDLEWARE = [
@@ -259,7 +260,7 @@ elif CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
         "socket_connect_timeout": 2,
         "socket_timeout": 5,
     }
-else:
+elif CELERY_BROKER_URL != "memory://":  # memory:// is in-process only: tests, profiling
     raise ImproperlyConfigured(
         f"CELERY_BROKER_URL must be redis://… or filesystem://, not {CELERY_BROKER_URL!r}."
     )
