@@ -1,6 +1,7 @@
 """What the demo contains: people, a catalog, customers around the world, deals in every
 stage and the onboarding playbook. Plain data; ``apps.demo.services`` writes it."""
 
+import datetime as dt
 import unicodedata
 from dataclasses import dataclass
 
@@ -382,39 +383,131 @@ STAGE_PATHS = {
 
 QUEUE_SLUG = "onboarding"
 PLAYBOOK_NAME = "New customer onboarding"
+
+
+def _task(title: str, body: str, *, kind: str, priority: int = 3, due_in_days: int = 2) -> dict:
+    return {
+        "queue": QUEUE_SLUG,
+        "title": title,
+        "body": body,
+        "assign_to": "account_csm",
+        "priority": priority,
+        "task_kind": kind,
+        "due_in_days": due_in_days,
+    }
+
+
+ENROLLMENT, AFTER_STEP = PlaybookStep.Start.ENROLLMENT, PlaybookStep.Start.AFTER_STEP
 PLAYBOOK_STEPS = (
     {
         "key": "kickoff",
         "name": "Kickoff call",
         "kind": "task",
+        "config": _task(
+            "Kickoff call with {{ account.name }}",
+            "Introduce the team, agree goals and the go-live date with {{ contact.name }}.",
+            kind="onboarding_kickoff",
+            priority=2,
+        ),
+        "start": ENROLLMENT,
+    },
+    {
+        "key": "handoff",
+        "name": "Hand-off reminder for the rep",
+        "kind": "reminder",
         "config": {
-            "queue": QUEUE_SLUG,
-            "title": "Kickoff call with {{ account.name }}",
-            "body": "Introduce the team, agree goals and the go-live date with {{ contact.name }}.",
-            "assign_to": "account_csm",
-            "priority": 2,
-            "task_kind": "onboarding_kickoff",
-            "due_in_days": 2,
+            "to": "deal_owner",
+            "title": "Introduce {{ csm.name }} to {{ contact.name }} at {{ account.name }}",
+            "body": "{{ account.name }} is onboarding: hand the relationship over to "
+            "{{ csm.name }} with a short intro email.",
         },
-        "start": PlaybookStep.Start.ENROLLMENT,
-        "after_step": "",
-        "delay_days": 0,
+        "start": ENROLLMENT,
+    },
+    {
+        "key": "welcome",
+        "name": "Welcome email",
+        "kind": "email",
+        "config": {
+            "subject": "Welcome to Afterwin, {{ account.name }}",
+            "body": "Hi {{ contact.name }},\n\nthank you for choosing us. {{ csm.name }} "
+            "will guide your onboarding and reach out to schedule a kickoff call.\n\n"
+            "The Afterwin team",
+        },
+        "start": ENROLLMENT,
+        "window_start": dt.time(9, 0),
+        "window_end": dt.time(17, 0),
     },
     {
         "key": "day-7-check-in",
         "name": "Day-7 check-in",
         "kind": "task",
-        "config": {
-            "queue": QUEUE_SLUG,
-            "title": "Day-7 check-in with {{ account.name }}",
-            "body": "How is setup going? Check the first users are active.",
-            "assign_to": "account_csm",
-            "priority": 3,
-            "task_kind": "onboarding_check_in",
-            "due_in_days": 2,
-        },
-        "start": PlaybookStep.Start.AFTER_STEP,
-        "after_step": "kickoff",
+        "config": _task(
+            "Day-7 check-in with {{ account.name }}",
+            "How is setup going? Check the first users are active.",
+            kind="onboarding_check_in",
+        ),
+        "start": ENROLLMENT,
         "delay_days": 7,
+        "at_time": dt.time(10, 0),
+        "window_start": dt.time(9, 0),
+        "window_end": dt.time(17, 0),
+    },
+    {
+        "key": "onboarding-complete",
+        "name": "Onboarding complete?",
+        "kind": "wait",
+        "config": {"until_event": "task.completed", "for_step": "kickoff"},
+        "start": ENROLLMENT,
+        "delay_days": 14,
+        "at_time": dt.time(10, 0),
+    },
+    {
+        "key": "escalation",
+        "name": "Escalate stalled onboarding",
+        "kind": "task",
+        "config": _task(
+            "Onboarding stalled: {{ account.name }} has no completed kickoff after 14 days",
+            "The kickoff task is still open. Call {{ contact.name }} and unblock the project.",
+            kind="escalation",
+            priority=1,
+            due_in_days=1,
+        ),
+        "start": AFTER_STEP,
+        "after_step": "onboarding-complete",
+        "conditions": [
+            {"field": "steps.onboarding-complete.outcome", "op": "==", "value": "timeout"}
+        ],
+    },
+    {
+        "key": "day-30-check-in",
+        "name": "Day-30 check-in",
+        "kind": "task",
+        "config": _task(
+            "Day-30 check-in with {{ account.name }}",
+            "First month done: review adoption and goals with {{ contact.name }}.",
+            kind="check_in",
+        ),
+        "start": ENROLLMENT,
+        "delay_days": 30,
+        "at_time": dt.time(10, 0),
+        "window_start": dt.time(9, 0),
+        "window_end": dt.time(17, 0),
+    },
+    {
+        "key": "quarterly-check-in",
+        "name": "Quarterly check-in",
+        "kind": "task",
+        "config": _task(
+            "Quarterly check-in with {{ account.name }}",
+            "Review value delivered, usage and the next quarter's goals.",
+            kind="check_in",
+        ),
+        "start": ENROLLMENT,
+        "delay_days": 90,
+        "at_time": dt.time(10, 0),
+        "window_start": dt.time(9, 0),
+        "window_end": dt.time(17, 0),
+        "repeat_every_days": 90,
+        "repeat_max": 4,
     },
 )

@@ -206,8 +206,9 @@ def _seed_playbook(result: DemoSeedResult, *, publisher: User) -> Playbook:
     playbook, created = Playbook.objects.get_or_create(
         name=PLAYBOOK_NAME,
         defaults={
-            "description": "Kickoff call within two days of the win, then a check-in a "
-            "week after the kickoff task is created.",
+            "description": "Kickoff call and a hand-off reminder on the day of the win, a "
+            "welcome email in the customer's working hours, check-ins on days 7 and 30, an "
+            "escalation if the kickoff is still open on day 14, then quarterly check-ins.",
         },
     )
     result.count(Playbook, created)

@@ -344,9 +344,15 @@ def step_run_finish(
         step_runs_schedule(enrollment=enrollment, steps=successors, base=now)
     every, most = step.get("repeat_every_days"), step.get("repeat_max")
     if every and (most is None or run.occurrence < most):
-        again = {**step, "delay_days": every, "delay_hours": 0}
+        # Timed from the first occurrence, so moves into a send window do not accumulate.
+        first = (
+            run.due_at
+            if run.occurrence == 1
+            else enrollment.step_runs.get(step_key=run.step_key, occurrence=1).due_at
+        )
+        again = {**step, "delay_days": every * run.occurrence, "delay_hours": 0}
         step_runs_schedule(
-            enrollment=enrollment, steps=[again], base=run.due_at, occurrence=run.occurrence + 1
+            enrollment=enrollment, steps=[again], base=first, occurrence=run.occurrence + 1
         )
     if not enrollment.step_runs.exclude(state__in=StepRun.FINISHED_STATES).exists():
         enrollment.state = Enrollment.State.COMPLETED

@@ -81,7 +81,10 @@ def execute_email_step(execution: step_kinds.StepExecution) -> dict[str, Any]:
         step_run=execution.step_run,
         contact=contact,
     )
-    return {"email_id": email.pk}
+    return {
+        "email_id": email.pk,
+        "summary": f"Email “{email.subject}” to {contact.email}",
+    }
 
 
 step_kinds.register(
@@ -136,7 +139,11 @@ def execute_reminder_step(execution: step_kinds.StepExecution) -> dict[str, Any]
         deal=execution.deal,
         step_run=execution.step_run,
     )
-    result: dict[str, Any] = {"notification_id": notification.pk, "recipient_id": user.pk}
+    result: dict[str, Any] = {
+        "notification_id": notification.pk,
+        "recipient_id": user.pk,
+        "summary": f"Reminder to {user.get_username()}: {title}",
+    }
     if user.email:
         email = email_queue(
             to_email=user.email,

@@ -108,15 +108,20 @@ def test_demo_covers_every_stage_country_and_a_published_playbook():
 
     playbook = Playbook.objects.get(name="New customer onboarding")
     assert playbook.status == Playbook.Status.ACTIVE
-    first, check_in = playbook.current_version.steps
+    steps = {step["key"]: step for step in playbook.current_version.steps}
+    first = playbook.current_version.steps[0]
     assert first["kind"] == "task" and first["start"] == "enrollment"
     assert first["config"]["queue"] == "onboarding"
     assert first["config"]["title"] == "Kickoff call with {{ account.name }}"
-    assert (check_in["start"], check_in["after_step"], check_in["delay_days"]) == (
-        "after_step",
-        "kickoff",
-        7,
-    )
+    assert steps["handoff"]["kind"] == "reminder"
+    assert steps["welcome"]["kind"] == "email" and steps["welcome"]["window_start"] == "09:00"
+    assert steps["day-7-check-in"]["delay_days"] == 7
+    assert steps["onboarding-complete"]["config"]["for_step"] == "kickoff"
+    assert steps["escalation"]["after_step"] == "onboarding-complete"
+    assert (
+        steps["quarterly-check-in"]["repeat_every_days"],
+        steps["quarterly-check-in"]["repeat_max"],
+    ) == (90, 4)
 
 
 def test_closed_won_deals_went_through_the_service():

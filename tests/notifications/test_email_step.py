@@ -47,7 +47,10 @@ def test_closed_won_deal_sends_the_primary_contact_one_welcome_email(
     run = run_welcome(win_and_enroll(deal, rep))
 
     email = EmailMessage.objects.get()
-    assert run.result == {"email_id": email.pk}
+    assert run.result == {
+        "email_id": email.pk,
+        "summary": f"Email “{email.subject}” to {email.to_email}",
+    }
     assert (email.to_email, email.to_name) == (contact.email, contact.name)
     assert email.subject == "Welcome aboard, Globex"
     assert email.body_text.startswith(f"Hi {contact.name},")
