@@ -1,8 +1,10 @@
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.db.models import Count
 
+from apps.core.errors import DomainError
 from apps.customers.models import Account, Contact, Product, ProductFamily
+from apps.customers.services import account_mark_churned
 
 
 class ContactInlineFormSet(forms.BaseInlineFormSet):
@@ -39,6 +41,23 @@ class AccountAdmin(admin.ModelAdmin):
         "csm",
     )
     list_filter = ("tier", "lifecycle_status", "country", ("csm", admin.RelatedOnlyFieldListFilter))
+    actions = ("mark_churned",)
+
+    @admin.action(description="Mark selected accounts as churned", permissions=["change"])
+    def mark_churned(self, request, queryset) -> None:
+        churned = 0
+        for account in queryset:
+            try:
+                account_mark_churned(account=account, actor=request.user, reason="Marked in admin")
+            except DomainError as exc:
+                messages.warning(request, exc.message)
+            else:
+                churned += 1
+        if churned:
+            messages.success(
+                request, f"{churned} account(s) marked as churned; their playbooks stop."
+            )
+
     search_fields = ("name", "domain")
     list_select_related = ("owner", "csm")
     readonly_fields = ("created_at", "updated_at")

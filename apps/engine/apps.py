@@ -12,7 +12,7 @@ class EngineConfig(AppConfig):
         from apps.engine import services
 
         subscribe("deal.closed_won", services.enrollments_start_for_event)
-        for event_name in ("deal.reopened", "deal.closed_lost"):
+        for event_name in ("deal.reopened", "deal.closed_lost", "account.churned"):
             subscribe(event_name, services.enrollments_cancel_for_event)
         for event_name in services.WAITABLE_EVENTS:
             subscribe(event_name, services.step_runs_resume_waiting)

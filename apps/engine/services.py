@@ -63,6 +63,9 @@ def enrollments_start_for_event(event: DomainEvent) -> list[Enrollment]:
         version = playbook.current_version
         if not filters_match(version.filters, deal=deal):
             continue
+        if reason := _enrollment_policy_refusal(playbook, deal, now=clock.now()):
+            logger.info("deal %s not enrolled in %s: %s", deal.pk, playbook, reason)
+            continue
         enrollment, created = Enrollment.objects.get_or_create(
             playbook=playbook,
             deal=deal,
@@ -75,6 +78,24 @@ def enrollments_start_for_event(event: DomainEvent) -> list[Enrollment]:
             step_runs_schedule(enrollment=enrollment, steps=steps, base=clock.now())
             started.append(enrollment)
     return started
+
+
+def _enrollment_policy_refusal(playbook, deal: Deal, *, now: dt.datetime) -> str | None:
+    earlier = Enrollment.objects.filter(playbook=playbook)
+    if (
+        playbook.enrollment_policy == playbook.Policy.ONCE_PER_DEAL
+        and earlier.filter(deal=deal).exists()
+    ):
+        return "already enrolled once (policy: once per deal)"
+    days = playbook.account_cooldown_days
+    if (
+        days
+        and earlier.filter(
+            account_id=deal.account_id, created_at__gte=now - dt.timedelta(days=days)
+        ).exists()
+    ):
+        return f"the account was enrolled within the last {days} days"
+    return None
 
 
 def step_runs_schedule(
@@ -175,14 +196,17 @@ def enrollment_resume(*, enrollment: Enrollment, actor: Any = None) -> Enrollmen
 
 
 def enrollments_cancel_for_event(event: DomainEvent) -> int:
-    """Cancel the deal's running enrollments whose playbook version cancels on ``event``."""
+    """Cancel the running enrollments of the event's deal (or account) whose playbook
+    version cancels on ``event``."""
     cancelled = 0
+    owner = "account_id" if event.aggregate_type == "account" else "deal_id"
     running = Enrollment.objects.filter(
-        deal_id=event.aggregate_id, state__in=[Enrollment.State.ACTIVE, Enrollment.State.PAUSED]
+        **{owner: event.aggregate_id},
+        state__in=[Enrollment.State.ACTIVE, Enrollment.State.PAUSED],
     ).select_related("version")
     for enrollment in running:
         if event.name in enrollment.version.cancel_on:
-            label = event.name.replace("deal.", "deal ").replace("_", " ")
+            label = event.name.replace(".", " ").replace("_", " ")
             enrollment_cancel(enrollment=enrollment, reason=f"Cancelled: {label}.")
             cancelled += 1
     return cancelled

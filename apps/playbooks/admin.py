@@ -43,12 +43,21 @@ class PlaybookForm(forms.ModelForm):
         required=False,
         widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
         help_text='Events that cancel a running enrollment, e.g. ["deal.reopened"]. '
-        "Empty means deal reopened or closed lost.",
+        "Empty means deal reopened, deal closed lost or account churned.",
     )
 
     class Meta:
         model = Playbook
-        fields = ("name", "description", "trigger", "filters", "cancel_on", "status")
+        fields = (
+            "name",
+            "description",
+            "trigger",
+            "filters",
+            "cancel_on",
+            "enrollment_policy",
+            "account_cooldown_days",
+            "status",
+        )
 
     def clean_filters(self):
         filters = self.cleaned_data.get("filters") or {}
@@ -61,6 +70,11 @@ class PlaybookForm(forms.ModelForm):
         cancel_on = self.cleaned_data.get("cancel_on") or []
         if not isinstance(cancel_on, list) or not all(isinstance(e, str) for e in cancel_on):
             raise forms.ValidationError('Use a list of event names, e.g. ["deal.reopened"].')
+        unknown = sorted(set(cancel_on) - set(DEFAULT_CANCEL_ON))
+        if unknown:
+            raise forms.ValidationError(
+                f"Unknown event(s) {', '.join(unknown)}; use {', '.join(DEFAULT_CANCEL_ON)}."
+            )
         return cancel_on
 
 
@@ -199,7 +213,18 @@ class PlaybookAdmin(admin.ModelAdmin):
     readonly_fields = ("current_version", "draft_state", "created_at", "updated_at")
     fieldsets = (
         (None, {"fields": ("name", "description", "status")}),
-        ("Enrollment", {"fields": ("trigger", "filters", "cancel_on")}),
+        (
+            "Enrollment",
+            {
+                "fields": (
+                    "trigger",
+                    "filters",
+                    "enrollment_policy",
+                    "account_cooldown_days",
+                    "cancel_on",
+                )
+            },
+        ),
         ("Publishing", {"fields": ("current_version", "draft_state")}),
         ("Audit", {"fields": ("created_at", "updated_at")}),
     )

@@ -8,6 +8,9 @@ FILTER_KEYS = {
     "account_tiers": "list of account tiers (enterprise, mid_market, smb)",
     "account_segments": "list of account segments",
     "countries": "list of ISO country codes",
+    "products_bought": "list of product SKUs the deal must include (any of them)",
+    "products_not_bought": "list of product SKUs the deal must not include",
+    "product_families": "list of product family names the deal must include (any of them)",
     "min_amount": "smallest deal amount",
     "max_amount": "largest deal amount",
 }
@@ -42,6 +45,15 @@ def filters_match(filters: dict[str, Any], *, deal: Any) -> bool:
     }
     for key, actual in checks.items():
         if filters.get(key) and actual not in filters[key]:
+            return False
+    if any(filters.get(k) for k in ("products_bought", "products_not_bought", "product_families")):
+        bought = list(deal.line_items.values_list("product__sku", "product__family__name"))
+        skus, families = {sku for sku, _ in bought}, {family for _, family in bought}
+        if filters.get("products_bought") and not skus & set(filters["products_bought"]):
+            return False
+        if skus & set(filters.get("products_not_bought") or []):
+            return False
+        if filters.get("product_families") and not families & set(filters["product_families"]):
             return False
     amount = deal.amount or Decimal("0")
     if "min_amount" in filters and amount < Decimal(str(filters["min_amount"])):

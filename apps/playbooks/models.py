@@ -10,7 +10,7 @@ class Trigger(models.TextChoices):
     DEAL_CLOSED_WON = "deal.closed_won", "Deal closed won"
 
 
-DEFAULT_CANCEL_ON = ["deal.reopened", "deal.closed_lost"]
+DEFAULT_CANCEL_ON = ["deal.reopened", "deal.closed_lost", "account.churned"]
 
 
 class Playbook(TimeStampedModel):
@@ -33,7 +33,23 @@ class Playbook(TimeStampedModel):
         help_text="Which deals enroll (deal kind, tier, country, amount…).",
     )
     cancel_on = models.JSONField(
-        default=list, blank=True, help_text="Events that cancel a running enrollment."
+        default=list,
+        blank=True,
+        help_text="Events that cancel a running enrollment; empty means all of "
+        "deal.reopened, deal.closed_lost and account.churned.",
+    )
+
+    class Policy(models.TextChoices):
+        ONCE_PER_DEAL = "once_per_deal", "Once per deal"
+        EVERY_TRIGGER = "every_trigger", "Every time the trigger happens"
+
+    enrollment_policy = models.CharField(
+        max_length=16, choices=Policy.choices, default=Policy.ONCE_PER_DEAL
+    )
+    account_cooldown_days = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text="Skip a deal whose account was enrolled in this playbook within this many days.",
     )
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT)
     current_version = models.ForeignKey(

@@ -7,6 +7,7 @@ from django.db import transaction
 from apps.core import step_kinds
 from apps.core.errors import ValidationFailed
 from apps.playbooks.conditions import conditions_problems
+from apps.playbooks.filters import filters_problems
 from apps.playbooks.models import DEFAULT_CANCEL_ON, Playbook, PlaybookStep, PlaybookVersion
 
 
@@ -70,6 +71,10 @@ def playbook_publish(*, playbook: Playbook, actor: Any) -> PlaybookVersion:
     playbook = Playbook.objects.select_for_update().get(pk=playbook.pk)
     steps = [step.as_definition() for step in playbook.steps.all()]
     problems = playbook_steps_problems(steps)
+    problems.update(filters_problems(playbook.filters))
+    cancel_on = playbook.cancel_on or []
+    if not isinstance(cancel_on, list) or set(map(str, cancel_on)) - set(DEFAULT_CANCEL_ON):
+        problems["cancel_on"] = [f"Cancel on a list of: {', '.join(DEFAULT_CANCEL_ON)}."]
     if problems:
         raise ValidationFailed(f"“{playbook.name}” cannot be published.", problems)
     last = playbook.versions.order_by("-number").values_list("number", flat=True).first() or 0
