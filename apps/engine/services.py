@@ -3,8 +3,10 @@ them exactly once in effect, cancel what a reopened or lost deal no longer needs
 
 import datetime as dt
 import logging
+import threading
 from typing import Any
 
+from celery import current_task
 from django.conf import settings
 from django.db import transaction
 from django.db.models import F, OuterRef, Subquery
@@ -33,9 +35,21 @@ def _retry_delay(attempts: int) -> dt.timedelta:
     return dt.timedelta(seconds=min(6 * 3600, 30 * 2 ** max(0, attempts - 1)))
 
 
-def step_runs_send(step_run_ids: list[int]) -> None:
-    """Hand claimed step runs to the workers. A send that fails is only logged: the rows
-    are leased, and the dispatcher reclaims them when the lease expires."""
+_inline = threading.local()
+
+
+def step_runs_send(step_run_ids: list[int], *, inline: bool = True) -> None:
+    """Hand claimed, due step runs to a worker.
+
+    Inside a worker (after the commit that claimed them) the same worker runs them at once:
+    a new deal's first task does not wait behind every other message in the queue. From
+    web processes, and from the dispatcher (whose batch is for all the workers), they are
+    sent as messages. A send that fails is only logged: the rows
+    are leased, and the dispatcher reclaims them when the lease expires.
+    """
+    if inline and current_task is not None and current_task.request.id is not None:
+        _run_inline(step_run_ids)
+        return
     from apps.engine.tasks import run_steps
 
     for start in range(0, len(step_run_ids), SEND_CHUNK):
@@ -46,6 +60,21 @@ def step_runs_send(step_run_ids: list[int]) -> None:
             logger.warning(
                 "could not send step runs %s; their lease will expire", chunk, exc_info=True
             )
+
+
+def _run_inline(step_run_ids: list[int]) -> None:
+    # A loop, not recursion: a step that completes may make its successors due at once,
+    # and they join this list instead of nesting another call.
+    pending = getattr(_inline, "pending", None)
+    if pending is not None:
+        pending.extend(step_run_ids)
+        return
+    _inline.pending = list(step_run_ids)
+    try:
+        while _inline.pending:
+            step_run_execute(step_run_id=_inline.pending.pop(0))
+    finally:
+        _inline.pending = None
 
 
 # Enrollment --------------------------------------------------------------------------
@@ -254,7 +283,7 @@ def step_runs_claim_due(*, limit: int | None = None) -> list[int]:
 def step_runs_dispatch_due(*, limit: int | None = None) -> int:
     """One dispatcher tick: claim what is due, then send it to the workers."""
     ids = step_runs_claim_due(limit=limit)
-    step_runs_send(ids)
+    step_runs_send(ids, inline=False)
     return len(ids)
 
 

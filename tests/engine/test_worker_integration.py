@@ -53,6 +53,8 @@ def test_close_through_api_puts_one_onboarding_task_in_the_queue_within_5s(rep):
         task = wait_until(lambda: Task.objects.filter(deal=deal).first(), timeout=5)
         assert task is not None, worker.output()
         assert (task.queue.slug, task.assignee_id) == ("onboarding", csm_user.pk)
+        # The worker that enrolled the deal ran the due step itself: no second message.
+        assert "engine.run_steps" not in worker.output()
 
     assert Task.objects.filter(deal=deal).count() == 1
     assert Enrollment.objects.filter(deal=deal).count() == 1
