@@ -8,6 +8,7 @@ from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
@@ -17,6 +18,7 @@ from apps.core.errors import ValidationFailed
 from apps.playbooks.conditions import conditions_problems
 from apps.playbooks.filters import filters_problems
 from apps.playbooks.models import DEFAULT_CANCEL_ON, Playbook, PlaybookStep, PlaybookVersion
+from apps.playbooks.selectors import version_diff
 from apps.playbooks.services import playbook_publish
 
 
@@ -315,11 +317,51 @@ class PlaybookVersionAdmin(admin.ModelAdmin):
         "trigger",
         "published_by",
         "published_at",
+        "compare",
         "filters_json",
         "cancel_on_json",
         "steps_json",
     )
     readonly_fields = fields
+
+    def get_urls(self):
+        diff = self.admin_site.admin_view(self.diff_view)
+        return [
+            path("<int:pk>/diff/", diff, name="playbooks_playbookversion_diff"),
+            *super().get_urls(),
+        ]
+
+    @admin.display(description="compare")
+    def compare(self, version: PlaybookVersion) -> str:
+        if version.number == 1:
+            return "First version"
+        url = reverse("admin:playbooks_playbookversion_diff", args=[version.pk])
+        return format_html('<a href="{}">Changes since v{}</a>', url, version.number - 1)
+
+    def diff_view(self, request, pk: int):
+        """What changed between this version and another (the previous one by default)."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        new = get_object_or_404(PlaybookVersion.objects.select_related("playbook"), pk=pk)
+        others = new.playbook.versions.exclude(pk=new.pk).order_by("-number")
+        against = request.GET.get("against")
+        if against is not None and not against.isdigit():
+            old, error = None, f"“{against}” is not a version number."
+        else:
+            number = int(against) if against else new.number - 1
+            old = others.filter(number=number).first()
+            error = None if old else f"{new.playbook.name} has no version {number} to compare with."
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"{new.playbook.name}: changes in v{new.number}",
+            "version": new,
+            "other_versions": others,
+            "old": old,
+            "error": error,
+            "diff": version_diff(old=old, new=new) if old else [],
+            "opts": PlaybookVersion._meta,
+        }
+        return TemplateResponse(request, "admin/playbooks/playbookversion/diff.html", context)
 
     @admin.display(description="steps")
     def step_count(self, version: PlaybookVersion) -> int:

@@ -101,6 +101,8 @@ def test_saving_a_step_checks_its_config_against_the_kind(client, admin_user):
         "trigger": "deal.closed_won",
         "filters": "{}",
         "cancel_on": "[]",
+        "enrollment_policy": "once_per_deal",
+        "account_cooldown_days": "",
         "steps-TOTAL_FORMS": "1",
         "steps-INITIAL_FORMS": "1",
         "steps-0-id": step.pk,
