@@ -2,6 +2,7 @@ import json
 
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
 
 from apps.benchmarks.engine import Bench, as_dict, other_data_exists
 
@@ -34,6 +35,9 @@ class Command(BaseCommand):
                 "--workers: SQLite has no row locks, so the embedded setup runs one worker; "
                 "use --workers 1 or PostgreSQL (DATABASE_URL=postgres://…)."
             )
+        executor = MigrationExecutor(connection)
+        if executor.migration_plan(executor.loader.graph.leaf_nodes()):
+            raise CommandError("The database has unapplied migrations: run manage.py migrate.")
         if other_data_exists() and not options["force"]:
             raise CommandError(
                 "This database holds real deals or active playbooks. engine_bench writes and "
