@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from apps.core.models import DomainEvent
+from apps.core.models import DomainEvent, Profile
 
 
 class ProcessedFilter(admin.SimpleListFilter):
@@ -63,3 +63,21 @@ class DomainEventAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
+
+
+@admin.register(Profile)
+class ProfileAdmin(admin.ModelAdmin):
+    list_display = (
+        "user",
+        "timezone",
+        "work_start",
+        "work_end",
+        "out_of_office_from",
+        "out_of_office_until",
+        "backup",
+        "capacity",
+        "digest_time",
+    )
+    list_select_related = ("user", "backup")
+    search_fields = ("user__username", "user__first_name", "user__last_name")
+    autocomplete_fields = ("user", "backup")

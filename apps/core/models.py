@@ -1,7 +1,10 @@
+import datetime
+
 from django.conf import settings
 from django.db import models
 
 from apps.core import clock
+from apps.core.validators import validate_timezone
 
 
 class TimeStampedModel(models.Model):
@@ -46,3 +49,51 @@ class DomainEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} #{self.pk} ({self.aggregate_type} {self.aggregate_id})"
+
+
+class Profile(models.Model):
+    """How a person works: their time zone and hours, absences and capacity.
+
+    Assignment passes over people who are out of office (to their backup) or at capacity;
+    reminders and the daily digest use their time zone, hours and digest time.
+    """
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="profile"
+    )
+    timezone = models.CharField(
+        max_length=64, default="UTC", validators=[validate_timezone], help_text="IANA name"
+    )
+    work_start = models.TimeField(default=datetime.time(9, 0))
+    work_end = models.TimeField(default=datetime.time(17, 0))
+    out_of_office_from = models.DateField(null=True, blank=True)
+    out_of_office_until = models.DateField(null=True, blank=True)
+    backup = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="backup_for",
+        help_text="Gets this person's new work while they are out of office.",
+    )
+    capacity = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Most open tasks at once; empty means no limit."
+    )
+    digest_time = models.TimeField(
+        null=True,
+        blank=True,
+        default=datetime.time(8, 0),
+        help_text="Local time of the daily digest email; empty means no digest.",
+    )
+    channels = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text='Per notification reason, e.g. {"task_assigned": ["in_app", "email"]}.',
+    )
+
+    def __str__(self) -> str:
+        return f"Profile of {self.user}"
+
+    def is_out_of_office(self, day: datetime.date) -> bool:
+        start, end = self.out_of_office_from, self.out_of_office_until
+        return bool(start and start <= day and (end is None or day <= end))

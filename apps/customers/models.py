@@ -5,7 +5,7 @@ from django.core.validators import MinValueValidator
 from django.db import models
 
 from apps.core.models import TimeStampedModel
-from apps.customers.validators import validate_country, validate_timezone
+from apps.core.validators import validate_country, validate_timezone
 
 
 class Account(TimeStampedModel):
