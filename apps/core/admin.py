@@ -1,5 +1,6 @@
 from django.contrib import admin
 
+from apps.core.admin_tools import ReadOnlyAdminMixin
 from apps.core.models import DomainEvent, Profile
 
 
@@ -19,7 +20,7 @@ class ProcessedFilter(admin.SimpleListFilter):
 
 
 @admin.register(DomainEvent)
-class DomainEventAdmin(admin.ModelAdmin):
+class DomainEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """The outbox, read-only: events are written by services and processed by workers."""
 
     list_display = (
@@ -54,15 +55,6 @@ class DomainEventAdmin(admin.ModelAdmin):
     @admin.display(description="last error")
     def short_error(self, event: DomainEvent) -> str:
         return event.last_error[:80]
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
 
 @admin.register(Profile)

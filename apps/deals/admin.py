@@ -20,6 +20,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.text import capfirst
 
 from apps.core import clock
+from apps.core.admin_tools import ReadOnlyAdminMixin
 from apps.core.errors import DomainError
 from apps.deals.models import Deal, DealLineItem, LossReason, Stage, StageChange, WinReason
 from apps.deals.selectors import deal_timeline
@@ -314,7 +315,7 @@ class DealAdmin(admin.ModelAdmin):
 
 
 @admin.register(StageChange)
-class StageChangeAdmin(admin.ModelAdmin):
+class StageChangeAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """The audit trail of deal transitions: read-only, written only by the services."""
 
     list_display = (
@@ -341,15 +342,6 @@ class StageChangeAdmin(admin.ModelAdmin):
         "occurred_at",
     )
     readonly_fields = fields
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
 
 class ReasonAdmin(admin.ModelAdmin):

@@ -1,8 +1,6 @@
 """The engine's rows, read-only: enrollments and step runs change only through the
 engine's services, so the admin is for watching runs, not for editing them."""
 
-import json
-
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
@@ -10,9 +8,9 @@ from django.db.models import Count, Q
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path
-from django.utils.html import format_html
 
 from apps.core import clock
+from apps.core.admin_tools import ReadOnlyAdminMixin, pretty_json
 from apps.core.errors import DomainError, ValidationFailed
 from apps.deals.models import Deal
 from apps.engine.models import CompanyHoliday, Enrollment, StepRun
@@ -35,21 +33,6 @@ class PreviewForm(forms.Form):
         if deal is None:
             raise forms.ValidationError(f"There is no deal with id {deal_id}.")
         return deal
-
-
-def pretty_json(value) -> str:
-    return format_html("<pre>{}</pre>", json.dumps(value, ensure_ascii=False, indent=2))
-
-
-class ReadOnlyAdminMixin:
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
 
 class StepRunInline(ReadOnlyAdminMixin, admin.TabularInline):

@@ -14,6 +14,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 
 from apps.core import step_kinds
+from apps.core.admin_tools import ReadOnlyAdminMixin, pretty_json
 from apps.core.errors import ValidationFailed
 from apps.playbooks.conditions import conditions_problems
 from apps.playbooks.filters import filters_problems
@@ -29,10 +30,6 @@ class IndentedJSONField(forms.JSONField):
         if isinstance(value, forms.fields.InvalidJSONInput):
             return value
         return json.dumps(value, ensure_ascii=False, indent=2, cls=self.encoder)
-
-
-def pretty_json(value) -> str:
-    return format_html("<pre>{}</pre>", json.dumps(value, ensure_ascii=False, indent=2))
 
 
 class PlaybookForm(forms.ModelForm):
@@ -157,7 +154,7 @@ class PlaybookStepInline(admin.StackedInline):
     extra = 0
 
 
-class PlaybookVersionInline(admin.TabularInline):
+class PlaybookVersionInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = PlaybookVersion
     fields = ("number", "published_at", "published_by", "step_count")
     readonly_fields = fields
@@ -172,15 +169,6 @@ class PlaybookVersionInline(admin.TabularInline):
     @admin.display(description="steps")
     def step_count(self, version: PlaybookVersion) -> int:
         return len(version.steps)
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
 
 def problem_message(field: str, message: str) -> str:
@@ -304,7 +292,7 @@ class PlaybookAdmin(admin.ModelAdmin):
 
 
 @admin.register(PlaybookVersion)
-class PlaybookVersionAdmin(admin.ModelAdmin):
+class PlaybookVersionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Published versions are immutable; enrollments stay on the version they started on."""
 
     list_display = ("playbook", "number", "trigger", "step_count", "published_by", "published_at")
@@ -378,12 +366,3 @@ class PlaybookVersionAdmin(admin.ModelAdmin):
     @admin.display(description="steps")
     def steps_json(self, version: PlaybookVersion) -> str:
         return pretty_json(version.steps)
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
