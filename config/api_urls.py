@@ -4,6 +4,7 @@ from rest_framework.routers import DefaultRouter
 
 from apps.customers.api import AccountViewSet, ContactViewSet, ProductViewSet
 from apps.deals.api import DealLineItemViewSet, DealViewSet, LossReasonViewSet, WinReasonViewSet
+from apps.notifications.api import NotificationViewSet
 from apps.queues.api import QueueViewSet, TaskViewSet
 
 router = DefaultRouter()
@@ -16,6 +17,7 @@ router.register("win-reasons", WinReasonViewSet)
 router.register("loss-reasons", LossReasonViewSet)
 router.register("queues", QueueViewSet)
 router.register("tasks", TaskViewSet, basename="task")
+router.register("notifications", NotificationViewSet, basename="notification")
 
 urlpatterns = [
     path("auth/token/", obtain_auth_token, name="api-token"),

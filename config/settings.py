@@ -162,7 +162,8 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
-LOGIN_URL = "/admin/login/"
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "home"
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
@@ -296,7 +297,10 @@ ENGINE_DISPATCH_SECONDS = _env_int("ENGINE_DISPATCH_SECONDS", 5, minimum=1)
 CELERY_BEAT_SCHEDULE = {
     "outbox-sweep": {"task": "core.sweep_events", "schedule": float(OUTBOX_SWEEP_SECONDS)},
     "engine-dispatch": {"task": "engine.dispatch_due", "schedule": float(ENGINE_DISPATCH_SECONDS)},
+    "queues-check-slas": {"task": "queues.check_slas", "schedule": 60.0},
     "email-deliver-due": {"task": "notifications.deliver_due_emails", "schedule": 30.0},
+    "task-reminders": {"task": "notifications.send_task_reminders", "schedule": 300.0},
+    "daily-digests": {"task": "notifications.send_digests", "schedule": 300.0},
 }
 
 # Afterwin ------------------------------------------------------------------------------
@@ -305,6 +309,19 @@ OUTBOX_SWEEP_GRACE_SECONDS = _env_int("OUTBOX_SWEEP_GRACE_SECONDS", 10)
 ENGINE_LEASE_SECONDS = _env_int("ENGINE_LEASE_SECONDS", 300, minimum=1)
 ENGINE_MAX_ATTEMPTS = _env_int("ENGINE_MAX_ATTEMPTS", 5, minimum=1)
 ENGINE_DISPATCH_BATCH = _env_int("ENGINE_DISPATCH_BATCH", 500, minimum=1)
+
+# Absolute links in emails (task links, digests).
+SITE_URL = env.str("AFTERWIN_SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
+if not SITE_URL.startswith(("http://", "https://")):
+    raise ImproperlyConfigured(
+        f"AFTERWIN_SITE_URL={SITE_URL!r} must start with http:// or https://."
+    )
+# Due-soon reminders: minutes before the due time; empty means at the start of the
+# assignee's working day.
+_lead = env.str("NOTIFICATIONS_DUE_SOON_LEAD_MINUTES", default="")
+NOTIFICATIONS_DUE_SOON_LEAD_MINUTES = (
+    _env_int("NOTIFICATIONS_DUE_SOON_LEAD_MINUTES", 0, minimum=1) if _lead else None
+)
 
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO").upper()
 LOGGING = {

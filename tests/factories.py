@@ -182,3 +182,23 @@ class TaskFactory(factory.django.DjangoModelFactory):
     title = factory.Sequence(lambda n: f"Task {n}")
     queue = factory.SubFactory(QueueFactory)
     kind = "general"
+
+
+class ProfileFactory(factory.django.DjangoModelFactory):
+    """A person's work profile: time zone, hours, digest time, channels, absences."""
+
+    class Meta:
+        model = "core.Profile"
+        django_get_or_create = ("user",)
+
+    user = factory.SubFactory(UserFactory)
+    timezone = "UTC"
+
+
+class NotificationFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "notifications.Notification"
+
+    recipient = factory.SubFactory(UserFactory)
+    reason = "task_overdue"
+    title = factory.Sequence(lambda n: f"Notification {n}")

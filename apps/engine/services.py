@@ -47,7 +47,8 @@ def step_runs_send(step_run_ids: list[int], *, inline: bool = True) -> None:
     sent as messages. A send that fails is only logged: the rows
     are leased, and the dispatcher reclaims them when the lease expires.
     """
-    if inline and current_task is not None and current_task.request.id is not None:
+    # current_task is a proxy: truthy only inside a running task.
+    if inline and current_task and current_task.request.id is not None:
         _run_inline(step_run_ids)
         return
     from apps.engine.tasks import run_steps

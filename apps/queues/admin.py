@@ -1,18 +1,44 @@
 from django.contrib import admin, messages
 from django.db.models import Count, Q
 
-from apps.queues.models import Queue, Task
-from apps.queues.services import task_cancel, task_create
+from apps.core.errors import DomainError
+from apps.queues.models import Queue, Task, TaskActivity
+from apps.queues.services import task_assign, task_cancel, task_create
 
 
 @admin.register(Queue)
 class QueueAdmin(admin.ModelAdmin):
-    list_display = ("name", "slug", "team", "manager", "member_count", "open_task_count")
+    list_display = (
+        "name",
+        "slug",
+        "team",
+        "manager",
+        "assignment_strategy",
+        "sla_hours",
+        "member_count",
+        "open_task_count",
+    )
+    list_filter = ("assignment_strategy", "team")
     search_fields = ("name", "slug", "team")
     list_select_related = ("manager",)
     prepopulated_fields = {"slug": ("name",)}
     filter_horizontal = ("members",)
-    readonly_fields = ("created_at", "updated_at")
+    autocomplete_fields = ("manager",)
+    readonly_fields = ("round_robin_cursor", "created_at", "updated_at")
+    fieldsets = (
+        (None, {"fields": ("name", "slug", "description", "team", "manager", "members")}),
+        ("Assignment", {"fields": ("assignment_strategy", "round_robin_cursor")}),
+        (
+            "SLA and working calendar",
+            {
+                "fields": ("sla_hours", "raise_priority_on_breach", "timezone", "country"),
+                "description": "SLAs count business hours, 09:00–17:00 Monday to Friday in "
+                "the team's time zone, skipping the country's public holidays and company "
+                "holidays.",
+            },
+        ),
+        ("Audit", {"fields": ("created_at", "updated_at")}),
+    )
 
     def get_queryset(self, request):
         return (
@@ -35,6 +61,26 @@ class QueueAdmin(admin.ModelAdmin):
         return queue.open_task_count
 
 
+class TaskActivityInline(admin.TabularInline):
+    """The task's audit trail and comments, read-only: services write it."""
+
+    model = TaskActivity
+    fields = ("created_at", "kind", "actor", "message")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    ordering = ("created_at", "id")
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("actor")
+
+
 @admin.register(Task)
 class TaskAdmin(admin.ModelAdmin):
     list_display = (
@@ -45,14 +91,16 @@ class TaskAdmin(admin.ModelAdmin):
         "status",
         "priority",
         "due_at",
+        "sla_due_at",
         "created_at",
     )
     list_filter = ("status", "queue", "priority", "kind")
     search_fields = ("title", "account__name", "deal__name")
     list_select_related = ("queue", "account", "assignee")
     autocomplete_fields = ("account", "deal")
-    raw_id_fields = ("step_run",)
+    raw_id_fields = ("step_run", "assignee")
     date_hierarchy = "due_at"
+    inlines = (TaskActivityInline,)
     # Status and outcome change through the task services (complete, skip, cancel).
     readonly_fields = (
         "status",
@@ -62,6 +110,10 @@ class TaskAdmin(admin.ModelAdmin):
         "completed_by",
         "completed_at",
         "cancelled_reason",
+        "skipped_reason",
+        "sla_due_at",
+        "sla_breached_at",
+        "snoozed_until",
         "created_at",
         "updated_at",
     )
@@ -69,6 +121,7 @@ class TaskAdmin(admin.ModelAdmin):
         (None, {"fields": ("title", "body", "kind", "queue", "priority", "due_at")}),
         ("Context", {"fields": ("account", "deal", "step_run")}),
         ("Assignment", {"fields": ("assignee", "assignment_reason")}),
+        ("SLA", {"fields": ("sla_due_at", "sla_breached_at", "snoozed_until")}),
         (
             "Outcome",
             {
@@ -79,6 +132,7 @@ class TaskAdmin(admin.ModelAdmin):
                     "completed_by",
                     "completed_at",
                     "cancelled_reason",
+                    "skipped_reason",
                 )
             },
         ),
@@ -86,9 +140,27 @@ class TaskAdmin(admin.ModelAdmin):
     )
     actions = ("cancel_selected",)
 
+    def get_readonly_fields(self, request, obj=None):
+        # On an existing task the reason is written by task_assign, not typed in.
+        if obj is not None:
+            return (*self.readonly_fields, "assignment_reason")
+        return self.readonly_fields
+
     def save_model(self, request, obj: Task, form, change: bool) -> None:
         if change:
+            # A new assignee goes through task_assign, so the change is recorded and
+            # announced like any other reassignment.
+            new_assignee = obj.assignee
+            if "assignee" in form.changed_data:
+                obj.assignee = Task.objects.get(pk=obj.pk).assignee
             super().save_model(request, obj, form, change)
+            if "assignee" in form.changed_data:
+                try:
+                    task_assign(
+                        task=obj, actor=request.user, assignee=new_assignee, reason="In admin."
+                    )
+                except DomainError as exc:
+                    messages.error(request, f"Not reassigned: {exc.message}")
             return
         # New tasks go through the service so they emit "task.created" like every other.
         created = task_create(
@@ -103,6 +175,7 @@ class TaskAdmin(admin.ModelAdmin):
             or (f"Assigned in admin by {request.user}" if obj.assignee else ""),
             priority=obj.priority,
             due_at=obj.due_at,
+            actor=request.user,
         )
         obj.pk = created.pk
         obj._state.adding = False

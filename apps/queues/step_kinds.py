@@ -3,6 +3,8 @@
 import datetime as dt
 from typing import Any
 
+from django.contrib.auth import get_user_model
+
 from apps.core import step_kinds
 from apps.core.templating import check_template, render_text
 from apps.engine.context import step_template_context
@@ -12,8 +14,28 @@ from apps.queues.services import task_cancel, task_create
 ASSIGN_TO = {
     "account_csm": "the account's CSM",
     "deal_owner": "the deal owner",
-    "queue": "nobody (claimable in the queue)",
+    "round_robin": "the queue's members in turn",
+    "least_open": "the queue member with the least open work",
+    "queue": "whoever the queue's own assignment rule picks",
+    "unassigned": "nobody (claimable in the queue)",
+    "user:<username>": "one named person",
 }
+# Playbooks written before queues had their own rule used "queue" to mean nobody; a
+# queue's rule defaults to "unassigned", so those playbooks keep doing the same.
+SLA_HOURS_MAX = 2000
+
+
+def _assign_to_problem(assign_to: object) -> str | None:
+    if not isinstance(assign_to, str):
+        return f"Use one of: {', '.join(ASSIGN_TO)}."
+    if assign_to.startswith("user:"):
+        username = assign_to.removeprefix("user:")
+        if not get_user_model().objects.filter(username=username, is_active=True).exists():
+            return f"There is no active user “{username}”."
+        return None
+    if assign_to not in ASSIGN_TO:
+        return f"Use one of: {', '.join(ASSIGN_TO)}."
+    return None
 
 
 def validate_task_config(config: dict[str, Any]) -> step_kinds.ConfigErrors:
@@ -28,15 +50,24 @@ def validate_task_config(config: dict[str, Any]) -> step_kinds.ConfigErrors:
     for field in ("title", "body"):
         if config.get(field) and (problem := check_template(str(config[field]))):
             errors.setdefault(field, []).append(problem)
-    assign_to = config.get("assign_to", "account_csm")
-    if assign_to not in ASSIGN_TO:
-        errors["assign_to"] = [f"Use one of: {', '.join(ASSIGN_TO)}."]
+    if problem := _assign_to_problem(config.get("assign_to", "account_csm")):
+        errors["assign_to"] = [problem]
     priority = config.get("priority", Task.Priority.P3)
     if priority not in Task.Priority.values:
         errors["priority"] = ["Priority is 1 (urgent) to 4 (low)."]
     due_in_days = config.get("due_in_days", 0)
     if not isinstance(due_in_days, int) or due_in_days < 0:
         errors["due_in_days"] = ["Use a whole number of days, 0 or more."]
+    sla_hours = config.get("sla_hours")
+    if sla_hours is not None and (
+        isinstance(sla_hours, bool)
+        or not isinstance(sla_hours, int | float)
+        or not 0 < sla_hours <= SLA_HOURS_MAX
+    ):
+        errors["sla_hours"] = [
+            f"Use a number of business hours above 0 and at most {SLA_HOURS_MAX}, or leave "
+            "it out to use the queue's SLA."
+        ]
     return errors
 
 
@@ -44,25 +75,21 @@ def execute_task_step(execution: step_kinds.StepExecution) -> dict[str, Any]:
     config = execution.step.get("config") or {}
     context = step_template_context(execution)
     assign_to = config.get("assign_to", "account_csm")
-    assignee = {
-        "account_csm": execution.account.csm,
-        "deal_owner": execution.deal.owner,
-    }.get(assign_to)
-    reason = f"Playbook step assigns {ASSIGN_TO[assign_to]}" + (
-        "" if assignee or assign_to == "queue" else "; nobody set, left claimable"
-    )
+    queue = Queue.objects.get(slug=config["queue"])
+    # None lets task_create apply the queue's own rule.
+    strategy = {"queue": None, "unassigned": Queue.Strategy.UNASSIGNED}.get(assign_to, assign_to)
     task = task_create(
-        queue=Queue.objects.get(slug=config["queue"]),
+        queue=queue,
         title=render_text(config["title"], context),
         body=render_text(config.get("body", ""), context),
         kind=config.get("task_kind", "general"),
         account=execution.account,
         deal=execution.deal,
         step_run=execution.step_run,
-        assignee=assignee,
-        assignment_reason=reason,
+        strategy=strategy,
         priority=config.get("priority", Task.Priority.P3),
         due_at=execution.now + dt.timedelta(days=config.get("due_in_days", 0)),
+        sla_hours=config.get("sla_hours"),
     )
     who = task.assignee.get_username() if task.assignee else "anyone in the queue"
     return {

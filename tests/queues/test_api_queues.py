@@ -14,8 +14,9 @@ def client_for(user) -> APIClient:
 
 
 def test_queues_list_counts_open_tasks_only(csm):
-    onboarding = QueueFactory(name="Onboarding")
-    QueueFactory(name="Renewals")
+    onboarding = QueueFactory(name="Onboarding", members=[csm])
+    QueueFactory(name="Renewals", members=[csm])
+    QueueFactory(name="Expansion")  # not Carla's: not listed
     TaskFactory(queue=onboarding)
     TaskFactory(queue=onboarding)
     task_cancel(task=TaskFactory(queue=onboarding), reason="Deal reopened")

@@ -1,6 +1,10 @@
+import datetime as dt
+
 import pytest
+from django.contrib.auth.models import User
 from rest_framework.test import APIClient
 
+from apps.core import clock
 from apps.queues.models import Task
 from apps.queues.services import task_cancel
 from tests.factories import (
@@ -12,6 +16,8 @@ from tests.factories import (
 )
 
 pytestmark = pytest.mark.django_db
+
+MONDAY = dt.datetime(2026, 11, 23, 10, 0, tzinfo=dt.UTC)
 
 
 def client_for(user) -> APIClient:
@@ -26,11 +32,12 @@ def titles(response) -> list[str]:
 
 
 @pytest.fixture
-def two_teams(csm):
-    """Carla (a CSM) is in the onboarding team; the renewals team is someone else's."""
+def two_teams(csm, cs_manager):
+    """Carla (a CSM) is in the onboarding team; the renewals team is someone else's.
+    Mona (a CS manager) manages both."""
     renewals_csm = UserFactory(username="rita", role="CSM")
-    onboarding = QueueFactory(name="Onboarding", members=[csm])
-    renewals = QueueFactory(name="Renewals", members=[renewals_csm])
+    onboarding = QueueFactory(name="Onboarding", members=[csm], manager=cs_manager)
+    renewals = QueueFactory(name="Renewals", members=[renewals_csm], manager=cs_manager)
     TaskFactory(title="Onboarding kickoff", queue=onboarding)
     TaskFactory(title="Carla's renewal call", queue=renewals, assignee=csm)
     TaskFactory(title="Rita's renewal call", queue=renewals, assignee=renewals_csm)
@@ -64,7 +71,7 @@ def test_csm_opens_a_task_in_own_queue(csm, two_teams):
 
 
 @pytest.mark.parametrize("manager_fixture", ["cs_manager", "admin_user"])
-def test_managers_and_admins_see_every_task(request, manager_fixture, two_teams):
+def test_the_teams_manager_and_admins_see_every_task(request, manager_fixture, two_teams):
     manager = request.getfixturevalue(manager_fixture)
 
     response = client_for(manager).get("/api/tasks/")
@@ -139,14 +146,75 @@ def test_list_runs_a_fixed_number_of_queries(csm, django_assert_max_num_queries)
     for _ in range(30):
         account = AccountFactory()
         TaskFactory(
-            queue=onboarding, assignee=csm, account=account, deal=DealFactory(account=account)
+            queue=onboarding,
+            assignee=csm,
+            account=account,
+            deal=DealFactory(account=account),
+            completed_by=csm,
+            due_at=MONDAY,
         )
-    client = client_for(csm)
+    query_counts = []
+    for page_size in (5, 30):
+        # A fresh user object per request, as each real request loads one (no warm caches).
+        client = client_for(User.objects.get(pk=csm.pk))
+        with clock.frozen(MONDAY), django_assert_max_num_queries(6) as captured:
+            response = client.get(
+                "/api/tasks/", {"page_size": page_size, "due": "week", "assignee": "me"}
+            )
+        query_counts.append(len(captured.captured_queries))
 
-    with django_assert_max_num_queries(6):
-        response = client.get("/api/tasks/", {"page_size": 30})
-
+    assert query_counts[0] == query_counts[1]
     rows = response.json()["results"]
     assert len(rows) == 30
     assert all(r["queue_name"] and r["account_name"] and r["deal_name"] for r in rows)
     assert all(r["assignee_username"] == "carla" for r in rows)
+
+
+def test_assignee_filter_takes_me_none_or_an_id(cs_manager, csm, two_teams):
+    client = client_for(cs_manager)
+    rita = User.objects.get(username="rita")
+
+    assert titles(client.get("/api/tasks/", {"assignee": "none"})) == ["Onboarding kickoff"]
+    assert titles(client.get("/api/tasks/", {"assignee": rita.pk})) == ["Rita's renewal call"]
+    assert titles(client_for(csm).get("/api/tasks/", {"assignee": "me"})) == [
+        "Carla's renewal call"
+    ]
+
+
+def test_search_kind_and_account_filters(cs_manager, two_teams):
+    onboarding, _ = two_teams
+    globex = AccountFactory(name="Globex")
+    TaskFactory(title="QBR", queue=onboarding, kind="check_in", account=globex)
+    client = client_for(cs_manager)
+
+    assert titles(client.get("/api/tasks/", {"search": "globex"})) == ["QBR"]
+    assert titles(client.get("/api/tasks/", {"kind": "check_in"})) == ["QBR"]
+    assert titles(client.get("/api/tasks/", {"account": globex.pk})) == ["QBR"]
+
+
+def test_bad_filter_values_are_a_400_keyed_by_filter(cs_manager, two_teams):
+    response = client_for(cs_manager).get(
+        "/api/tasks/", {"due": "someday", "assignee": "bob", "status": "lost", "priority": 9}
+    )
+
+    assert response.status_code == 400
+    assert set(response.json()) == {"due", "assignee", "status", "priority"}
+
+
+def test_the_list_is_sorted_by_priority_then_due_date(cs_manager, two_teams):
+    onboarding, _ = two_teams
+    Task.objects.all().delete()
+    now = MONDAY
+    TaskFactory(title="P3 soon", queue=onboarding, due_at=now)
+    TaskFactory(title="P3 no date", queue=onboarding)
+    TaskFactory(title="P1 later", queue=onboarding, priority=1, due_at=now + dt.timedelta(days=3))
+    TaskFactory(title="P3 later", queue=onboarding, due_at=now + dt.timedelta(days=1))
+
+    response = client_for(cs_manager).get("/api/tasks/")
+
+    assert [t["title"] for t in response.json()["results"]] == [
+        "P1 later",
+        "P3 soon",
+        "P3 later",
+        "P3 no date",
+    ]

@@ -56,6 +56,7 @@ class Command(BaseCommand):
         else:
             self.stdout.write("Demo data already present; nothing created.")
         self.stdout.write("")
+        self.stdout.write(f"Afterwin: {BASE_URL}/  (My work, task queues, notifications)")
         self.stdout.write(f"Admin:    {BASE_URL}/admin/")
         self.stdout.write(f"API docs: {BASE_URL}/api/docs/")
         self.stdout.write("")
