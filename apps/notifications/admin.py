@@ -86,7 +86,8 @@ class UnreadFilter(admin.SimpleListFilter):
 class NotificationAdmin(admin.ModelAdmin):
     list_display = ("id", "recipient", "reason", "title", "created_at", "read_at")
     list_filter = ("reason", UnreadFilter)
-    search_fields = ("title", "recipient__username", "recipient__email")
+    # The dedupe key finds every reminder about one task: "task:42:".
+    search_fields = ("title", "recipient__username", "recipient__email", "dedupe_key")
     list_select_related = ("recipient",)
     date_hierarchy = "created_at"
     fields = (

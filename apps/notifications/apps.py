@@ -7,4 +7,13 @@ class NotificationsConfig(AppConfig):
     verbose_name = "Notifications"
 
     def ready(self) -> None:
-        from apps.notifications import step_kinds  # noqa: F401  (registers "email", "reminder")
+        from apps.core.events import subscribe
+        from apps.notifications import (
+            reminders,
+            step_kinds,  # noqa: F401  (registers "email", "reminder")
+        )
+
+        subscribe("task.assigned", reminders.task_assigned_notify)
+        subscribe("task.sla_breached", reminders.task_sla_breached_notify)
+        for event_name in ("task.completed", "task.skipped", "task.cancelled"):
+            subscribe(event_name, reminders.task_reminder_emails_withdraw)

@@ -9,6 +9,8 @@ failures with backoff and picks up rows whose message was lost.
 import datetime as dt
 import hashlib
 import logging
+import re
+from dataclasses import dataclass
 from email.utils import formataddr, parseaddr
 from typing import Any
 
@@ -18,10 +20,12 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
 from django.db.models import F, Q
+from django.template.loader import render_to_string
 
 from apps.core import clock
 from apps.core.errors import NotPermitted, ValidationFailed
 from apps.notifications.models import EmailMessage, Notification
+from apps.notifications.selectors import EMAIL, IN_APP, notification_channels
 
 logger = logging.getLogger(__name__)
 
@@ -68,6 +72,105 @@ def notification_create(
         return Notification.objects.create(**fields)
     notification, _ = Notification.objects.get_or_create(dedupe_key=dedupe_key, defaults=fields)
     return notification
+
+
+@dataclass(frozen=True)
+class Notified:
+    """What ``notify`` wrote: the in-app notification and the email, each only if the
+    recipient wants that channel; ``created`` is False when the key had been used."""
+
+    notification: Notification | None
+    email: EmailMessage | None
+    created: bool
+
+
+def absolute_url(path: str) -> str:
+    """A link that works from an email: ``path`` under the site's base URL, if set."""
+    if not path or "://" in path:
+        return path
+    return getattr(settings, "SITE_URL", "").rstrip("/") + path
+
+
+def email_render(*, template: str, context: dict[str, Any]) -> tuple[str, str]:
+    """Render ``<template>.txt`` and ``<template>.html``; returns (text, html)."""
+    text = render_to_string(f"{template}.txt", context)
+    # Optional lines in text templates leave runs of blank lines behind.
+    text = re.sub(r"\n{3,}", "\n\n", text).strip() + "\n"
+    return text, render_to_string(f"{template}.html", context)
+
+
+@transaction.atomic
+def notify(
+    *,
+    recipient: Any,
+    reason: str,
+    title: str,
+    body: str = "",
+    url: str = "",
+    dedupe_key: str,
+    email_template: str | None = None,
+    context: dict[str, Any] | None = None,
+    account: Any = None,
+    deal: Any = None,
+    step_run: Any = None,
+) -> Notified:
+    """Tell ``recipient`` something on the channels they chose for ``reason``: an in-app
+    notification and/or an email rendered from ``email_template`` (by default
+    ``notifications/email/<reason>``) and queued in the outbox.
+
+    Idempotent on ``dedupe_key``: a second call, a duplicate event delivery or a periodic
+    job running twice writes nothing new.
+    """
+    if not recipient.is_active:
+        return Notified(notification=None, email=None, created=False)
+    channels = notification_channels(recipient, reason)
+    notification = email = None
+    created = False
+    if IN_APP in channels:
+        notification = Notification.objects.filter(dedupe_key=dedupe_key).first()
+        if notification is None:
+            notification = notification_create(
+                recipient=recipient,
+                reason=reason,
+                title=title,
+                body=body,
+                url=url,
+                dedupe_key=dedupe_key,
+                account=account,
+                deal=deal,
+                step_run=step_run,
+            )
+            created = True
+    if EMAIL in channels and recipient.email:
+        email_key = f"{dedupe_key}:email"
+        email = EmailMessage.objects.filter(idempotency_key=email_key).first()
+        if email is None:
+            text, html = email_render(
+                template=email_template or f"notifications/email/{reason}",
+                context={
+                    "recipient": recipient,
+                    "title": title,
+                    "body": body,
+                    "url": absolute_url(url),
+                    **(context or {}),
+                },
+            )
+            try:
+                email = email_queue(
+                    to_email=recipient.email,
+                    to_name=recipient.get_full_name(),
+                    subject=title,
+                    body_text=text,
+                    body_html=html,
+                    idempotency_key=email_key,
+                    step_run=step_run,
+                    recipient=recipient,
+                )
+                created = True
+            except ValidationFailed:
+                # A mistyped address must not block the in-app notification.
+                logger.warning("not emailing user %s: invalid address", recipient.pk)
+    return Notified(notification=notification, email=email, created=created)
 
 
 @transaction.atomic

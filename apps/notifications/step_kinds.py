@@ -13,7 +13,7 @@ from apps.core.templating import check_template, render_text
 from apps.customers.models import Contact
 from apps.engine.context import step_template_context
 from apps.notifications.models import EmailMessage, Notification
-from apps.notifications.services import email_queue, email_withdraw, notification_create
+from apps.notifications.services import email_queue, email_withdraw, notify
 
 REMINDER_RECIPIENTS = {
     "deal_owner": "the deal owner",
@@ -127,34 +127,24 @@ def execute_reminder_step(execution: step_kinds.StepExecution) -> dict[str, Any]
     context = step_template_context(execution)
     title = render_text(config["title"], context)
     body = render_text(config.get("body", ""), context)
-    key = f"step:{execution.step_run.pk}"
-    notification = notification_create(
+    notified = notify(
         recipient=user,
         reason=Notification.Reason.PLAYBOOK_REMINDER,
         title=title,
         body=body,
         url=_deal_url(execution.deal),
-        dedupe_key=key,
+        dedupe_key=f"step:{execution.step_run.pk}",
+        context={"account": execution.account, "deal": execution.deal},
         account=execution.account,
         deal=execution.deal,
         step_run=execution.step_run,
     )
-    result: dict[str, Any] = {
-        "notification_id": notification.pk,
-        "recipient_id": user.pk,
-        "summary": f"Reminder to {user.get_username()}: {title}",
-    }
-    if user.email:
-        email = email_queue(
-            to_email=user.email,
-            to_name=user.get_full_name(),
-            subject=title,
-            body_text=body or title,
-            idempotency_key=f"{key}:email",
-            step_run=execution.step_run,
-            recipient=user,
-        )
-        result["email_id"] = email.pk
+    result: dict[str, Any] = {"recipient_id": user.pk}
+    if notified.notification is not None:
+        result["notification_id"] = notified.notification.pk
+    if notified.email is not None:
+        result["email_id"] = notified.email.pk
+    result["summary"] = f"Reminder to {user.get_username()}: {title}"
     return result
 
 

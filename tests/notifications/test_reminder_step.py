@@ -8,7 +8,13 @@ from apps.engine.services import enrollment_cancel, step_run_execute
 from apps.notifications.models import EmailMessage, Notification
 from apps.notifications.services import email_deliver
 from apps.playbooks.services import playbook_steps_problems
-from tests.factories import AccountFactory, UserFactory, closable_deal, onboarding_playbook
+from tests.factories import (
+    AccountFactory,
+    ProfileFactory,
+    UserFactory,
+    closable_deal,
+    onboarding_playbook,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -109,6 +115,30 @@ def test_recipient_without_an_email_address_gets_only_the_notification(rep, win_
 
     assert Notification.objects.filter(recipient=owner).count() == 1
     assert not EmailMessage.objects.exists()
+
+
+def test_a_rep_who_switched_reminder_emails_off_gets_only_the_notification(rep, win_and_enroll):
+    ProfileFactory(user=rep, channels={"playbook_reminder": ["in_app"]})
+    onboarding_playbook(extra_steps=[handoff_reminder()])
+
+    run = run_handoff(win_and_enroll(closable_deal(owner=rep), rep))
+
+    assert Notification.objects.filter(recipient=rep).count() == 1
+    assert not EmailMessage.objects.exists()
+    assert "email_id" not in run.result
+
+
+def test_the_reminder_email_is_rendered_from_the_templates(rep, csm, win_and_enroll):
+    onboarding_playbook(extra_steps=[handoff_reminder()])
+    deal = closable_deal(account=AccountFactory(name="Globex", csm=csm), owner=rep)
+
+    run_handoff(win_and_enroll(deal, rep))
+
+    email = EmailMessage.objects.get()
+    contact = deal.primary_contact.name
+    assert email.body_text.startswith(f"Introduce {contact} to {csm.get_full_name()}.\n")
+    assert f"Deal:    {deal.name}" in email.body_text
+    assert "<h1" in email.body_html and "Book the hand-off call with Globex" in email.body_html
 
 
 def test_cancelling_the_enrollment_withdraws_the_email_but_keeps_the_notification(
