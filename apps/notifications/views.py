@@ -1,0 +1,93 @@
+"""In-app notifications: the list (all, unread, read), mark one or all read, and open one.
+
+Part of the CS web UI, so it shares its page helpers (log-in, the viewer's time zone, the
+top bar). Someone else's notification answers 404: its existence is not theirs to know.
+"""
+
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_GET, require_POST
+
+from apps.notifications.models import Notification
+from apps.notifications.selectors import notification_list_for
+from apps.notifications.services import notification_mark_read, notifications_mark_all_read
+from apps.queues.views import cs_page, render_page, safe_next
+
+PAGE_SIZE = 25
+SHOW = {"all": None, "unread": True, "read": False}
+EMPTY = {
+    "all": "No notifications yet. Reminders and work handed to you will show up here.",
+    "unread": "You have read everything.",
+    "read": "Nothing read yet.",
+}
+
+
+def _own_notification(request: HttpRequest, pk: int) -> Notification:
+    notification = Notification.objects.filter(pk=pk, recipient=request.user).first()
+    if notification is None:
+        raise Http404("No such notification.")
+    return notification
+
+
+def _list_context(request: HttpRequest) -> dict:
+    show = request.GET.get("show", "all")
+    if show not in SHOW:
+        show = "all"
+    notifications = notification_list_for(user=request.user, unread=SHOW[show]).select_related(
+        "account", "deal"
+    )
+    page = Paginator(notifications, PAGE_SIZE).get_page(request.GET.get("page"))
+    return {
+        "page": page,
+        "show": show,
+        "tabs": [("all", "All"), ("unread", "Unread"), ("read", "Read")],
+        "empty": EMPTY[show],
+        "next": f"{reverse('notifications:list')}?show={show}",
+        "nav": "notifications",
+    }
+
+
+@require_GET
+@cs_page(permission=None)
+def notification_list(request: HttpRequest) -> HttpResponse:
+    return render_page(request, "notifications/list.html", _list_context(request))
+
+
+@require_POST
+@cs_page(permission=None)
+def notification_read(request: HttpRequest, pk: int) -> HttpResponse:
+    notification = _own_notification(request, pk)
+    notification_mark_read(notification=notification, user=request.user)
+    if request.htmx:
+        return render_page(
+            request, "notifications/_notification.html", {"notification": notification, "oob": True}
+        )
+    return redirect(safe_next(request, reverse("notifications:list")))
+
+
+@require_POST
+@cs_page(permission=None)
+def notifications_read_all(request: HttpRequest) -> HttpResponse:
+    count = notifications_mark_all_read(user=request.user)
+    if request.htmx:
+        context = _list_context(request)
+        context["marked"] = count
+        return render_page(request, "notifications/_list_region.html", context)
+    return redirect(safe_next(request, reverse("notifications:list")))
+
+
+@require_POST
+@cs_page(permission=None)
+def notification_open(request: HttpRequest, pk: int) -> HttpResponse:
+    """Mark it read and go where it leads (a link elsewhere stays on the list)."""
+    notification = _own_notification(request, pk)
+    notification_mark_read(notification=notification, user=request.user)
+    target = notification.url
+    if target and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return redirect(target)
+    return redirect(reverse("notifications:list"))

@@ -1,0 +1,115 @@
+"""Real-browser tests: Playwright driving Debian's Chromium against a live server.
+
+They skip with a message when Playwright or Chromium is missing (REQUIRE_SERVICES=1 makes
+that a failure). Playwright's bundled driver is used; no browser is ever downloaded.
+"""
+
+import os
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+
+from apps.core.events import event_process
+from apps.core.models import DomainEvent
+from apps.demo.services import demo_data_seed
+from apps.engine.models import StepRun
+from apps.engine.services import step_run_execute, step_runs_dispatch_due
+from tests.factories import role_group
+from tests.services import skip_or_fail
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+ARTIFACTS = Path(settings.BASE_DIR) / "test-artifacts" / "browser"
+TIMEOUT_MS = 10_000
+
+
+@pytest.fixture
+def chromium():
+    """Chromium for one test. Started per test, not per session: while Playwright runs,
+    its event loop is current in this thread, and the rest of the suite must not run
+    under it (nor inherit the async-unsafe switch below)."""
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        skip_or_fail("needs the playwright package: pip install -e '.[dev]'")
+    if not os.access(CHROMIUM, os.X_OK):
+        skip_or_fail(f"needs Chromium at {CHROMIUM}: apt-get install -y chromium")
+    # Playwright's sync API keeps an event loop in this thread, which makes Django refuse
+    # ORM calls from the test body; the test does not share connections with that loop.
+    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    try:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            yield browser
+            browser.close()
+    finally:
+        if previous is None:
+            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+        else:
+            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
+
+
+@pytest.fixture
+def browser_page(chromium, live_server):
+    """A fresh browser context (no cookies) pointed at the live server."""
+    context = chromium.new_context(
+        base_url=live_server.url, viewport={"width": 1280, "height": 900}, locale="en-US"
+    )
+    context.set_default_timeout(TIMEOUT_MS)
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+@pytest.fixture
+def screenshot():
+    """Save a full-page PNG under test-artifacts/browser/ (git-ignored)."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+
+    def take(page, name: str) -> Path:
+        path = ARTIFACTS / f"{name}.png"
+        page.screenshot(path=str(path), full_page=True)
+        return path
+
+    return take
+
+
+def run_engine_until_idle(rounds: int = 10) -> None:
+    """Do in-process what the worker and the dispatcher would: process every event and
+    run every due step, until nothing is left."""
+    for _ in range(rounds):
+        events = list(
+            DomainEvent.objects.filter(processed_at__isnull=True)
+            .order_by("id")
+            .values_list("id", flat=True)
+        )
+        for event_id in events:
+            event_process(event_id=event_id)
+        step_runs_dispatch_due()
+        running = list(
+            StepRun.objects.filter(state=StepRun.State.RUNNING).values_list("id", flat=True)
+        )
+        for step_run_id in running:
+            step_run_execute(step_run_id=step_run_id)
+        if not events and not running:
+            return
+
+
+@pytest.fixture
+def demo(transactional_db, settings):
+    """The demo data (`manage.py seed_demo`) after the worker has run: closed-won deals
+    enrolled, kickoff tasks in the CSMs' queues, hand-off reminders to the reps."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    role_group("CSM")  # a transactional test starts with the migrations' roles flushed
+    demo_data_seed()
+    run_engine_until_idle()
