@@ -24,6 +24,7 @@ class DemoUser:
     last_name: str
     role: str
     password: str
+    timezone: str = "UTC"
     is_superuser: bool = False
 
     @property
@@ -33,11 +34,15 @@ class DemoUser:
 
 DEMO_USERS = (
     DemoUser("admin", "Avery", "Stone", "Admin", "harbor-lantern-4821", is_superuser=True),
-    DemoUser("maria.manager", "Maria", "Lopez", "CS Manager", "meadow-compass-7394"),
-    DemoUser("carla.csm", "Carla", "Jensen", "CSM", "amber-orchard-5162"),
-    DemoUser("chris.csm", "Chris", "Okafor", "CSM", "cobalt-river-2847"),
-    DemoUser("rita.rep", "Rita", "Alvarez", "Sales Rep", "summit-falcon-6035"),
-    DemoUser("raj.rep", "Raj", "Mehta", "Sales Rep", "canyon-maple-9418"),
+    DemoUser(
+        "maria.manager", "Maria", "Lopez", "CS Manager", "meadow-compass-7394", "America/New_York"
+    ),
+    DemoUser("carla.csm", "Carla", "Jensen", "CSM", "amber-orchard-5162", "America/Chicago"),
+    DemoUser("chris.csm", "Chris", "Okafor", "CSM", "cobalt-river-2847", "Europe/London"),
+    DemoUser(
+        "rita.rep", "Rita", "Alvarez", "Sales Rep", "summit-falcon-6035", "America/Los_Angeles"
+    ),
+    DemoUser("raj.rep", "Raj", "Mehta", "Sales Rep", "canyon-maple-9418", "Asia/Kolkata"),
 )
 
 

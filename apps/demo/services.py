@@ -16,6 +16,7 @@ from django.contrib.auth.models import Group, User
 from django.db import models, transaction
 
 from apps.core import clock
+from apps.core.models import Profile
 from apps.customers.models import Account, Contact, Product, ProductFamily
 from apps.deals import services as deal_services
 from apps.deals.models import Deal, DealLineItem, LossReason, StageChange, WinReason
@@ -101,7 +102,8 @@ def _seed_users(result: DemoSeedResult, *, reset_passwords: bool) -> dict[str, U
                 "first_name": spec.first_name,
                 "last_name": spec.last_name,
                 "email": spec.email,
-                # Every role signs in through the admin, the only web UI so far.
+                # Deals are closed and playbooks configured in the admin, so every demo
+                # role can sign in there too; task work happens in the product UI.
                 "is_staff": True,
                 "is_superuser": spec.is_superuser,
             },
@@ -116,6 +118,7 @@ def _seed_users(result: DemoSeedResult, *, reset_passwords: bool) -> dict[str, U
         if group is None:
             raise LookupError(f"The role group “{spec.role}” is missing; run `manage.py migrate`.")
         user.groups.add(group)
+        Profile.objects.get_or_create(user=user, defaults={"timezone": spec.timezone})
         result.count(User, created)
         result.logins.append(DemoLogin(user=spec, password_works=works))
         users[spec.username] = user
@@ -193,6 +196,11 @@ def _seed_queue(result: DemoSeedResult, users: dict[str, User]) -> Queue:
             "team": "Customer Success",
             "description": "Kickoff calls and first-month check-ins for new customers.",
             "manager": users["maria.manager"],
+            # Two business days to act on a task; a breach raises its priority.
+            "sla_hours": 16,
+            "raise_priority_on_breach": True,
+            "timezone": "America/New_York",
+            "country": "US",
         },
     )
     result.count(Queue, created)
