@@ -115,7 +115,7 @@ class TaskFilterForm(forms.Form):
         self.fields["kind"].choices = [("", "Any kind")] + [
             (kind, kind.replace("_", " ").capitalize()) for kind in kinds
         ]
-        self.fields["account"].choices = [("", "Any account")] + [
+        self.fields["account"].choices = [("", "Any account (or search by name)")] + [
             (str(a.pk), a.name) for a in accounts
         ]
 

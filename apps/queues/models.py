@@ -155,6 +155,18 @@ class Task(ConcurrentTransitionMixin, TimeStampedModel):
         indexes = [
             models.Index(fields=["assignee", "status", "due_at"], name="task_assignee_idx"),
             models.Index(fields=["queue", "status", "due_at"], name="task_queue_idx"),
+            # Lists show open work by priority then due time: these let a page be read in
+            # order and stop after it, instead of sorting every open task of a queue.
+            models.Index(
+                fields=["queue", "priority", "due_at", "id"],
+                name="task_open_queue_order_idx",
+                condition=models.Q(status__in=["open", "in_progress"]),
+            ),
+            models.Index(
+                fields=["priority", "due_at", "id"],
+                name="task_open_order_idx",
+                condition=models.Q(status__in=["open", "in_progress"]),
+            ),
             # The SLA check reads only open tasks that have not been marked breached yet.
             models.Index(
                 fields=["sla_due_at"],

@@ -18,6 +18,7 @@ from django.apps import apps as django_apps
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
+from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Page, Paginator
 from django.db.models import Q, QuerySet
@@ -46,7 +47,7 @@ from apps.queues.forms import (
     TaskSnoozeForm,
     add_domain_errors,
 )
-from apps.queues.models import OUTCOMES_BY_KIND, Queue, Task
+from apps.queues.models import OUTCOMES_BY_KIND, Task
 
 User = get_user_model()
 
@@ -231,24 +232,38 @@ def my_work(request: HttpRequest) -> HttpResponse:
 
 
 def _filter_form(request: HttpRequest, params: QueryDict) -> TaskFilterForm:
+    """The filter bar. Its choices come from small tables (the viewer's queues, the people
+    who work them, the viewer's own accounts), never from scanning the visible tasks: with
+    100k tasks those scans cost more than the page itself."""
     user = request.user
-    visible = selectors.tasks_visible_to(user).order_by()
-    queues = list(
-        Queue.objects.filter(
-            Q(pk__in=visible.values("queue_id"))
-            | Q(pk__in=selectors.queues_visible_to(user).values("pk"))
-        ).order_by("name")
-    )
-    kinds = sorted(set(visible.values_list("kind", flat=True).distinct()) | set(OUTCOMES_BY_KIND))
-    accounts = list(Account.objects.filter(pk__in=visible.values("account_id")).order_by("name"))
+    queues = list(selectors.queues_visible_to(user).order_by("name"))
+    accounts = Account.objects.filter(Q(csm=user) | Q(owner=user))
+    if (selected := params.get("account", "")).isdigit():
+        accounts = accounts | Account.objects.filter(pk=selected)
     assignees = list(
-        User.objects.filter(
-            Q(pk__in=visible.values("assignee_id")) | Q(pk__in=_assignable_people(user))
-        ).order_by("first_name", "last_name", "username")
+        User.objects.filter(Q(pk=user.pk) | Q(pk__in=_assignable_people(user).values("pk")))
+        .distinct()
+        .order_by("first_name", "last_name", "username")
     )
     return TaskFilterForm(
-        params, queues=queues, assignees=assignees, kinds=kinds, accounts=accounts
+        params,
+        queues=queues,
+        assignees=assignees,
+        kinds=_task_kinds(),
+        accounts=list(accounts.distinct().order_by("name")),
     )
+
+
+def _task_kinds() -> list[str]:
+    # Kinds come from playbook steps and change rarely; a short cache spares a scan.
+    kinds = cache.get("queues:task-kinds")
+    if kinds is None:
+        kinds = sorted(
+            set(Task.objects.order_by().values_list("kind", flat=True).distinct())
+            | set(OUTCOMES_BY_KIND)
+        )
+        cache.set("queues:task-kinds", kinds, 300)
+    return kinds
 
 
 def _task_list_context(
