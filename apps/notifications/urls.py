@@ -7,6 +7,7 @@ app_name = "notifications"
 urlpatterns = [
     path("", views.notification_list, name="list"),
     path("read-all/", views.notifications_read_all, name="read_all"),
+    path("preferences/", views.preferences, name="preferences"),
     path("<int:pk>/read/", views.notification_read, name="read"),
     path("<int:pk>/open/", views.notification_open, name="open"),
 ]

@@ -4,6 +4,7 @@ Part of the CS web UI, so it shares its page helpers (log-in, the viewer's time 
 top bar). Someone else's notification answers 404: its existence is not theirs to know.
 """
 
+from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
@@ -11,6 +12,10 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
+from apps.core.errors import ValidationFailed
+from apps.core.models import Profile
+from apps.core.services import profile_update
+from apps.notifications.forms import PreferencesForm
 from apps.notifications.models import Notification
 from apps.notifications.selectors import notification_list_for
 from apps.notifications.services import notification_mark_read, notifications_mark_all_read
@@ -91,3 +96,28 @@ def notification_open(request: HttpRequest, pk: int) -> HttpResponse:
     ):
         return redirect(target)
     return redirect(reverse("notifications:list"))
+
+
+@cs_page(permission=None)
+def preferences(request: HttpRequest) -> HttpResponse:
+    """Time zone, working hours, digest time, out of office and backup, capacity, and
+    which channels each kind of notification uses."""
+    profile = request.profile
+    form = PreferencesForm(request.POST or None, instance=profile, user=request.user)
+    if request.method == "POST" and form.is_valid():
+        try:
+            profile_update(profile=Profile.objects.get(pk=profile.pk), **form.changes())
+        except ValidationFailed as exc:
+            for field, messages_ in exc.errors.items():
+                for message in messages_:
+                    form.add_error(field if field in form.fields else None, message)
+        else:
+            messages.success(request, "Your preferences are saved.")
+            return redirect("notifications:preferences")
+    status = 400 if form.errors else 200
+    return render_page(
+        request,
+        "notifications/preferences.html",
+        {"form": form, "nav": "preferences"},
+        status=status,
+    )
