@@ -1,10 +1,8 @@
-import json
-
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
 
-from apps.benchmarks.engine import Bench, as_dict, other_data_exists
+from apps.benchmarks.commands import require_bench_database, write_report
+from apps.benchmarks.engine import Bench, as_dict
 
 
 class Command(BaseCommand):
@@ -35,15 +33,7 @@ class Command(BaseCommand):
                 "--workers: SQLite has no row locks, so the embedded setup runs one worker; "
                 "use --workers 1 or PostgreSQL (DATABASE_URL=postgres://…)."
             )
-        executor = MigrationExecutor(connection)
-        if executor.migration_plan(executor.loader.graph.leaf_nodes()):
-            raise CommandError("The database has unapplied migrations: run manage.py migrate.")
-        if other_data_exists() and not options["force"]:
-            raise CommandError(
-                "This database holds real deals or active playbooks. engine_bench writes and "
-                "deletes thousands of rows: point DATABASE_URL at a dedicated database, or pass "
-                "--force."
-            )
+        require_bench_database(command="engine_bench", force=options["force"])
         log = (lambda message: None) if options["json"] else self.stdout.write
         bench = Bench(
             deals=options["deals"], steps=options["steps"], workers=options["workers"], log=log
@@ -53,9 +43,4 @@ class Command(BaseCommand):
         finally:
             if not options["keep"]:
                 bench.clean_up()
-        data = as_dict(result)
-        if options["json"]:
-            self.stdout.write(json.dumps(data))
-            return
-        for key, value in data.items():
-            self.stdout.write(f"{key:>20}: {value}")
+        write_report(self.stdout, as_dict(result), as_json=options["json"])

@@ -1,10 +1,6 @@
-import json
-
 from django.core.management.base import BaseCommand, CommandError
-from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
 
-from apps.benchmarks.engine import other_data_exists
+from apps.benchmarks.commands import require_bench_database, write_report
 from apps.benchmarks.queues import QueueBench, as_dict
 
 
@@ -24,14 +20,7 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         if options["tasks"] < 1 or options["requests"] < 1:
             raise CommandError("--tasks and --requests must be at least 1.")
-        executor = MigrationExecutor(connection)
-        if executor.migration_plan(executor.loader.graph.leaf_nodes()):
-            raise CommandError("The database has unapplied migrations: run manage.py migrate.")
-        if other_data_exists() and not options["force"]:
-            raise CommandError(
-                "This database holds real deals or active playbooks. queue_bench writes and "
-                "deletes many rows: point DATABASE_URL at a dedicated database, or pass --force."
-            )
+        require_bench_database(command="queue_bench", force=options["force"])
         log = (lambda message: None) if options["json"] else self.stdout.write
         bench = QueueBench(tasks=options["tasks"], requests=options["requests"], log=log)
         bench.clean_up()  # leftovers of an interrupted run
@@ -41,9 +30,4 @@ class Command(BaseCommand):
         finally:
             if not options["keep"]:
                 bench.clean_up()
-        data = as_dict(result)
-        if options["json"]:
-            self.stdout.write(json.dumps(data))
-            return
-        for key, value in data.items():
-            self.stdout.write(f"{key:>20}: {value}")
+        write_report(self.stdout, as_dict(result), as_json=options["json"])

@@ -1,0 +1,30 @@
+"""What the benchmark commands share: the database guard and the report."""
+
+import json
+from typing import Any
+
+from django.core.management.base import CommandError
+from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
+
+from apps.benchmarks.engine import other_data_exists
+
+
+def require_bench_database(*, command: str, force: bool) -> None:
+    """Refuse a database that is behind on migrations or holds real data."""
+    executor = MigrationExecutor(connection)
+    if executor.migration_plan(executor.loader.graph.leaf_nodes()):
+        raise CommandError("The database has unapplied migrations: run manage.py migrate.")
+    if other_data_exists() and not force:
+        raise CommandError(
+            f"This database holds real deals or active playbooks. {command} writes and "
+            "deletes many rows: point DATABASE_URL at a dedicated database, or pass --force."
+        )
+
+
+def write_report(stdout: Any, data: dict, *, as_json: bool) -> None:
+    if as_json:
+        stdout.write(json.dumps(data))
+        return
+    for key, value in data.items():
+        stdout.write(f"{key:>20}: {value}")
