@@ -4,7 +4,7 @@ from django.db.models import Count
 
 from apps.core.errors import DomainError
 from apps.customers.models import Account, Contact, Product, ProductFamily
-from apps.customers.services import account_mark_churned
+from apps.customers.services import account_mark_churned, account_set_lifecycle
 
 
 class ContactInlineFormSet(forms.BaseInlineFormSet):
@@ -60,6 +60,17 @@ class AccountAdmin(admin.ModelAdmin):
 
     search_fields = ("name", "domain")
     list_select_related = ("owner", "csm")
+
+    def save_model(self, request, obj, form, change) -> None:
+        # The lifecycle goes through its service: churning cancels running playbooks.
+        status = obj.lifecycle_status
+        if change and "lifecycle_status" in form.changed_data:
+            obj.lifecycle_status = form.initial["lifecycle_status"]
+            super().save_model(request, obj, form, change)
+            account_set_lifecycle(account=obj, status=status, actor=request.user)
+        else:
+            super().save_model(request, obj, form, change)
+
     readonly_fields = ("created_at", "updated_at")
     fieldsets = (
         (None, {"fields": ("name", "domain", "tier", "segment", "lifecycle_status")}),

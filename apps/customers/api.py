@@ -4,6 +4,7 @@ from django.db import IntegrityError, transaction
 from rest_framework import mixins, serializers, viewsets
 
 from apps.customers.models import Account, Contact, Product
+from apps.customers.services import account_set_lifecycle
 
 
 class AccountSerializer(serializers.ModelSerializer):
@@ -43,6 +44,15 @@ class AccountViewSet(
     filterset_fields = ["tier", "lifecycle_status", "country", "segment", "owner", "csm"]
     search_fields = ["name", "domain"]
     ordering_fields = ["name", "created_at", "updated_at"]
+
+    @transaction.atomic
+    def perform_update(self, serializer) -> None:
+        # The lifecycle goes through its service: churning cancels running playbooks.
+        status = serializer.validated_data.pop("lifecycle_status", None)
+        account = serializer.save()
+        if status is not None:
+            account_set_lifecycle(account=account, status=status, actor=self.request.user)
+            account.refresh_from_db()
 
 
 class ContactSerializer(serializers.ModelSerializer):

@@ -167,7 +167,9 @@ def enrollment_cancel(*, enrollment: Enrollment, reason: str) -> int:
     """Cancel an enrollment, its unfinished step runs and the open effects of its
     finished ones. Returns the number of effects withdrawn."""
     enrollment = Enrollment.objects.select_for_update().get(pk=enrollment.pk)
-    if enrollment.state in (Enrollment.State.CANCELLED, Enrollment.State.COMPLETED):
+    # A completed enrollment is cancelled too: the tasks its steps created may still be
+    # open, and they no longer make sense.
+    if enrollment.state == Enrollment.State.CANCELLED:
         return 0
     now = clock.now()
     enrollment.state = Enrollment.State.CANCELLED
@@ -232,7 +234,7 @@ def enrollments_cancel_for_event(event: DomainEvent) -> int:
     owner = "account_id" if event.aggregate_type == "account" else "deal_id"
     running = Enrollment.objects.filter(
         **{owner: event.aggregate_id},
-        state__in=[Enrollment.State.ACTIVE, Enrollment.State.PAUSED],
+        state__in=[Enrollment.State.ACTIVE, Enrollment.State.PAUSED, Enrollment.State.COMPLETED],
     ).select_related("version")
     for enrollment in running:
         if event.name in enrollment.version.cancel_on:

@@ -17,6 +17,7 @@ from apps.core.models import DomainEvent
 from apps.customers.models import Account, Contact
 from apps.deals.models import Deal
 from apps.engine.models import Enrollment, StepRun
+from apps.engine.selectors import step_run_effect
 from apps.engine.services import step_run_execute, step_runs_schedule
 from apps.playbooks.models import Playbook
 from apps.playbooks.services import playbook_publish
@@ -53,19 +54,6 @@ def _sample_deal() -> Deal:
         currency="EUR",
         primary_contact=contact,
     )
-
-
-def _effect(run: StepRun) -> str:
-    result = run.result or {}
-    if run.state == StepRun.State.SKIPPED or "skipped" in result:
-        return f"skipped ({result.get('skipped', 'conditions not met')})"
-    if "summary" in result:
-        return result["summary"]
-    if "outcome" in result:
-        return f"wait ended: {result['outcome']}"
-    if run.state in (StepRun.State.FAILED, StepRun.State.DEAD):
-        return f"{run.state}: {run.last_error}"
-    return ", ".join(f"{k}={v}" for k, v in result.items()) or run.state
 
 
 def playbook_simulate(
@@ -124,7 +112,7 @@ def playbook_simulate(
                         occurrence=run.occurrence,
                         kind=run.kind,
                         state=run.state,
-                        effect=_effect(run),
+                        effect=step_run_effect(run) or run.state,
                     )
                 )
             raise _Rollback

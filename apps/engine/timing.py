@@ -37,14 +37,17 @@ class Calendar:
 
     @classmethod
     def for_account(cls, account: Any) -> "Calendar":
+        return cls.for_place(timezone=account.timezone, country=account.country)
+
+    @classmethod
+    def for_place(cls, *, timezone: str, country: str) -> "Calendar":
+        """Weekends, the country's public holidays and the company holidays for it."""
         days = frozenset(
             holiday.date
             for holiday in CompanyHoliday.objects.all()
-            if not holiday.countries or account.country in holiday.countries
+            if not holiday.countries or country in holiday.countries
         )
-        return cls(
-            tz=zoneinfo.ZoneInfo(account.timezone), country=account.country, company_days=days
-        )
+        return cls(tz=zoneinfo.ZoneInfo(timezone), country=country, company_days=days)
 
     def is_business_day(self, day: dt.date) -> bool:
         return (
@@ -73,16 +76,6 @@ def parse_clock_time(value: str | None) -> dt.time | None:
     if not value:
         return None
     return dt.time.fromisoformat(value)
-
-
-def clock_time_problem(value: Any) -> str | None:
-    if value in (None, ""):
-        return None
-    try:
-        dt.time.fromisoformat(str(value))
-    except ValueError:
-        return f"“{value}” is not a time of day such as 09:00."
-    return None
 
 
 def step_due_at(*, step: dict[str, Any], base: dt.datetime, calendar: Calendar) -> dt.datetime:

@@ -120,3 +120,19 @@ class EmailMessage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.subject} → {self.to_email} ({self.status})"
+
+
+class SilencedNotice(models.Model):
+    """A notice that was due but that none of the person's channels delivers (switched
+    off, or email only without an address). Recorded so that it is decided once: periodic
+    reminders do not pick the same task up again on every run."""
+
+    dedupe_key = models.CharField(max_length=200, unique=True)
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
+    )
+    reason = models.CharField(max_length=32)
+    created_at = models.DateTimeField(default=clock.now, editable=False)
+
+    def __str__(self) -> str:
+        return self.dedupe_key

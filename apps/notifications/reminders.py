@@ -19,7 +19,7 @@ from django.db.models.functions import Cast, Concat
 from django.urls import NoReverseMatch, reverse
 
 from apps.core.models import DomainEvent, Profile
-from apps.notifications.models import EmailMessage, Notification
+from apps.notifications.models import EmailMessage, Notification, SilencedNotice
 from apps.notifications.selectors import profile_or_defaults
 from apps.notifications.services import (
     absolute_url,
@@ -273,6 +273,7 @@ def _not_reminded(tasks: QuerySet[Task], reason: str) -> QuerySet[Task]:
     return tasks.alias(reminder_key=key).filter(
         ~Exists(Notification.objects.filter(dedupe_key=OuterRef("reminder_key"))),
         ~Exists(emailed),
+        ~Exists(SilencedNotice.objects.filter(dedupe_key=OuterRef("reminder_key"))),
     )
 
 

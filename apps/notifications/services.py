@@ -24,7 +24,7 @@ from django.template.loader import render_to_string
 
 from apps.core import clock
 from apps.core.errors import NotPermitted, ValidationFailed
-from apps.notifications.models import EmailMessage, Notification
+from apps.notifications.models import EmailMessage, Notification, SilencedNotice
 from apps.notifications.selectors import EMAIL, IN_APP, notification_channels
 
 logger = logging.getLogger(__name__)
@@ -170,6 +170,10 @@ def notify(
             except ValidationFailed:
                 # A mistyped address must not block the in-app notification.
                 logger.warning("not emailing user %s: invalid address", recipient.pk)
+    if notification is None and email is None:
+        SilencedNotice.objects.get_or_create(
+            dedupe_key=dedupe_key, defaults={"recipient": recipient, "reason": reason}
+        )
     return Notified(notification=notification, email=email, created=created)
 
 

@@ -20,7 +20,7 @@ from apps.playbooks.conditions import conditions_problems
 from apps.playbooks.filters import filters_problems
 from apps.playbooks.models import DEFAULT_CANCEL_ON, Playbook, PlaybookStep, PlaybookVersion
 from apps.playbooks.selectors import version_diff
-from apps.playbooks.services import playbook_publish
+from apps.playbooks.services import playbook_archive, playbook_publish
 
 
 class IndentedJSONField(forms.JSONField):
@@ -55,7 +55,6 @@ class PlaybookForm(forms.ModelForm):
             "cancel_on",
             "enrollment_policy",
             "account_cooldown_days",
-            "status",
         )
 
     def clean_filters(self):
@@ -200,9 +199,10 @@ class PlaybookAdmin(admin.ModelAdmin):
     list_filter = ("status", "trigger")
     search_fields = ("name", "description")
     list_select_related = ("current_version__playbook",)
-    readonly_fields = ("current_version", "draft_state", "created_at", "updated_at")
+    # Status changes only by publishing (active) or the archive action.
+    readonly_fields = ("status", "current_version", "draft_state", "created_at", "updated_at")
     fieldsets = (
-        (None, {"fields": ("name", "description", "status")}),
+        (None, {"fields": ("name", "description", "status")}),  # status: publish / archive
         (
             "Enrollment",
             {
@@ -219,7 +219,7 @@ class PlaybookAdmin(admin.ModelAdmin):
         ("Audit", {"fields": ("created_at", "updated_at")}),
     )
     inlines = (PlaybookStepInline, PlaybookVersionInline)
-    actions = ("publish_selected",)
+    actions = ("publish_selected", "archive_selected")
 
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(step_count=Count("steps"))
@@ -252,6 +252,16 @@ class PlaybookAdmin(admin.ModelAdmin):
     def publish_selected(self, request: HttpRequest, queryset) -> None:
         for playbook in queryset:
             publish_with_messages(request, playbook)
+
+    @admin.action(
+        description="Archive selected playbooks (stop new enrollments)", permissions=["publish"]
+    )
+    def archive_selected(self, request: HttpRequest, queryset) -> None:
+        for playbook in queryset:
+            playbook_archive(playbook=playbook, actor=request.user)
+        messages.success(
+            request, f"Archived {queryset.count()} playbook(s); running enrollments finish."
+        )
 
     def get_urls(self):
         custom = [
@@ -333,7 +343,7 @@ class PlaybookVersionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         new = get_object_or_404(PlaybookVersion.objects.select_related("playbook"), pk=pk)
         others = new.playbook.versions.exclude(pk=new.pk).order_by("-number")
         against = request.GET.get("against")
-        if against is not None and not against.isdigit():
+        if against is not None and not against.isdecimal():
             old, error = None, f"“{against}” is not a version number."
         else:
             number = int(against) if against else new.number - 1

@@ -91,3 +91,13 @@ def playbook_publish(*, playbook: Playbook, actor: Any) -> PlaybookVersion:
     playbook.status = Playbook.Status.ACTIVE
     playbook.save(update_fields=["current_version", "status", "updated_at"])
     return version
+
+
+@transaction.atomic
+def playbook_archive(*, playbook: Playbook, actor: Any) -> Playbook:
+    """Stop enrolling new deals. Running enrollments finish on their pinned version;
+    publishing again makes the playbook active."""
+    playbook = Playbook.objects.select_for_update().get(pk=playbook.pk)
+    playbook.status = Playbook.Status.ARCHIVED
+    playbook.save(update_fields=["status", "updated_at"])
+    return playbook

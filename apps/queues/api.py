@@ -160,7 +160,7 @@ class TaskListQuerySerializer(serializers.Serializer):
     )
 
     def validate_assignee(self, value: str) -> str:
-        if value in ("me", "none") or value.isdigit():
+        if value in ("me", "none") or value.isdecimal():
             return value
         raise serializers.ValidationError('Use a user id, "me" or "none".')
 

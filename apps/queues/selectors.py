@@ -206,7 +206,7 @@ def _values(filters: Any, key: str) -> list[str]:
 
 
 def _ids(values: list[str]) -> list[int]:
-    return [int(v) for v in values if v.isdigit()]
+    return [int(v) for v in values if v.isdecimal()]
 
 
 def task_list(*, user: Any, filters: Any) -> QuerySet[Task]:
@@ -401,5 +401,6 @@ def queue_stats(*, user: Any, now: dt.datetime) -> dict[str, list[dict[str, Any]
     }
 
 
-def task_activities(*, task: Task) -> QuerySet:
-    return task.activities.select_related("actor").order_by("created_at", "id")
+def task_activities(*, task: Task, newest_first: bool = False) -> QuerySet:
+    order = ("-created_at", "-id") if newest_first else ("created_at", "id")
+    return task.activities.select_related("actor").order_by(*order)

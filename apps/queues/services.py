@@ -24,7 +24,6 @@ from apps.core import clock
 from apps.core.errors import Conflict, DomainError, NotPermitted, ValidationFailed
 from apps.core.events import event_emit
 from apps.core.models import Profile
-from apps.engine.models import CompanyHoliday
 from apps.engine.timing import Calendar
 from apps.queues import selectors
 from apps.queues.models import (
@@ -119,12 +118,7 @@ def _require_can_work(task: Task, actor: Any) -> None:
 def queue_calendar(queue: Queue) -> Calendar:
     """The team's working calendar: its time zone, its country's public holidays and the
     company holidays that apply to that country."""
-    days = frozenset(
-        holiday.date
-        for holiday in CompanyHoliday.objects.all()
-        if not holiday.countries or queue.country in holiday.countries
-    )
-    return Calendar(tz=zoneinfo.ZoneInfo(queue.timezone), country=queue.country, company_days=days)
+    return Calendar.for_place(timezone=queue.timezone, country=queue.country)
 
 
 def business_hours_after(*, start: dt.datetime, hours: float, calendar: Calendar) -> dt.datetime:

@@ -34,6 +34,7 @@ from apps.core.errors import Conflict, DomainError, NotPermitted
 from apps.core.selectors import profile_for
 from apps.customers.models import Account
 from apps.engine.models import Enrollment, StepRun
+from apps.engine.selectors import step_run_effect
 from apps.notifications.models import Notification
 from apps.queues import selectors, services
 from apps.queues.forms import (
@@ -162,7 +163,7 @@ def _rows(page: Page, now: dt.datetime) -> list[Row]:
 
 def _page_size(params: QueryDict) -> int:
     raw = params.get("per_page", "")
-    return int(raw) if raw.isdigit() and int(raw) in PAGE_SIZES else DEFAULT_PAGE_SIZE
+    return int(raw) if raw.isdecimal() and int(raw) in PAGE_SIZES else DEFAULT_PAGE_SIZE
 
 
 def _assignable_people(user: Any) -> QuerySet:
@@ -238,7 +239,7 @@ def _filter_form(request: HttpRequest, params: QueryDict) -> TaskFilterForm:
     user = request.user
     queues = list(selectors.queues_visible_to(user).order_by("name"))
     accounts = Account.objects.filter(Q(csm=user) | Q(owner=user))
-    if (selected := params.get("account", "")).isdigit():
+    if (selected := params.get("account", "")).isdecimal():
         accounts = accounts | Account.objects.filter(pk=selected)
     assignees = list(
         User.objects.filter(Q(pk=user.pk) | Q(pk__in=_assignable_people(user).values("pk")))
@@ -316,7 +317,7 @@ def tasks_bulk(request: HttpRequest) -> HttpResponse:
     next_url = safe_next(request, reverse(f"queues:{list_name}"))
     params = QueryDict(next_url.partition("?")[2])
     form = _bulk_form(request, request.POST)
-    ids = [int(v) for v in request.POST.getlist("task") if v.isdigit()]
+    ids = [int(v) for v in request.POST.getlist("task") if v.isdecimal()]
     tasks = list(selectors.tasks_visible_to(request.user).filter(pk__in=ids))
     if form.is_valid() and not tasks:
         form.add_error(None, "Select at least one task first.")
@@ -420,7 +421,7 @@ def _task_work_context(
         and task.status == Task.Status.OPEN
         and task.assignee_id in (None, request.user.pk),
         "is_snoozed": task.is_snoozed(now),
-        "activities": task.activities.select_related("actor").order_by("-created_at", "-id"),
+        "activities": selectors.task_activities(task=task, newest_first=True),
         **_task_forms(request, task, bound or {}),
     }
 
@@ -435,7 +436,7 @@ def _timeline(task: Task) -> list[dict[str, Any]]:
     else:
         return []
     timeline = []
-    for enrollment in enrollments.select_related("playbook", "version").prefetch_related(
+    for enrollment in enrollments.select_related("playbook", "version__playbook").prefetch_related(
         "step_runs"
     ):
         runs_by_key: dict[str, list[StepRun]] = {}
@@ -480,19 +481,9 @@ def _step_timing(step: dict[str, Any]) -> str:
 
 
 def _run_entry(run: StepRun, task: Task) -> dict[str, Any]:
-    result = run.result or {}
     finished = run.state in StepRun.FINISHED_STATES
     when = (run.finished_at or run.due_at) if finished else run.due_at
-    if run.state == StepRun.State.SKIPPED or "skipped" in result:
-        effect = f"Skipped: {result.get('skipped', 'conditions not met')}"
-    elif "summary" in result:
-        effect = result["summary"]
-    elif "outcome" in result:
-        effect = f"Wait ended: {result['outcome']}"
-    elif run.state in (StepRun.State.FAILED, StepRun.State.DEAD):
-        effect = "Failed; the team running playbooks has been told."
-    else:
-        effect = ""
+    effect = step_run_effect(run, show_error=False)
     return {
         "run": run,
         "when": when,

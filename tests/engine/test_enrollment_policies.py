@@ -104,3 +104,43 @@ def test_churned_account_cancels_its_enrollments_and_open_tasks(rep, cs_manager)
     assert "account churned" in enrollment.cancelled_reason
     assert StepRun.objects.get(step_key="checkin").state == StepRun.State.CANCELLED
     assert Task.objects.get().status == Task.Status.CANCELLED
+
+
+def test_churning_through_the_api_or_admin_also_cancels_playbooks(rep, cs_manager, admin_user):
+    from rest_framework.test import APIClient
+
+    onboarding_playbook()
+    first, second = closable_deal(), closable_deal()
+    close_won(first, actor=rep)
+    close_won(second, actor=rep)
+    process_all()
+
+    api = APIClient()
+    api.force_authenticate(cs_manager)
+    response = api.patch(
+        f"/api/accounts/{first.account_id}/", {"lifecycle_status": "churned"}, format="json"
+    )
+    assert response.status_code == 200 and response.json()["lifecycle_status"] == "churned"
+
+    from django.test import Client
+
+    admin = Client()
+    admin.force_login(admin_user)
+    page = admin.get(f"/admin/customers/account/{second.account_id}/change/")
+    form = page.context["adminform"].form
+    data = {k: v for k, v in form.initial.items() if v is not None and not isinstance(v, list)}
+    data.update(
+        lifecycle_status="churned",
+        **{
+            "contacts-TOTAL_FORMS": "0",
+            "contacts-INITIAL_FORMS": "0",
+        },
+    )
+    data["owner"] = data.get("owner") or ""
+    data["csm"] = data.get("csm") or ""
+    assert (
+        admin.post(f"/admin/customers/account/{second.account_id}/change/", data).status_code == 302
+    )
+
+    process_all()
+    assert set(Enrollment.objects.values_list("state", flat=True)) == {Enrollment.State.CANCELLED}

@@ -178,3 +178,24 @@ def test_playbook_filters_choose_which_deals_enroll(rep):
         event_process(event_id=event.pk)
 
     assert list(Enrollment.objects.values_list("deal_id", flat=True)) == [enterprise.pk]
+
+
+def test_reopen_after_the_playbook_completed_still_cancels_its_open_task(rep, admin_user):
+    onboarding_playbook()  # one step: the enrollment completes once the task exists
+    deal = closable_deal()
+    enrollment = win_and_process(deal, rep)
+    step_run_execute(step_run_id=enrollment.step_runs.get().pk)
+    enrollment.refresh_from_db()
+    assert enrollment.state == Enrollment.State.COMPLETED
+
+    deal_services.deal_reopen(
+        deal=deal.__class__.objects.get(pk=deal.pk),
+        actor=admin_user,
+        source="admin",
+        reason="Contract not signed after all",
+    )
+    event_process(event_id=DomainEvent.objects.get(name="deal.reopened").pk)
+
+    assert Task.objects.get(deal=deal).status == Task.Status.CANCELLED
+    enrollment.refresh_from_db()
+    assert enrollment.state == Enrollment.State.CANCELLED

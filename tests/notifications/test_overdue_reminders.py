@@ -119,3 +119,24 @@ def test_beat_runs_the_reminder_job_every_five_minutes(csm, onboarding, settings
 
     assert entry["schedule"] == 300
     assert Notification.objects.filter(recipient=csm, reason=OVERDUE).exists()
+
+
+def test_a_switched_off_reminder_is_decided_once_and_does_not_crowd_out_others(
+    csm, onboarding, settings, monkeypatch
+):
+    from apps.notifications import reminders
+
+    monkeypatch.setattr(reminders, "REMINDER_BATCH", 2)
+    ProfileFactory(user=csm, channels={"task_overdue": []})  # overdue reminders off
+    for n in range(3):
+        TaskFactory(title=f"Old {n}", queue=onboarding, assignee=csm, due_at=YESTERDAY)
+    colleague = UserFactory(username="cleo", role="CSM")
+    onboarding.members.add(colleague)
+    TaskFactory(title="Colleague's task", queue=onboarding, assignee=colleague, due_at=NOW)
+
+    # Run 1 decides two silenced ones, run 2 the third, run 3 reaches the colleague.
+    for _ in range(3):
+        remind(NOW + dt.timedelta(minutes=1))
+
+    assert not Notification.objects.filter(recipient=csm).exists()
+    assert Notification.objects.filter(recipient=colleague, reason=OVERDUE).count() == 1

@@ -6,7 +6,7 @@ import pytest
 
 from apps.core import clock
 from apps.notifications.models import Notification
-from tests.factories import UserFactory
+from tests.factories import DealFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -134,12 +134,17 @@ def test_everyone_logged_in_has_notifications_but_not_anonymous(client, outsider
 
 
 def test_paginated_with_a_fixed_number_of_queries(client, rep, django_assert_max_num_queries):
+    # Each notification links its own account and deal, which the list shows.
     for n in range(30):
-        notify(rep, f"N{n}", minutes_ago=n)
+        deal = DealFactory()
+        notify(rep, f"N{n}", minutes_ago=n, account=deal.account, deal=deal)
     client.force_login(rep)
     client.get("/notifications/")
 
     with django_assert_max_num_queries(12):
-        response = client.get("/notifications/", {"page": 2})
+        response = client.get("/notifications/", {"page": 1})
+    assert len(titles(response)) == 25
 
+    with django_assert_max_num_queries(12):
+        response = client.get("/notifications/", {"page": 2})
     assert titles(response) == [f"N{n}" for n in range(25, 30)]
