@@ -36,9 +36,16 @@ def test_invalid_token_is_refused(rep):
 
     response = client.get("/api/deals/")
 
-    # 403 rather than 401 while session authentication is listed first in the settings.
-    assert response.status_code in (401, 403)
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"] == "Token"
     assert response.json() == {"detail": "Invalid token."}
+
+
+def test_anonymous_request_is_asked_to_authenticate():
+    response = APIClient().get("/api/deals/")
+
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"] == "Token"
 
 
 def test_session_login_works_for_the_browsable_api(rep):
