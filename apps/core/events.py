@@ -14,13 +14,19 @@ from collections.abc import Callable
 from django.conf import settings
 from django.db import models, transaction
 
-from apps.core import clock
+from apps.core import clock, outbox
 from apps.core.models import DomainEvent
 
 logger = logging.getLogger(__name__)
 
 EventHandler = Callable[[DomainEvent], None]
 _handlers: dict[str, list[EventHandler]] = defaultdict(list)
+# Handlers for every event a predicate accepts, asked at dispatch time: the engine
+# handles whatever triggers, waits and cancellations are registered, including those
+# registered by apps that become ready after it.
+_matching: list[tuple[Callable[[str], bool], EventHandler]] = []
+
+EVENT_RETRY = outbox.Backoff(first=dt.timedelta(seconds=10), cap=dt.timedelta(hours=1))
 
 
 def subscribe(event_name: str, handler: EventHandler) -> None:
@@ -28,8 +34,15 @@ def subscribe(event_name: str, handler: EventHandler) -> None:
         _handlers[event_name].append(handler)
 
 
+def subscribe_matching(accepts: Callable[[str], bool], handler: EventHandler) -> None:
+    if (accepts, handler) not in _matching:
+        _matching.append((accepts, handler))
+
+
 def handlers_for(event_name: str) -> list[EventHandler]:
-    return list(_handlers.get(event_name, ()))
+    handlers = list(_handlers.get(event_name, ()))
+    handlers += [h for accepts, h in _matching if accepts(event_name) and h not in handlers]
+    return handlers
 
 
 def event_emit(
@@ -45,7 +58,7 @@ def event_emit(
     and sends no message, which halves the engine's messages per step.
     """
     now = clock.now()
-    subscribed = bool(_handlers.get(name))
+    subscribed = bool(handlers_for(name))
     event = DomainEvent.objects.create(
         name=name,
         aggregate_type=aggregate._meta.model_name,
@@ -56,27 +69,10 @@ def event_emit(
         processed_at=None if subscribed else now,
     )
     if subscribed:
-        transaction.on_commit(lambda: event_enqueue_after_commit(event_id=event.pk))
+        from apps.core.tasks import process_event
+
+        outbox.send_after_commit(process_event, event.pk, what=f"event {event.pk} ({name})")
     return event
-
-
-def event_enqueue_after_commit(*, event_id: int) -> None:
-    """Send the event's message. A broker failure is logged, not raised: the row is
-    committed and the sweep will process it, so the writer's request still succeeds."""
-    from apps.core.tasks import process_event
-
-    try:
-        process_event.delay(event_id)
-    except Exception:
-        logger.warning(
-            "Could not send the message for event %s; the outbox sweep will process it.",
-            event_id,
-            exc_info=True,
-        )
-
-
-def _retry_delay(attempts: int) -> dt.timedelta:
-    return dt.timedelta(seconds=min(3600, 10 * 2 ** max(0, attempts - 1)))
 
 
 def event_process(*, event_id: int) -> bool:
@@ -106,7 +102,7 @@ def event_process(*, event_id: int) -> bool:
         ) + 1
         DomainEvent.objects.filter(pk=event_id, processed_at__isnull=True).update(
             attempts=attempts,
-            next_attempt_at=clock.now() + _retry_delay(attempts),
+            next_attempt_at=clock.now() + EVENT_RETRY.after(attempts),
             last_error=f"{type(exc).__name__}: {exc}"[:2000],
         )
         return False

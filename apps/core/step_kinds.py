@@ -1,33 +1,118 @@
-"""The step-kind registry: what a playbook step can do.
+"""The step-kind registry and the typed step definition every kind receives.
 
-Apps register kinds in their ``AppConfig.ready()`` (queues registers ``task``, later apps
-register surveys, reminders, expansion prompts…). Playbooks validate step configs against
-it and the engine executes through it; neither imports the apps that provide kinds.
+Apps register kinds in their ``AppConfig.ready()`` (queues registers ``task``,
+notifications ``email`` and ``reminder``, later apps surveys and expansion prompts).
+Playbooks validate step configs against it and the engine executes through it; neither
+imports the apps that provide kinds.
 """
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 ConfigErrors = dict[str, list[str]]
 
 
+def _clock_time(value: Any) -> dt.time | None:
+    if value in (None, ""):
+        return None
+    return value if isinstance(value, dt.time) else dt.time.fromisoformat(str(value))
+
+
+@dataclass(frozen=True)
+class StepDefinition:
+    """One step of a published playbook version, as the engine reads it.
+
+    Versions store steps as JSON snapshots; this is the one place that knows their
+    shape. ``config`` is the kind's own settings, checked by the kind's ``validate_config``.
+    """
+
+    key: str
+    name: str
+    kind: str
+    config: Mapping[str, Any] = field(default_factory=dict)
+    start: str = "enrollment"  # or "after_step"
+    after_step: str = ""
+    delay_days: int = 0
+    delay_hours: int = 0
+    business_days: bool = False
+    at_time: dt.time | None = None
+    window_start: dt.time | None = None
+    window_end: dt.time | None = None
+    repeat_every_days: int | None = None
+    repeat_max: int | None = None
+    conditions: tuple[Mapping[str, Any], ...] = ()
+
+    @classmethod
+    def from_snapshot(cls, data: Mapping[str, Any]) -> "StepDefinition":
+        return cls(
+            key=data["key"],
+            name=data.get("name") or data["key"],
+            kind=data["kind"],
+            config=dict(data.get("config") or {}),
+            start=data.get("start") or "enrollment",
+            after_step=data.get("after_step") or "",
+            delay_days=int(data.get("delay_days") or 0),
+            delay_hours=int(data.get("delay_hours") or 0),
+            business_days=bool(data.get("business_days")),
+            at_time=_clock_time(data.get("at_time")),
+            window_start=_clock_time(data.get("window_start")),
+            window_end=_clock_time(data.get("window_end")),
+            repeat_every_days=data.get("repeat_every_days") or None,
+            repeat_max=data.get("repeat_max") or None,
+            conditions=tuple(data.get("conditions") or ()),
+        )
+
+    def as_snapshot(self) -> dict[str, Any]:
+        """The JSON form stored in a version (times as ``HH:MM``)."""
+
+        def clock(value: dt.time | None) -> str | None:
+            return value.strftime("%H:%M") if value else None
+
+        return {
+            "key": self.key,
+            "name": self.name,
+            "kind": self.kind,
+            "config": dict(self.config),
+            "start": self.start,
+            "after_step": self.after_step,
+            "delay_days": self.delay_days,
+            "delay_hours": self.delay_hours,
+            "business_days": self.business_days,
+            "at_time": clock(self.at_time),
+            "window_start": clock(self.window_start),
+            "window_end": clock(self.window_end),
+            "repeat_every_days": self.repeat_every_days,
+            "repeat_max": self.repeat_max,
+            "conditions": [dict(rule) for rule in self.conditions],
+        }
+
+    @property
+    def starts_at_enrollment(self) -> bool:
+        return self.start != "after_step"
+
+    @property
+    def has_send_window(self) -> bool:
+        return self.window_start is not None and self.window_end is not None
+
+
 @dataclass
 class StepExecution:
     """What an executor gets: the claimed step run and the rows around it, all loaded
-    inside the executing transaction. ``step`` is the step's definition from the
-    enrollment's pinned playbook version."""
+    inside the executing transaction. ``deal`` is None for an enrollment started by an
+    account event when the account has no won deal (kinds that need one say so with
+    ``needs_deal``, and the engine skips them with the reason)."""
 
     step_run: Any
     enrollment: Any
     deal: Any
     account: Any
-    step: dict[str, Any]
+    step: StepDefinition
     now: dt.datetime
 
 
-def _no_config_errors(config: dict[str, Any]) -> ConfigErrors:
+def _no_config_errors(config: Mapping[str, Any]) -> ConfigErrors:
     return {}
 
 
@@ -38,10 +123,13 @@ class StepKind:
     # Writes the step's effects (rows only, no network I/O) and returns a JSON-safe result.
     execute: Callable[[StepExecution], dict[str, Any]]
     # Returns problems with a step's config, keyed by config field.
-    validate_config: Callable[[dict[str, Any]], ConfigErrors] = field(default=_no_config_errors)
+    validate_config: Callable[[Mapping[str, Any]], ConfigErrors] = field(default=_no_config_errors)
     # Withdraws the open effects of a step run when its enrollment is cancelled
     # (cancels a task, withdraws an unsent email). Returns how many it withdrew.
     withdraw: Callable[[Any, str], int] | None = None
+    # The step reads the enrollment's deal (its owner, its amount…): without a deal it
+    # is skipped with that reason instead of running.
+    needs_deal: bool = False
 
 
 _registry: dict[str, StepKind] = {}

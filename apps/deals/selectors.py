@@ -1,6 +1,6 @@
 from django.db.models import Prefetch, QuerySet
 
-from apps.deals.models import Deal, DealLineItem, StageChange
+from apps.deals.models import Deal, DealLineItem, Stage, StageChange
 
 
 def deal_list() -> QuerySet[Deal]:
@@ -18,4 +18,15 @@ def deal_list_with_line_items() -> QuerySet[Deal]:
     """Deals with their line items and products loaded, for detail views."""
     return deal_list().prefetch_related(
         Prefetch("line_items", queryset=DealLineItem.objects.select_related("product"))
+    )
+
+
+def deal_latest_won(*, account) -> Deal | None:
+    """The account's most recently won deal: the deal an account event's enrollment
+    works with (its owner, its products)."""
+    return (
+        Deal.objects.select_related("account")
+        .filter(account=account, stage=Stage.CLOSED_WON)
+        .order_by("-closed_at", "-id")
+        .first()
     )

@@ -7,15 +7,15 @@ class EngineConfig(AppConfig):
     verbose_name = "Engine"
 
     def ready(self) -> None:
+        from apps.core import event_registry as registry
         from apps.core import step_kinds
-        from apps.core.events import subscribe
+        from apps.core.events import subscribe_matching
         from apps.engine import services
 
-        subscribe("deal.closed_won", services.enrollments_start_for_event)
-        for event_name in ("deal.reopened", "deal.closed_lost", "account.churned"):
-            subscribe(event_name, services.enrollments_cancel_for_event)
-        for event_name in services.WAITABLE_EVENTS:
-            subscribe(event_name, services.step_runs_resume_waiting)
+        # Whatever the apps register, including apps that become ready after this one.
+        subscribe_matching(registry.is_trigger_event, services.enrollments_start_for_event)
+        subscribe_matching(registry.is_cancellation, services.enrollments_cancel_for_event)
+        subscribe_matching(registry.is_waitable, services.step_runs_resume_waiting)
         step_kinds.register(
             step_kinds.StepKind(
                 name="wait",

@@ -8,7 +8,8 @@ from apps.playbooks.models import Playbook, PlaybookVersion
 
 
 class Enrollment(TimeStampedModel):
-    """A deal running through one playbook version.
+    """An account running through one playbook version, with the deal it concerns: the
+    triggering deal, or for an account event the account's latest won deal (or none).
 
     ``generation`` is a fence: cancelling or pausing bumps it, and a worker re-reads it
     under lock before writing effects, so a step claimed just before a cancellation
@@ -25,7 +26,9 @@ class Enrollment(TimeStampedModel):
     version = models.ForeignKey(
         PlaybookVersion, on_delete=models.PROTECT, related_name="enrollments"
     )
-    deal = models.ForeignKey(Deal, on_delete=models.CASCADE, related_name="enrollments")
+    deal = models.ForeignKey(
+        Deal, null=True, blank=True, on_delete=models.CASCADE, related_name="enrollments"
+    )
     account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="enrollments")
     trigger_event = models.ForeignKey(
         DomainEvent, on_delete=models.PROTECT, related_name="enrollments"
@@ -41,13 +44,14 @@ class Enrollment(TimeStampedModel):
         ordering = ["-created_at", "-id"]
         constraints = [
             models.UniqueConstraint(
-                fields=["playbook", "deal", "trigger_event"], name="one_enrollment_per_trigger"
+                fields=["playbook", "account", "trigger_event"],
+                name="one_enrollment_per_trigger",
             )
         ]
         indexes = [models.Index(fields=["deal", "state"], name="enrollment_deal_state_idx")]
 
     def __str__(self) -> str:
-        return f"{self.deal} in {self.version}"
+        return f"{self.deal or self.account} in {self.version}"
 
 
 class StepRun(models.Model):
@@ -71,6 +75,10 @@ class StepRun(models.Model):
     occurrence = models.PositiveIntegerField(default=1)
     kind = models.CharField(max_length=32)
     due_at = models.DateTimeField()
+    # What the step's timing planned, before business days and the send window moved it;
+    # repetitions count from it. ``moved_because`` says why ``due_at`` differs.
+    planned_at = models.DateTimeField(null=True, blank=True)
+    moved_because = models.CharField(max_length=200, blank=True)
     state = models.CharField(max_length=10, choices=State.choices, default=State.PENDING)
     attempts = models.PositiveIntegerField(default=0)
     lease_until = models.DateTimeField(null=True, blank=True)

@@ -1,5 +1,9 @@
-"""The engine: enroll deals in playbooks, schedule step runs as rows, claim and execute
-them exactly once in effect, cancel what a reopened or lost deal no longer needs."""
+"""The engine: enroll accounts in playbooks, schedule step runs as rows, claim and
+execute them exactly once in effect, cancel what a reopened or lost deal no longer needs.
+
+It knows no other app's events: triggers, waitable events and cancellations come from
+``apps.core.event_registry``, step kinds from ``apps.core.step_kinds``.
+"""
 
 import datetime as dt
 import logging
@@ -11,13 +15,17 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import F, OuterRef, Subquery
 
-from apps.core import clock, step_kinds
+from apps.core import clock, outbox, step_kinds
+from apps.core import event_registry as registry
 from apps.core.errors import Conflict
 from apps.core.events import event_emit
 from apps.core.models import DomainEvent
+from apps.core.step_kinds import StepDefinition
+from apps.customers.models import Account
 from apps.deals.models import Deal
+from apps.deals.selectors import deal_latest_won
 from apps.engine.models import Enrollment, StepRun
-from apps.engine.timing import Calendar, step_due_at
+from apps.engine.timing import Calendar, step_timing
 from apps.playbooks.conditions import condition_data, conditions_hold
 from apps.playbooks.filters import filters_match
 from apps.playbooks.selectors import playbooks_for_trigger
@@ -31,8 +39,7 @@ def _lease_until(now: dt.datetime) -> dt.datetime:
     return now + dt.timedelta(seconds=settings.ENGINE_LEASE_SECONDS)
 
 
-def _retry_delay(attempts: int) -> dt.timedelta:
-    return dt.timedelta(seconds=min(6 * 3600, 30 * 2 ** max(0, attempts - 1)))
+STEP_RETRY = outbox.Backoff(first=dt.timedelta(seconds=30), cap=dt.timedelta(hours=6))
 
 
 _inline = threading.local()
@@ -55,12 +62,7 @@ def step_runs_send(step_run_ids: list[int], *, inline: bool = True) -> None:
 
     for start in range(0, len(step_run_ids), SEND_CHUNK):
         chunk = step_run_ids[start : start + SEND_CHUNK]
-        try:
-            run_steps.delay(chunk)
-        except Exception:
-            logger.warning(
-                "could not send step runs %s; their lease will expire", chunk, exc_info=True
-            )
+        outbox.send_now(run_steps, chunk, what=f"step runs {chunk} (leased until reclaimed)")
 
 
 def _run_inline(step_run_ids: list[int]) -> None:
@@ -82,46 +84,76 @@ def _run_inline(step_run_ids: list[int]) -> None:
 
 
 def enrollments_start_for_event(event: DomainEvent) -> list[Enrollment]:
-    """Enroll the event's deal in every active playbook whose trigger and filters match.
+    """Enroll the account the event concerns in every active playbook whose trigger it
+    fires and whose filters match.
 
-    Idempotent: the (playbook, deal, trigger event) unique key means a second run of the
-    same event finds the enrollment and schedules nothing new.
+    The deal is the event's own, or for an account event the account's latest won deal
+    (None if it has none). Idempotent: the (playbook, account, trigger event) unique key
+    means a second run of the same event finds the enrollment and schedules nothing new.
     """
-    deal = Deal.objects.select_related("account").get(pk=event.aggregate_id)
     started = []
-    for playbook in playbooks_for_trigger(trigger=event.name):
-        version = playbook.current_version
-        if not filters_match(version.filters, deal=deal):
+    for trigger in registry.triggers_fired_by(event.name):
+        subject = trigger.subject(event)
+        if subject is None:
+            logger.warning("event %s names no account; trigger %s ignored", event.pk, trigger.name)
             continue
-        if reason := _enrollment_policy_refusal(playbook, deal, now=clock.now()):
-            logger.info("deal %s not enrolled in %s: %s", deal.pk, playbook, reason)
+        playbooks = list(playbooks_for_trigger(trigger=trigger.name))
+        if not playbooks:
             continue
-        enrollment, created = Enrollment.objects.get_or_create(
-            playbook=playbook,
-            deal=deal,
-            trigger_event=event,
-            defaults={"version": version, "account": deal.account},
+        account = Account.objects.select_related("csm").get(pk=subject.account_id)
+        deal = (
+            Deal.objects.select_related("account").get(pk=subject.deal_id)
+            if subject.deal_id
+            else deal_latest_won(account=account)
         )
-        if created:
-            logger.info("enrollment %s: deal %s in %s", enrollment.pk, deal.pk, version)
-            steps = [s for s in version.steps if s.get("start", "enrollment") == "enrollment"]
-            step_runs_schedule(enrollment=enrollment, steps=steps, base=clock.now())
-            started.append(enrollment)
+        for playbook in playbooks:
+            enrollment = _enroll(playbook, trigger, event=event, account=account, deal=deal)
+            if enrollment is not None:
+                started.append(enrollment)
     return started
 
 
-def _enrollment_policy_refusal(playbook, deal: Deal, *, now: dt.datetime) -> str | None:
-    earlier = Enrollment.objects.filter(playbook=playbook)
-    if (
-        playbook.enrollment_policy == playbook.Policy.ONCE_PER_DEAL
-        and earlier.filter(deal=deal).exists()
+def _enroll(playbook, trigger, *, event: DomainEvent, account: Account, deal: Deal | None):
+    version = playbook.current_version
+    if not filters_match(
+        version.filters,
+        account=account,
+        deal=deal,
+        payload=event.payload,
+        payload_filters=trigger.payload_filters,
     ):
-        return "already enrolled once (policy: once per deal)"
+        return None
+    if reason := _enrollment_policy_refusal(playbook, account=account, deal=deal, now=clock.now()):
+        logger.info("account %s not enrolled in %s: %s", account.pk, playbook, reason)
+        return None
+    enrollment, created = Enrollment.objects.get_or_create(
+        playbook=playbook,
+        account=account,
+        trigger_event=event,
+        defaults={"version": version, "deal": deal},
+    )
+    if not created:
+        return None
+    logger.info("enrollment %s: account %s in %s", enrollment.pk, account.pk, version)
+    first = [step for step in version.definitions if step.starts_at_enrollment]
+    step_runs_schedule(enrollment=enrollment, steps=first, base=clock.now())
+    return enrollment
+
+
+def _enrollment_policy_refusal(
+    playbook, *, account: Account, deal: Deal | None, now: dt.datetime
+) -> str | None:
+    earlier = Enrollment.objects.filter(playbook=playbook)
+    if playbook.enrollment_policy == playbook.Policy.ONCE_PER_DEAL:
+        # Without a deal, "once" is per account.
+        same = earlier.filter(deal=deal) if deal else earlier.filter(account=account, deal=None)
+        if same.exists():
+            return "already enrolled once (policy: once per deal)"
     days = playbook.account_cooldown_days
     if (
         days
         and earlier.filter(
-            account_id=deal.account_id, created_at__gte=now - dt.timedelta(days=days)
+            account_id=account.pk, created_at__gte=now - dt.timedelta(days=days)
         ).exists()
     ):
         return f"the account was enrolled within the last {days} days"
@@ -129,25 +161,32 @@ def _enrollment_policy_refusal(playbook, deal: Deal, *, now: dt.datetime) -> str
 
 
 def step_runs_schedule(
-    *, enrollment: Enrollment, steps: list[dict[str, Any]], base: dt.datetime, occurrence: int = 1
+    *,
+    enrollment: Enrollment,
+    steps: list[StepDefinition],
+    base: dt.datetime,
+    occurrence: int = 1,
 ) -> list[StepRun]:
-    """Create the step runs for ``steps`` timed from ``base``. Runs already due are
-    claimed here and sent to the workers right after commit, not at the next tick."""
+    """Create the step runs for ``steps`` timed from ``base`` (for a repetition, the
+    first occurrence's planned moment). Runs already due are claimed here and sent to
+    the workers right after commit, not at the next tick."""
     if not steps:
         return []
     now = clock.now()
     calendar = Calendar.for_account(enrollment.account)
     runs, due_now = [], []
     for step in steps:
-        due_at = step_due_at(step=step, base=base, calendar=calendar)
-        is_due = due_at <= now and enrollment.state == Enrollment.State.ACTIVE
+        timing = step_timing(step=step, base=base, calendar=calendar, occurrence=occurrence)
+        is_due = timing.due <= now and enrollment.state == Enrollment.State.ACTIVE
         run, created = StepRun.objects.get_or_create(
             enrollment=enrollment,
-            step_key=step["key"],
+            step_key=step.key,
             occurrence=occurrence,
             defaults={
-                "kind": step["kind"],
-                "due_at": due_at,
+                "kind": step.kind,
+                "due_at": timing.due,
+                "planned_at": timing.planned,
+                "moved_because": timing.moved_because,
                 "state": StepRun.State.RUNNING if is_due else StepRun.State.PENDING,
                 "lease_until": _lease_until(now) if is_due else None,
                 "attempts": 1 if is_due else 0,
@@ -217,7 +256,7 @@ def enrollment_resume(*, enrollment: Enrollment, actor: Any = None) -> Enrollmen
     now = clock.now()
     paused_for = now - (enrollment.paused_at or now)
     enrollment.step_runs.filter(state__in=StepRun.DUE_STATES).update(
-        due_at=F("due_at") + paused_for
+        due_at=F("due_at") + paused_for, planned_at=F("planned_at") + paused_for
     )
     enrollment.state = Enrollment.State.ACTIVE
     enrollment.paused_at = None
@@ -228,18 +267,21 @@ def enrollment_resume(*, enrollment: Enrollment, actor: Any = None) -> Enrollmen
 
 
 def enrollments_cancel_for_event(event: DomainEvent) -> int:
-    """Cancel the running enrollments of the event's deal (or account) whose playbook
-    version cancels on ``event``."""
-    cancelled = 0
-    owner = "account_id" if event.aggregate_type == "account" else "deal_id"
+    """Cancel the running enrollments of the event's deal (or, for an account event, of
+    the account) whose playbook version cancels on ``event``."""
+    cancellation = registry.cancellation(event.name)
+    subject = cancellation.subject(event) if cancellation else None
+    if subject is None:
+        return 0
+    owner = {"deal_id": subject.deal_id} if subject.deal_id else {"account_id": subject.account_id}
     running = Enrollment.objects.filter(
-        **{owner: event.aggregate_id},
+        **owner,
         state__in=[Enrollment.State.ACTIVE, Enrollment.State.PAUSED, Enrollment.State.COMPLETED],
     ).select_related("version")
+    cancelled = 0
     for enrollment in running:
         if event.name in enrollment.version.cancel_on:
-            label = event.name.replace(".", " ").replace("_", " ")
-            enrollment_cancel(enrollment=enrollment, reason=f"Cancelled: {label}.")
+            enrollment_cancel(enrollment=enrollment, reason=f"Cancelled: {cancellation.label.lower()}.")
             cancelled += 1
     return cancelled
 
@@ -256,29 +298,27 @@ def step_runs_claim_due(*, limit: int | None = None) -> list[int]:
     """
     limit = limit or settings.ENGINE_DISPATCH_BATCH
     now = clock.now()
-    ids = list(
-        StepRun.objects.select_for_update(skip_locked=True)
-        .filter(state__in=StepRun.DUE_STATES, due_at__lte=now)
-        .exclude(enrollment__state=Enrollment.State.PAUSED)
-        .order_by("due_at")
-        .values_list("id", flat=True)[:limit]
+    generation = Enrollment.objects.filter(pk=OuterRef("enrollment_id")).values("generation")[:1]
+    lease = {
+        "state": StepRun.State.RUNNING,
+        "lease_until": _lease_until(now),
+        "attempts": F("attempts") + 1,
+        "generation": Subquery(generation),
+    }
+    ids = outbox.claim_due(
+        StepRun.objects.filter(state__in=StepRun.DUE_STATES, due_at__lte=now).exclude(
+            enrollment__state=Enrollment.State.PAUSED
+        ),
+        limit=limit,
+        order_by=["due_at"],
+        lease=lease,
     )
     if len(ids) < limit:
-        ids += list(
-            StepRun.objects.select_for_update(skip_locked=True)
-            .filter(state=StepRun.State.RUNNING, lease_until__lt=now)
-            .order_by("lease_until")
-            .values_list("id", flat=True)[: limit - len(ids)]
-        )
-    if ids:
-        generation = Enrollment.objects.filter(pk=OuterRef("enrollment_id")).values("generation")[
-            :1
-        ]
-        StepRun.objects.filter(pk__in=ids).update(
-            state=StepRun.State.RUNNING,
-            lease_until=_lease_until(now),
-            attempts=F("attempts") + 1,
-            generation=Subquery(generation),
+        ids += outbox.claim_due(
+            StepRun.objects.filter(state=StepRun.State.RUNNING, lease_until__lt=now),
+            limit=limit - len(ids),
+            order_by=["lease_until"],
+            lease=lease,
         )
     return ids
 
@@ -335,18 +375,24 @@ def _execute(step_run_id: int) -> str:
         run.save(update_fields=["state", "lease_until"])
         return f"fenced: enrollment {enrollment.state}"
     step = enrollment.version.step(run.step_key)
+    kind = step_kinds.get(run.kind)
     run.started_at = now
     data = condition_data(deal=enrollment.deal, account=enrollment.account, enrollment=enrollment)
-    if not conditions_hold(step.get("conditions") or [], data):
+    skipped = None
+    if not conditions_hold(list(step.conditions), data):
+        skipped = "conditions not met"
+    elif kind.needs_deal and enrollment.deal is None:
+        skipped = f"“{step.name}” needs a deal, and {enrollment.account.name} has no won deal"
+    if skipped:
         step_run_finish(
             enrollment=enrollment,
             run=run,
             state=StepRun.State.SKIPPED,
-            result={"skipped": "conditions not met"},
+            result={"skipped": skipped},
             now=now,
         )
         return StepRun.State.SKIPPED
-    result = step_kinds.get(run.kind).execute(
+    result = kind.execute(
         step_kinds.StepExecution(
             step_run=run,
             enrollment=enrollment,
@@ -394,21 +440,24 @@ def step_run_finish(
     if state == StepRun.State.DONE:
         successors = [
             s
-            for s in enrollment.version.steps
-            if s.get("start") == "after_step" and s.get("after_step") == run.step_key
+            for s in enrollment.version.definitions
+            if not s.starts_at_enrollment and s.after_step == run.step_key
         ]
         step_runs_schedule(enrollment=enrollment, steps=successors, base=now)
-    every, most = step.get("repeat_every_days"), step.get("repeat_max")
+    every, most = step.repeat_every_days, step.repeat_max
     if every and (most is None or run.occurrence < most):
-        # Timed from the first occurrence, so moves into a send window do not accumulate.
+        # Counted from the first occurrence's planned moment, so moves onto business days
+        # and into send windows never accumulate.
         first = (
-            run.due_at
+            run
             if run.occurrence == 1
-            else enrollment.step_runs.get(step_key=run.step_key, occurrence=1).due_at
+            else enrollment.step_runs.get(step_key=run.step_key, occurrence=1)
         )
-        again = {**step, "delay_days": every * run.occurrence, "delay_hours": 0}
         step_runs_schedule(
-            enrollment=enrollment, steps=[again], base=first, occurrence=run.occurrence + 1
+            enrollment=enrollment,
+            steps=[step],
+            base=first.planned_at or first.due_at,
+            occurrence=run.occurrence + 1,
         )
     if not enrollment.step_runs.exclude(state__in=StepRun.FINISHED_STATES).exists():
         enrollment.state = Enrollment.State.COMPLETED
@@ -438,32 +487,45 @@ def step_run_record_failure(*, step_run_id: int, error: str) -> str:
         run.finished_at = now
     else:
         run.state = StepRun.State.FAILED
-        run.due_at = now + _retry_delay(run.attempts)
+        run.due_at = now + STEP_RETRY.after(run.attempts)
     run.save(update_fields=["state", "last_error", "lease_until", "due_at", "finished_at"])
     return run.state
 
 
 # Waiting for people -------------------------------------------------------------------
 
-# Events a ``wait`` step can wait for. Their payload names the enrollment and the step
-# whose effect they concern (a task completed for the kickoff step, say).
-WAITABLE_EVENTS = ("task.completed", "task.skipped", "survey.answered")
-
 
 def _wait_marker(event_name: str, step_key: str) -> str:
     return f"{event_name}:{step_key}"
 
 
+def _waited_facts(enrollment: Enrollment, marker: str) -> dict[str, Any] | None:
+    """What a waited event said, if it has happened (older rows kept only its time)."""
+    seen = enrollment.context.get("events", {}).get(marker)
+    if seen is None:
+        return None
+    return dict(seen.get("facts") or {}) if isinstance(seen, dict) else {}
+
+
 def step_runs_resume_waiting(event: DomainEvent) -> int:
-    """Finish the ``wait`` steps that wait for ``event``; remember it for waits that have
-    not been created yet. Returns how many waits it finished."""
-    enrollment_id, step_key = event.payload.get("enrollment_id"), event.payload.get("step_key")
-    if not enrollment_id or not step_key:
+    """Finish the ``wait`` steps that wait for ``event``; remember it (with its facts)
+    for waits that have not been created yet. The facts also land in the context of
+    the step whose effect the event concerns, so later conditions can read them
+    (``steps.nps_survey.score``). Returns how many waits it finished."""
+    waitable = registry.waitable(event.name)
+    target = waitable.target(event) if waitable else None
+    if target is None:
         return 0
+    enrollment_id, step_key = target
+    if not Enrollment.objects.filter(pk=enrollment_id).exists():
+        return 0
+    facts = dict(waitable.facts(event))
     enrollment = _lock_enrollment(enrollment_id)
-    enrollment.context.setdefault("events", {})[_wait_marker(event.name, step_key)] = (
-        event.occurred_at.isoformat()
-    )
+    enrollment.context.setdefault("events", {})[_wait_marker(event.name, step_key)] = {
+        "at": event.occurred_at.isoformat(),
+        "facts": facts,
+    }
+    enrollment.context.setdefault("steps", {}).setdefault(step_key, {}).update(facts)
     enrollment.save(update_fields=["context", "updated_at"])
     if enrollment.state != Enrollment.State.ACTIVE:
         return 0
@@ -472,14 +534,14 @@ def step_runs_resume_waiting(event: DomainEvent) -> int:
         kind="wait", state__in=StepRun.DUE_STATES
     )
     for run in waiting:
-        config = enrollment.version.step(run.step_key).get("config") or {}
+        config = enrollment.version.step(run.step_key).config
         if config.get("until_event") == event.name and config.get("for_step") == step_key:
             run.started_at = now
             step_run_finish(
                 enrollment=enrollment,
                 run=run,
                 state=StepRun.State.DONE,
-                result={"outcome": "event", "event": event.name},
+                result={**facts, "outcome": "event", "event": event.name},
                 now=now,
             )
             finished += 1
@@ -488,17 +550,21 @@ def step_runs_resume_waiting(event: DomainEvent) -> int:
 
 def execute_wait_step(execution: step_kinds.StepExecution) -> dict[str, Any]:
     """A wait's run comes due at its timeout; the event may have come first."""
-    config = execution.step.get("config") or {}
-    marker = _wait_marker(config.get("until_event", ""), config.get("for_step", ""))
-    if marker in execution.enrollment.context.get("events", {}):
-        return {"outcome": "event", "event": config.get("until_event")}
+    config = execution.step.config
+    event_name = config.get("until_event", "")
+    facts = _waited_facts(
+        execution.enrollment, _wait_marker(event_name, config.get("for_step", ""))
+    )
+    if facts is not None:
+        return {**facts, "outcome": "event", "event": event_name}
     return {"outcome": "timeout"}
 
 
 def validate_wait_config(config: dict[str, Any]) -> step_kinds.ConfigErrors:
     errors: step_kinds.ConfigErrors = {}
-    if config.get("until_event") not in WAITABLE_EVENTS:
-        errors["until_event"] = [f"Wait for one of: {', '.join(WAITABLE_EVENTS)}."]
+    known = [w.name for w in registry.waitables()]
+    if config.get("until_event") not in known:
+        errors["until_event"] = [f"Wait for one of: {', '.join(known) or 'no registered event'}."]
     if not config.get("for_step"):
         errors["for_step"] = ["Name the step whose task or survey to wait for."]
     return errors

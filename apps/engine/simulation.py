@@ -17,7 +17,7 @@ from apps.core.models import DomainEvent
 from apps.customers.models import Account, Contact
 from apps.deals.models import Deal
 from apps.engine.models import Enrollment, StepRun
-from apps.engine.selectors import step_run_effect
+from apps.engine.selectors import step_run_effect, step_run_move
 from apps.engine.services import step_run_execute, step_runs_schedule
 from apps.playbooks.models import Playbook
 from apps.playbooks.services import playbook_publish
@@ -34,6 +34,7 @@ class TimelineRow:
     kind: str
     state: str
     effect: str
+    moved: str = ""  # "Sun 28 Feb 10:00 → Mon 1 Mar 10:00: not a business day (weekend)"
 
 
 class _Rollback(Exception):
@@ -83,8 +84,8 @@ def playbook_simulate(
                 account=deal.account,
                 trigger_event=event,
             )
-            names = {s["key"]: s["name"] for s in version.steps}
-            first = [s for s in version.steps if s.get("start", "enrollment") == "enrollment"]
+            names = {step.key: step.name for step in version.definitions}
+            first = [step for step in version.definitions if step.starts_at_enrollment]
             step_runs_schedule(enrollment=enrollment, steps=first, base=start)
             while True:
                 run = (
@@ -113,6 +114,7 @@ def playbook_simulate(
                         kind=run.kind,
                         state=run.state,
                         effect=step_run_effect(run) or run.state,
+                        moved=step_run_move(run, tz=tz),
                     )
                 )
             raise _Rollback
@@ -128,7 +130,7 @@ def timeline_as_text(rows: list[TimelineRow]) -> str:
             str(r.day),
             r.local,
             f"{r.step_name}" + (f" #{r.occurrence}" if r.occurrence > 1 else ""),
-            r.effect,
+            r.effect + (f" (moved: {r.moved})" if r.moved else ""),
         )
         for r in rows
     ]

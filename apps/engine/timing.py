@@ -14,17 +14,18 @@ from typing import Any
 
 import holidays as public_holidays
 
+from apps.core.step_kinds import StepDefinition
 from apps.engine.models import CompanyHoliday
 
 UTC = dt.UTC
 
 
 @functools.lru_cache(maxsize=512)
-def _public_holidays(country: str, year: int) -> frozenset[dt.date]:
+def _public_holidays(country: str, year: int) -> dict[dt.date, str]:
     try:
-        return frozenset(public_holidays.country_holidays(country, years=year).keys())
+        return dict(public_holidays.country_holidays(country, years=year))
     except NotImplementedError:  # a country the package does not know: weekends only
-        return frozenset()
+        return {}
 
 
 @dataclass
@@ -63,6 +64,14 @@ class Calendar:
                 count -= 1
         return day
 
+    def why_not_business_day(self, day: dt.date) -> str:
+        if day.weekday() >= 5:
+            return "weekend"
+        public = _public_holidays(self.country, day.year).get(day)
+        if public:
+            return f"public holiday: {public}"
+        return "company holiday" if day in self.company_days else "business day"
+
     def next_business_day(self, day: dt.date) -> dt.date:
         while not self.is_business_day(day):
             day += dt.timedelta(days=1)
@@ -72,45 +81,79 @@ class Calendar:
         return dt.datetime.combine(day, time, tzinfo=self.tz)
 
 
-def parse_clock_time(value: str | None) -> dt.time | None:
-    if not value:
-        return None
-    return dt.time.fromisoformat(value)
+@dataclass(frozen=True)
+class StepTiming:
+    """When a step falls due, and why that differs from its plan.
+
+    ``planned`` is what the step's delay and time of day say; ``due`` is that moment
+    moved onto a business day and into the send window where the step asks for them.
+    Both are UTC. Recurrences count from the planned dates, never from the moved ones,
+    so moves do not accumulate.
+    """
+
+    planned: dt.datetime
+    due: dt.datetime
+    moved_because: str = ""
 
 
-def step_due_at(*, step: dict[str, Any], base: dt.datetime, calendar: Calendar) -> dt.datetime:
-    """The UTC moment a step becomes due, ``base`` being when its timing starts."""
+def step_timing(
+    *, step: StepDefinition, base: dt.datetime, calendar: Calendar, occurrence: int = 1
+) -> StepTiming:
+    """The timing of ``step``'s ``occurrence``. For the first, ``base`` is when its
+    timing starts (enrollment, or the step it follows); for a repetition, ``base`` is the
+    first occurrence's planned moment."""
     local = base.astimezone(calendar.tz)
-    days = int(step.get("delay_days") or 0)
-    hours = int(step.get("delay_hours") or 0)
-    at_time = parse_clock_time(step.get("at_time"))
-
-    if step.get("business_days"):
-        day = calendar.add_business_days(local.date(), days)
-        if days and not calendar.is_business_day(day):
-            day = calendar.next_business_day(day)
+    if occurrence > 1:
+        every = dt.timedelta(days=(step.repeat_every_days or 0) * (occurrence - 1))
+        planned = calendar.localize(local.date() + every, local.time().replace(tzinfo=None))
     else:
-        day = local.date() + dt.timedelta(days=days)
+        planned = _planned(step=step, local=local, calendar=calendar)
+    due, because = _move(step=step, moment=planned, calendar=calendar)
+    return StepTiming(
+        planned=planned.astimezone(UTC), due=due.astimezone(UTC), moved_because=because
+    )
+
+
+def step_due_at(*, step: StepDefinition, base: dt.datetime, calendar: Calendar) -> dt.datetime:
+    """The UTC moment a step's first occurrence becomes due."""
+    return step_timing(step=step, base=base, calendar=calendar).due
+
+
+def _planned(*, step: StepDefinition, local: dt.datetime, calendar: Calendar) -> dt.datetime:
+    if step.business_days:
+        day = calendar.add_business_days(local.date(), step.delay_days)
+    else:
+        day = local.date() + dt.timedelta(days=step.delay_days)
     # Same wall-clock time on the target day (or the step's fixed time of day).
-    target = calendar.localize(day, at_time or local.time().replace(tzinfo=None))
-    if hours:
-        target = (target.astimezone(UTC) + dt.timedelta(hours=hours)).astimezone(calendar.tz)
-    return within_send_window(step=step, moment=target, calendar=calendar).astimezone(UTC)
+    target = calendar.localize(day, step.at_time or local.time().replace(tzinfo=None))
+    if step.delay_hours:
+        target = (target.astimezone(UTC) + dt.timedelta(hours=step.delay_hours)).astimezone(
+            calendar.tz
+        )
+    return target
 
 
-def within_send_window(
-    *, step: dict[str, Any], moment: dt.datetime, calendar: Calendar
-) -> dt.datetime:
-    """Move ``moment`` into the step's local send window (e.g. 09:00–17:00 on business
-    days) if it has one; otherwise return it unchanged."""
-    start = parse_clock_time(step.get("window_start"))
-    end = parse_clock_time(step.get("window_end"))
-    if start is None or end is None:
-        return moment
+def _move(
+    *, step: StepDefinition, moment: dt.datetime, calendar: Calendar
+) -> tuple[dt.datetime, str]:
+    """Move ``moment`` onto a business day and into the step's local send window when the
+    step has one (or counts business days). The time of day is kept where the window
+    allows it. Returns the moment and why it moved ("" if it did not)."""
+    if not (step.has_send_window or step.business_days):
+        return moment, ""
     local = moment.astimezone(calendar.tz)
     day, time = local.date(), local.time().replace(tzinfo=None)
-    if calendar.is_business_day(day) and start <= time < end:
-        return local
-    if not calendar.is_business_day(day) or time >= end:
-        day = calendar.next_business_day(day + dt.timedelta(days=1 if time >= end else 0))
-    return calendar.localize(day, start)
+    start, end = step.window_start, step.window_end
+    if not calendar.is_business_day(day):
+        because = f"not a business day ({calendar.why_not_business_day(day)})"
+        day = calendar.next_business_day(day)
+        if step.has_send_window and not start <= time < end:
+            time = start
+    elif step.has_send_window and time < start:
+        because, time = f"before the send window {start:%H:%M}–{end:%H:%M}", start
+    elif step.has_send_window and time >= end:
+        because = f"after the send window {start:%H:%M}–{end:%H:%M}"
+        day, time = calendar.next_business_day(day + dt.timedelta(days=1)), start
+    else:
+        return local, ""
+    return calendar.localize(day, time), because

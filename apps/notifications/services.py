@@ -22,7 +22,7 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.template.loader import render_to_string
 
-from apps.core import clock
+from apps.core import clock, outbox
 from apps.core.errors import NotPermitted, ValidationFailed
 from apps.notifications.models import EmailMessage, Notification, SilencedNotice
 from apps.notifications.selectors import EMAIL, IN_APP, notification_channels
@@ -202,8 +202,7 @@ def notifications_mark_all_read(*, user: Any) -> int:
 # Email outbox --------------------------------------------------------------------------
 
 
-def _retry_delay(attempts: int) -> dt.timedelta:
-    return dt.timedelta(seconds=min(6 * 3600, 60 * 2 ** max(0, attempts - 1)))
+EMAIL_RETRY = outbox.Backoff(first=dt.timedelta(minutes=1), cap=dt.timedelta(hours=6))
 
 
 def _sweep_grace() -> dt.timedelta:
@@ -236,19 +235,12 @@ def email_message_id(email: EmailMessage) -> str:
     return f"<{digest}@{domain}>"
 
 
-def email_enqueue_after_commit(*, email_id: int) -> None:
-    """Send the delivery message. A broker failure is logged, not raised: the row is
-    committed and the sweep will deliver it."""
+def email_send_after_commit(*, email_id: int) -> None:
+    """Ask a worker to deliver the email once the caller's transaction commits; if the
+    broker is down, the periodic delivery sweep sends it."""
     from apps.notifications.tasks import deliver_email
 
-    try:
-        deliver_email.delay(email_id)
-    except Exception:
-        logger.warning(
-            "Could not send the delivery message for email %s; the sweep will deliver it.",
-            email_id,
-            exc_info=True,
-        )
+    outbox.send_after_commit(deliver_email, email_id, what=f"email {email_id}")
 
 
 @transaction.atomic
@@ -293,19 +285,20 @@ def email_queue(
         },
     )
     if created:
-        transaction.on_commit(lambda: email_enqueue_after_commit(email_id=email.pk))
+        email_send_after_commit(email_id=email.pk)
     return email
 
 
 def _email_claim(email_id: int, now: dt.datetime) -> bool:
-    # One conditional UPDATE: of two workers holding the same id, exactly one sees a row
-    # count of 1, and only that one sends.
-    return bool(
-        EmailMessage.objects.filter(_deliverable(now), pk=email_id).update(
-            status=Status.SENDING,
-            lease_until=now + EMAIL_LEASE,
-            attempts=F("attempts") + 1,
-        )
+    # Of two workers holding the same id, exactly one claims it, and only that one sends.
+    return outbox.claim_row(
+        EmailMessage.objects.filter(_deliverable(now)),
+        pk=email_id,
+        lease={
+            "status": Status.SENDING,
+            "lease_until": now + EMAIL_LEASE,
+            "attempts": F("attempts") + 1,
+        },
     )
 
 
@@ -357,7 +350,7 @@ def _email_record_failure(*, email: EmailMessage, error: str) -> str:
     if email.attempts >= EMAIL_MAX_ATTEMPTS:
         status, next_attempt_at = Status.DEAD, now
     else:
-        status, next_attempt_at = Status.FAILED, now + _retry_delay(email.attempts)
+        status, next_attempt_at = Status.FAILED, now + EMAIL_RETRY.after(email.attempts)
     EmailMessage.objects.filter(pk=email.pk, status=Status.SENDING).update(
         status=status, next_attempt_at=next_attempt_at, lease_until=None, last_error=error[:4000]
     )
@@ -399,5 +392,5 @@ def email_retry(*, email: EmailMessage) -> bool:
         pk=email.pk, status__in=[Status.FAILED, Status.DEAD]
     ).update(status=Status.QUEUED, attempts=0, next_attempt_at=clock.now(), lease_until=None)
     if updated:
-        transaction.on_commit(lambda: email_enqueue_after_commit(email_id=email.pk))
+        email_send_after_commit(email_id=email.pk)
     return bool(updated)

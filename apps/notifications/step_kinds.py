@@ -16,7 +16,7 @@ from apps.notifications.models import EmailMessage, Notification
 from apps.notifications.services import email_queue, email_withdraw, notify
 
 REMINDER_RECIPIENTS = {
-    "deal_owner": "the deal owner",
+    "deal_owner": "the deal owner (the account owner when there is no deal)",
     "account_csm": "the account's CSM",
 }
 
@@ -54,14 +54,14 @@ def validate_email_config(config: dict[str, Any]) -> step_kinds.ConfigErrors:
 
 
 def _customer_contact(execution: step_kinds.StepExecution) -> Contact | None:
+    deal_contact = execution.deal.primary_contact if execution.deal else None
     return (
-        execution.deal.primary_contact
-        or Contact.objects.filter(account=execution.account, is_primary=True).first()
+        deal_contact or Contact.objects.filter(account=execution.account, is_primary=True).first()
     )
 
 
 def execute_email_step(execution: step_kinds.StepExecution) -> dict[str, Any]:
-    config = execution.step.get("config") or {}
+    config = execution.step.config
     contact = _customer_contact(execution)
     if contact is None:
         return {"skipped": "no primary contact"}
@@ -110,6 +110,8 @@ def validate_reminder_config(config: dict[str, Any]) -> step_kinds.ConfigErrors:
 
 
 def _deal_url(deal: Any) -> str:
+    if deal is None:
+        return ""
     try:
         return reverse("admin:deals_deal_change", args=[deal.pk])
     except NoReverseMatch:
@@ -117,10 +119,11 @@ def _deal_url(deal: Any) -> str:
 
 
 def execute_reminder_step(execution: step_kinds.StepExecution) -> dict[str, Any]:
-    config = execution.step.get("config") or {}
+    config = execution.step.config
+    deal, account = execution.deal, execution.account
     user = {
-        "deal_owner": execution.deal.owner,
-        "account_csm": execution.account.csm,
+        "deal_owner": deal.owner if deal else account.owner,
+        "account_csm": account.csm,
     }[config["to"]]
     if user is None or not user.is_active:
         return {"skipped": "no recipient"}

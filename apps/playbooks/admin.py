@@ -13,14 +13,18 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
-from apps.core import step_kinds
+from apps.core import event_registry, step_kinds
 from apps.core.admin_tools import ReadOnlyAdminMixin, pretty_json
 from apps.core.errors import ValidationFailed
 from apps.playbooks.conditions import conditions_problems
-from apps.playbooks.filters import filters_problems
-from apps.playbooks.models import DEFAULT_CANCEL_ON, Playbook, PlaybookStep, PlaybookVersion
+from apps.playbooks.models import Playbook, PlaybookStep, PlaybookVersion
 from apps.playbooks.selectors import version_diff
-from apps.playbooks.services import playbook_archive, playbook_publish
+from apps.playbooks.services import (
+    default_cancel_on,
+    playbook_archive,
+    playbook_publish,
+    playbook_settings_problems,
+)
 
 
 class IndentedJSONField(forms.JSONField):
@@ -33,6 +37,10 @@ class IndentedJSONField(forms.JSONField):
 
 
 class PlaybookForm(forms.ModelForm):
+    trigger = forms.ChoiceField(
+        choices=event_registry.trigger_choices,
+        help_text="The event that starts this playbook for an account.",
+    )
     filters = IndentedJSONField(
         required=False,
         widget=forms.Textarea(attrs={"rows": 4, "cols": 60}),
@@ -42,7 +50,7 @@ class PlaybookForm(forms.ModelForm):
         required=False,
         widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
         help_text='Events that cancel a running enrollment, e.g. ["deal.reopened"]. '
-        "Empty means deal reopened, deal closed lost or account churned.",
+        "Empty means every cancel event.",
     )
 
     class Meta:
@@ -57,23 +65,18 @@ class PlaybookForm(forms.ModelForm):
             "account_cooldown_days",
         )
 
-    def clean_filters(self):
-        filters = self.cleaned_data.get("filters") or {}
-        problems = filters_problems(filters)
-        if problems:
-            raise forms.ValidationError([m for messages_ in problems.values() for m in messages_])
-        return filters
-
-    def clean_cancel_on(self):
-        cancel_on = self.cleaned_data.get("cancel_on") or []
-        if not isinstance(cancel_on, list) or not all(isinstance(e, str) for e in cancel_on):
-            raise forms.ValidationError('Use a list of event names, e.g. ["deal.reopened"].')
-        unknown = sorted(set(cancel_on) - set(DEFAULT_CANCEL_ON))
-        if unknown:
-            raise forms.ValidationError(
-                f"Unknown event(s) {', '.join(unknown)}; use {', '.join(DEFAULT_CANCEL_ON)}."
-            )
-        return cancel_on
+    def clean(self):
+        cleaned = super().clean()
+        filters, cancel_on = cleaned.get("filters") or {}, cleaned.get("cancel_on") or []
+        if "filters" in self.errors or "cancel_on" in self.errors or "trigger" in self.errors:
+            return cleaned
+        problems = playbook_settings_problems(
+            trigger=cleaned.get("trigger"), filters=filters, cancel_on=cancel_on
+        )
+        for field, field_messages in problems.items():
+            self.add_error(field, field_messages)
+        cleaned["filters"], cleaned["cancel_on"] = filters, cancel_on
+        return cleaned
 
 
 class PlaybookStepForm(forms.ModelForm):
@@ -238,8 +241,8 @@ class PlaybookAdmin(admin.ModelAdmin):
         draft = (
             playbook.trigger,
             playbook.filters,
-            playbook.cancel_on or DEFAULT_CANCEL_ON,
-            [step.as_definition() for step in playbook.steps.all()],
+            playbook.cancel_on or default_cancel_on(),
+            [step.as_snapshot() for step in playbook.steps.all()],
         )
         if draft == (version.trigger, version.filters, version.cancel_on, version.steps):
             return f"Same as version {version.number}"

@@ -85,14 +85,19 @@ def conditions_hold(rules: list[dict[str, Any]], data: dict[str, Any]) -> bool:
 def condition_data(*, deal: Any, account: Any, enrollment: Any) -> dict[str, Any]:
     """What conditions can read. ``steps.<key>`` holds earlier steps' results."""
     context = dict(enrollment.context)
-    return {
-        "deal": {
+    deal_data = (
+        {
             "amount": deal.amount,
             "currency": deal.currency,
             "kind": deal.kind,
             "pipeline": deal.pipeline,
             "stage": deal.stage,
-        },
+        }
+        if deal is not None
+        else {}  # an account event without a won deal: deal rules do not hold
+    )
+    return {
+        "deal": deal_data,
         "account": {
             "tier": account.tier,
             "segment": account.segment,

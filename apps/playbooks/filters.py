@@ -1,7 +1,11 @@
-"""Playbook filters: which deals a playbook enrolls. Plain data, evaluated in Python."""
+"""Playbook filters: which accounts and deals a playbook enrolls. Plain data, evaluated
+in Python. A trigger may add filters over its event's payload (the stage a deal entered)."""
 
+from collections.abc import Iterable
 from decimal import Decimal, InvalidOperation
 from typing import Any
+
+from apps.core.event_registry import PayloadFilter
 
 FILTER_KEYS = {
     "deal_kinds": "list of deal kinds (new_business, expansion, renewal)",
@@ -16,14 +20,37 @@ FILTER_KEYS = {
 }
 
 
-def filters_problems(filters: Any) -> dict[str, list[str]]:
+# Filters that read the deal: they cannot hold for an enrollment without one.
+DEAL_FILTERS = (
+    "deal_kinds",
+    "products_bought",
+    "products_not_bought",
+    "product_families",
+    "min_amount",
+    "max_amount",
+)
+
+
+def filters_problems(
+    filters: Any, *, payload_filters: Iterable[PayloadFilter] = ()
+) -> dict[str, list[str]]:
     if not isinstance(filters, dict):
         return {"filters": ['Filters must be an object such as {"deal_kinds": ["new_business"]}.']}
     problems: dict[str, list[str]] = {}
+    extra = {f.key: f for f in payload_filters}
+    known = [*FILTER_KEYS, *extra]
     for key, value in filters.items():
-        if key not in FILTER_KEYS:
+        if key in extra:
+            allowed = {value for value, _ in extra[key].choices}
+            if not isinstance(value, list):
+                problems.setdefault("filters", []).append(f"“{key}” must be a list.")
+            elif allowed and set(map(str, value)) - allowed:
+                problems.setdefault("filters", []).append(
+                    f"“{key}” takes values from: {', '.join(sorted(allowed))}."
+                )
+        elif key not in FILTER_KEYS:
             problems.setdefault("filters", []).append(
-                f"Unknown filter “{key}”; known filters: {', '.join(FILTER_KEYS)}."
+                f"Unknown filter “{key}” for this trigger; known filters: {', '.join(known)}."
             )
         elif key in ("min_amount", "max_amount"):
             try:
@@ -35,10 +62,19 @@ def filters_problems(filters: Any) -> dict[str, list[str]]:
     return problems
 
 
-def filters_match(filters: dict[str, Any], *, deal: Any) -> bool:
-    account = deal.account
+def filters_match(
+    filters: dict[str, Any],
+    *,
+    account: Any,
+    deal: Any | None,
+    payload: dict[str, Any] | None = None,
+    payload_filters: Iterable[PayloadFilter] = (),
+) -> bool:
+    for payload_filter in payload_filters:
+        wanted = filters.get(payload_filter.key)
+        if wanted and (payload or {}).get(payload_filter.payload_field) not in wanted:
+            return False
     checks = {
-        "deal_kinds": deal.kind,
         "account_tiers": account.tier,
         "account_segments": account.segment,
         "countries": account.country,
@@ -46,6 +82,10 @@ def filters_match(filters: dict[str, Any], *, deal: Any) -> bool:
     for key, actual in checks.items():
         if filters.get(key) and actual not in filters[key]:
             return False
+    if deal is None:
+        return not any(key in filters and filters[key] not in ([], "") for key in DEAL_FILTERS)
+    if filters.get("deal_kinds") and deal.kind not in filters["deal_kinds"]:
+        return False
     if any(filters.get(k) for k in ("products_bought", "products_not_bought", "product_families")):
         bought = list(deal.line_items.values_list("product__sku", "product__family__name"))
         skus, families = {sku for sku, _ in bought}, {family for _, family in bought}

@@ -1,16 +1,11 @@
 from django.conf import settings
 from django.core.validators import MinValueValidator
 from django.db import models
+from django.utils.functional import cached_property
 
 from apps.core import clock
 from apps.core.models import TimeStampedModel
-
-
-class Trigger(models.TextChoices):
-    DEAL_CLOSED_WON = "deal.closed_won", "Deal closed won"
-
-
-DEFAULT_CANCEL_ON = ["deal.reopened", "deal.closed_lost", "account.churned"]
+from apps.core.step_kinds import StepDefinition
 
 
 class Playbook(TimeStampedModel):
@@ -24,9 +19,8 @@ class Playbook(TimeStampedModel):
 
     name = models.CharField(max_length=200, unique=True)
     description = models.TextField(blank=True)
-    trigger = models.CharField(
-        max_length=64, choices=Trigger.choices, default=Trigger.DEAL_CLOSED_WON
-    )
+    # One of the registered triggers (apps.core.event_registry), checked on publish.
+    trigger = models.CharField(max_length=64, default="deal.closed_won")
     filters = models.JSONField(
         default=dict,
         blank=True,
@@ -35,8 +29,8 @@ class Playbook(TimeStampedModel):
     cancel_on = models.JSONField(
         default=list,
         blank=True,
-        help_text="Events that cancel a running enrollment; empty means all of "
-        "deal.reopened, deal.closed_lost and account.churned.",
+        help_text="Events that cancel a running enrollment; empty means every registered "
+        "cancel event (deal reopened, deal closed lost, account churned…).",
     )
 
     class Policy(models.TextChoices):
@@ -62,10 +56,6 @@ class Playbook(TimeStampedModel):
 
     def __str__(self) -> str:
         return self.name
-
-
-def _clock(value) -> str | None:
-    return value.strftime("%H:%M") if value else None
 
 
 class PlaybookStep(models.Model):
@@ -119,24 +109,27 @@ class PlaybookStep(models.Model):
     def __str__(self) -> str:
         return f"{self.key}: {self.name}"
 
-    def as_definition(self) -> dict:
-        return {
-            "key": self.key,
-            "name": self.name,
-            "kind": self.kind,
-            "config": self.config,
-            "start": self.start,
-            "after_step": self.after_step,
-            "delay_days": self.delay_days,
-            "delay_hours": self.delay_hours,
-            "business_days": self.business_days,
-            "at_time": _clock(self.at_time),
-            "window_start": _clock(self.window_start),
-            "window_end": _clock(self.window_end),
-            "repeat_every_days": self.repeat_every_days,
-            "repeat_max": self.repeat_max,
-            "conditions": self.conditions,
-        }
+    def as_definition(self) -> StepDefinition:
+        return StepDefinition(
+            key=self.key,
+            name=self.name,
+            kind=self.kind,
+            config=self.config or {},
+            start=self.start,
+            after_step=self.after_step,
+            delay_days=self.delay_days,
+            delay_hours=self.delay_hours,
+            business_days=self.business_days,
+            at_time=self.at_time,
+            window_start=self.window_start,
+            window_end=self.window_end,
+            repeat_every_days=self.repeat_every_days,
+            repeat_max=self.repeat_max,
+            conditions=tuple(self.conditions or ()),
+        )
+
+    def as_snapshot(self) -> dict:
+        return self.as_definition().as_snapshot()
 
 
 class PlaybookVersion(models.Model):
@@ -167,8 +160,13 @@ class PlaybookVersion(models.Model):
             raise ValueError("Published playbook versions are immutable; publish a new one.")
         super().save(*args, **kwargs)
 
-    def step(self, key: str) -> dict:
-        for step in self.steps:
-            if step["key"] == key:
+    @cached_property
+    def definitions(self) -> tuple[StepDefinition, ...]:
+        """The snapshot's steps, typed."""
+        return tuple(StepDefinition.from_snapshot(step) for step in self.steps)
+
+    def step(self, key: str) -> StepDefinition:
+        for step in self.definitions:
+            if step.key == key:
                 return step
         raise KeyError(key)

@@ -4,11 +4,34 @@ from typing import Any
 
 from django.db import transaction
 
+from apps.core import event_registry as registry
 from apps.core import step_kinds
 from apps.core.errors import ValidationFailed
 from apps.playbooks.conditions import conditions_problems
 from apps.playbooks.filters import filters_problems
-from apps.playbooks.models import DEFAULT_CANCEL_ON, Playbook, PlaybookStep, PlaybookVersion
+from apps.playbooks.models import Playbook, PlaybookStep, PlaybookVersion
+
+
+def default_cancel_on() -> list[str]:
+    """Every registered cancel event: what a playbook with no cancel rules cancels on."""
+    return [c.name for c in registry.cancellations()]
+
+
+def playbook_settings_problems(
+    *, trigger: str, filters: Any, cancel_on: Any
+) -> dict[str, list[str]]:
+    """Problems with a playbook's trigger, filters and cancel rules, keyed by field."""
+    problems: dict[str, list[str]] = {}
+    try:
+        payload_filters = registry.trigger(trigger).payload_filters
+    except LookupError as exc:
+        problems["trigger"] = [str(exc)]
+        payload_filters = ()
+    problems.update(filters_problems(filters, payload_filters=payload_filters))
+    known = default_cancel_on()
+    if not isinstance(cancel_on, list) or set(map(str, cancel_on)) - set(known):
+        problems["cancel_on"] = [f"Cancel on a list of: {', '.join(known)}."]
+    return problems
 
 
 def playbook_steps_problems(steps: list[dict[str, Any]]) -> dict[str, list[str]]:
@@ -69,12 +92,13 @@ def playbook_steps_problems(steps: list[dict[str, Any]]) -> dict[str, list[str]]
 def playbook_publish(*, playbook: Playbook, actor: Any) -> PlaybookVersion:
     """Freeze the playbook's draft steps into a new version and make it current."""
     playbook = Playbook.objects.select_for_update().get(pk=playbook.pk)
-    steps = [step.as_definition() for step in playbook.steps.all()]
+    steps = [step.as_snapshot() for step in playbook.steps.all()]
     problems = playbook_steps_problems(steps)
-    problems.update(filters_problems(playbook.filters))
-    cancel_on = playbook.cancel_on or []
-    if not isinstance(cancel_on, list) or set(map(str, cancel_on)) - set(DEFAULT_CANCEL_ON):
-        problems["cancel_on"] = [f"Cancel on a list of: {', '.join(DEFAULT_CANCEL_ON)}."]
+    problems.update(
+        playbook_settings_problems(
+            trigger=playbook.trigger, filters=playbook.filters, cancel_on=playbook.cancel_on or []
+        )
+    )
     if problems:
         raise ValidationFailed(f"“{playbook.name}” cannot be published.", problems)
     last = playbook.versions.order_by("-number").values_list("number", flat=True).first() or 0
@@ -83,7 +107,7 @@ def playbook_publish(*, playbook: Playbook, actor: Any) -> PlaybookVersion:
         number=last + 1,
         trigger=playbook.trigger,
         filters=playbook.filters,
-        cancel_on=playbook.cancel_on or DEFAULT_CANCEL_ON,
+        cancel_on=playbook.cancel_on or default_cancel_on(),
         steps=steps,
         published_by=actor if getattr(actor, "pk", None) else None,
     )

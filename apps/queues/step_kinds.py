@@ -72,7 +72,7 @@ def validate_task_config(config: dict[str, Any]) -> step_kinds.ConfigErrors:
 
 
 def execute_task_step(execution: step_kinds.StepExecution) -> dict[str, Any]:
-    config = execution.step.get("config") or {}
+    config = execution.step.config
     context = step_template_context(execution)
     assign_to = config.get("assign_to", "account_csm")
     queue = Queue.objects.get(slug=config["queue"])

@@ -34,7 +34,7 @@ def test_lost_message_is_swept_and_enrolls_exactly_once(
     ):
         close_won(deal, actor=rep)  # the commit succeeds even though the send fails
 
-    assert "the outbox sweep will process it" in caplog.text
+    assert "the sweep will pick it up" in caplog.text
     event = DomainEvent.objects.get(name="deal.closed_won")
     assert event.processed_at is None
     assert not Enrollment.objects.exists()

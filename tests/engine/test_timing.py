@@ -5,6 +5,7 @@ import zoneinfo
 
 import pytest
 
+from apps.core.step_kinds import StepDefinition
 from apps.engine.models import CompanyHoliday
 from apps.engine.timing import Calendar, step_due_at
 from tests.factories import AccountFactory
@@ -16,7 +17,8 @@ NEW_YORK = zoneinfo.ZoneInfo("America/New_York")
 
 def due(step, base, *, tz="Europe/Berlin", country="DE"):
     calendar = Calendar.for_account(AccountFactory(timezone=tz, country=country))
-    return step_due_at(step=step, base=base, calendar=calendar)
+    definition = StepDefinition.from_snapshot({"key": "s", "kind": "task", **step})
+    return step_due_at(step=definition, base=base, calendar=calendar)
 
 
 def test_day_30_at_10_is_10_local_across_the_dst_change():
@@ -63,7 +65,8 @@ def test_business_days_skip_company_holidays_for_matching_countries():
         (dt.datetime(2026, 11, 24, 6, 0), dt.datetime(2026, 11, 24, 9, 0)),  # too early
         (dt.datetime(2026, 11, 24, 18, 0), dt.datetime(2026, 11, 25, 9, 0)),  # too late
         (dt.datetime(2026, 11, 27, 19, 0), dt.datetime(2026, 11, 30, 9, 0)),  # Friday night
-        (dt.datetime(2026, 11, 28, 12, 0), dt.datetime(2026, 11, 30, 9, 0)),  # Saturday
+        # Saturday noon: the next business day, keeping its time of day
+        (dt.datetime(2026, 11, 28, 12, 0), dt.datetime(2026, 11, 30, 12, 0)),
     ],
 )
 def test_send_window_moves_customer_emails_into_local_working_hours(local_time, expected):

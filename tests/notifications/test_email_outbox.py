@@ -118,7 +118,7 @@ def test_dead_broker_does_not_fail_the_writer_and_the_sweep_delivers(
     ):
         email = queue_welcome()  # the commit succeeds even though the send fails
 
-    assert "the sweep will deliver it" in caplog.text
+    assert "the sweep will pick it up" in caplog.text
     assert EmailMessage.objects.get(pk=email.pk).status == EmailMessage.Status.QUEUED
     assert mailoutbox == []
 

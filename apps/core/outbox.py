@@ -1,0 +1,81 @@
+"""The outbox toolkit: what every table of "work to be done later" needs, written once.
+
+Domain events, step runs and customer emails are all rows that a Celery message asks a
+worker to act on, that a periodic sweep picks up when the message is lost, and that are
+retried with exponential backoff when the work fails. The pieces:
+
+- ``Backoff``: the delay before the next attempt;
+- ``send_after_commit``: send the message once the row is committed; a broker failure is
+  logged, never raised, because the row is safe and the sweep will find it;
+- ``claim_due``: take due rows with ``SELECT … FOR UPDATE SKIP LOCKED`` and mark them
+  leased in the same transaction, so concurrent sweeps never take the same row;
+- ``claim_row``: take one row with a conditional ``UPDATE … WHERE`` whose row count
+  says who won.
+"""
+
+import datetime as dt
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import models, transaction
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Backoff:
+    """Exponential backoff: ``first`` after the first failure, doubling up to ``cap``."""
+
+    first: dt.timedelta
+    cap: dt.timedelta
+
+    def after(self, attempts: int) -> dt.timedelta:
+        return min(self.cap, self.first * 2 ** max(0, attempts - 1))
+
+
+def send_now(task: Any, *args: Any, what: str) -> bool:
+    """Send ``task`` with ``args``. Returns False (and logs) if the broker refused it."""
+    try:
+        task.delay(*args)
+    except Exception:
+        logger.warning("Could not send %s; the sweep will pick it up.", what, exc_info=True)
+        return False
+    return True
+
+
+def send_after_commit(task: Any, *args: Any, what: str) -> None:
+    """Send ``task`` once the current transaction commits (at once outside one).
+
+    The row the message is about is committed first, so a worker never looks for a row
+    that is not there yet, and a rolled-back write sends nothing.
+    """
+    transaction.on_commit(lambda: send_now(task, *args, what=what))
+
+
+def claim_due(
+    queryset: models.QuerySet,
+    *,
+    limit: int,
+    order_by: Sequence[str],
+    lease: dict[str, Any],
+) -> list[int]:
+    """Claim up to ``limit`` rows of ``queryset`` and apply ``lease`` (the field updates
+    that mark them taken). Call inside a transaction: the row locks are held until it
+    commits, and ``SKIP LOCKED`` makes a concurrent claimer pass over them. (SQLite has no
+    row locks; there the embedded default runs one worker.)"""
+    ids = list(
+        queryset.select_for_update(skip_locked=True)
+        .order_by(*order_by)
+        .values_list("pk", flat=True)[:limit]
+    )
+    if ids:
+        queryset.model.objects.filter(pk__in=ids).update(**lease)
+    return ids
+
+
+def claim_row(queryset: models.QuerySet, *, pk: int, lease: dict[str, Any]) -> bool:
+    """Claim one row with a conditional UPDATE: of two workers holding the same id,
+    exactly one sees a row count of 1 and goes on."""
+    return bool(queryset.filter(pk=pk).update(**lease))
