@@ -281,7 +281,9 @@ def enrollments_cancel_for_event(event: DomainEvent) -> int:
     cancelled = 0
     for enrollment in running:
         if event.name in enrollment.version.cancel_on:
-            enrollment_cancel(enrollment=enrollment, reason=f"Cancelled: {cancellation.label.lower()}.")
+            enrollment_cancel(
+                enrollment=enrollment, reason=f"Cancelled: {cancellation.label.lower()}."
+            )
             cancelled += 1
     return cancelled
 

@@ -5,37 +5,44 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('core', '0002_user_profile'),
-        ('customers', '0001_initial'),
-        ('deals', '0001_initial'),
-        ('engine', '0003_enrollment_paused_at'),
-        ('playbooks', '0004_registered_triggers'),
+        ("core", "0002_user_profile"),
+        ("customers", "0001_initial"),
+        ("deals", "0001_initial"),
+        ("engine", "0003_enrollment_paused_at"),
+        ("playbooks", "0004_registered_triggers"),
     ]
 
     operations = [
         migrations.RemoveConstraint(
-            model_name='enrollment',
-            name='one_enrollment_per_trigger',
+            model_name="enrollment",
+            name="one_enrollment_per_trigger",
         ),
         migrations.AddField(
-            model_name='steprun',
-            name='moved_because',
+            model_name="steprun",
+            name="moved_because",
             field=models.CharField(blank=True, max_length=200),
         ),
         migrations.AddField(
-            model_name='steprun',
-            name='planned_at',
+            model_name="steprun",
+            name="planned_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AlterField(
-            model_name='enrollment',
-            name='deal',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='enrollments', to='deals.deal'),
+            model_name="enrollment",
+            name="deal",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="enrollments",
+                to="deals.deal",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='enrollment',
-            constraint=models.UniqueConstraint(fields=('playbook', 'account', 'trigger_event'), name='one_enrollment_per_trigger'),
+            model_name="enrollment",
+            constraint=models.UniqueConstraint(
+                fields=("playbook", "account", "trigger_event"), name="one_enrollment_per_trigger"
+            ),
         ),
     ]

@@ -4,20 +4,23 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('playbooks', '0003_enrollment_policy'),
+        ("playbooks", "0003_enrollment_policy"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='playbook',
-            name='cancel_on',
-            field=models.JSONField(blank=True, default=list, help_text='Events that cancel a running enrollment; empty means every registered cancel event (deal reopened, deal closed lost, account churned…).'),
+            model_name="playbook",
+            name="cancel_on",
+            field=models.JSONField(
+                blank=True,
+                default=list,
+                help_text="Events that cancel a running enrollment; empty means every registered cancel event (deal reopened, deal closed lost, account churned…).",
+            ),
         ),
         migrations.AlterField(
-            model_name='playbook',
-            name='trigger',
-            field=models.CharField(default='deal.closed_won', max_length=64),
+            model_name="playbook",
+            name="trigger",
+            field=models.CharField(default="deal.closed_won", max_length=64),
         ),
     ]
