@@ -352,7 +352,9 @@ def _lock_enrollment(enrollment_id: int) -> Enrollment:
     # nullable side of the outer joins that select_related needs.
     return (
         Enrollment.objects.select_for_update(of=("self",))
-        .select_related("version", "deal__primary_contact", "deal__owner", "account__csm")
+        .select_related(
+            "version", "deal__primary_contact", "deal__owner", "account__csm", "account__owner"
+        )
         .get(pk=enrollment_id)
     )
 
