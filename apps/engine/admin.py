@@ -37,7 +37,16 @@ class PreviewForm(forms.Form):
 
 class StepRunInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = StepRun
-    fields = ("step_key", "occurrence", "kind", "state", "due_at", "attempts", "last_error")
+    fields = (
+        "step_key",
+        "occurrence",
+        "kind",
+        "state",
+        "due_at",
+        "moved_because",
+        "attempts",
+        "last_error",
+    )
     readonly_fields = fields
     ordering = ("due_at", "id")
     extra = 0
@@ -188,7 +197,9 @@ class StepRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "occurrence",
         "kind",
         "state",
+        "planned_at",
         "due_at",
+        "moved_because",
         "attempts",
         "lease_until",
         "generation",

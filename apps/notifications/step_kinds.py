@@ -11,7 +11,7 @@ from django.urls import NoReverseMatch, reverse
 from apps.core import step_kinds
 from apps.core.templating import check_template, render_text
 from apps.customers.models import Contact
-from apps.engine.context import step_template_context
+from apps.engine.context import step_template_context, templates_missing_deal
 from apps.notifications.models import EmailMessage, Notification
 from apps.notifications.services import email_queue, email_withdraw, notify
 
@@ -62,6 +62,10 @@ def _customer_contact(execution: step_kinds.StepExecution) -> Contact | None:
 
 def execute_email_step(execution: step_kinds.StepExecution) -> dict[str, Any]:
     config = execution.step.config
+    if problem := templates_missing_deal(
+        execution, templates={"subject": config.get("subject"), "body": config.get("body")}
+    ):
+        return {"skipped": problem}
     contact = _customer_contact(execution)
     if contact is None:
         return {"skipped": "no primary contact"}
@@ -120,6 +124,10 @@ def _deal_url(deal: Any) -> str:
 
 def execute_reminder_step(execution: step_kinds.StepExecution) -> dict[str, Any]:
     config = execution.step.config
+    if problem := templates_missing_deal(
+        execution, templates={"title": config.get("title"), "body": config.get("body")}
+    ):
+        return {"skipped": problem}
     deal, account = execution.deal, execution.account
     user = {
         "deal_owner": deal.owner if deal else account.owner,

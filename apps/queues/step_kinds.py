@@ -7,7 +7,7 @@ from django.contrib.auth import get_user_model
 
 from apps.core import step_kinds
 from apps.core.templating import check_template, render_text
-from apps.engine.context import step_template_context
+from apps.engine.context import step_template_context, templates_missing_deal
 from apps.queues.models import Queue, Task
 from apps.queues.services import task_cancel, task_create
 
@@ -73,6 +73,10 @@ def validate_task_config(config: dict[str, Any]) -> step_kinds.ConfigErrors:
 
 def execute_task_step(execution: step_kinds.StepExecution) -> dict[str, Any]:
     config = execution.step.config
+    if problem := templates_missing_deal(
+        execution, templates={"title": config.get("title"), "body": config.get("body")}
+    ):
+        return {"skipped": problem}
     context = step_template_context(execution)
     assign_to = config.get("assign_to", "account_csm")
     queue = Queue.objects.get(slug=config["queue"])

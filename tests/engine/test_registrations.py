@@ -201,3 +201,23 @@ def test_a_step_that_needs_a_deal_is_skipped_with_the_reason_when_there_is_none(
     assert run.state == StepRun.State.SKIPPED
     assert run.result["skipped"] == "“Upsell” needs a deal, and Dealless Ltd has no won deal"
     assert ASKED == []
+
+
+def test_a_template_that_reads_the_deal_says_so_when_there_is_none(pulse_app):
+    Queue.objects.get_or_create(slug="success", defaults={"name": "Success"})
+    playbook = Playbook.objects.create(name="Deal note", trigger="pulse.signal_raised")
+    PlaybookStep.objects.create(
+        playbook=playbook,
+        key="note",
+        name="Note",
+        kind="task",
+        config={"queue": "success", "title": "Follow up on {{ deal.name }}"},
+    )
+    playbook_publish(playbook=playbook, actor=None)
+
+    enrollment = raise_signal(AccountFactory(name="Dealless Ltd"))
+
+    assert enrollment.step_runs.get().result == {
+        "skipped": "the title read the deal, and Dealless Ltd has no won deal"
+    }
+    assert not Task.objects.exists()
