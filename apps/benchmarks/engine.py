@@ -215,11 +215,12 @@ class Bench:
                 cursor.execute(
                     """
                     INSERT INTO engine_steprun (enrollment_id, step_key, occurrence, kind, due_at,
-                        state, attempts, generation, last_error, result, created_at)
+                        state, attempts, generation, last_error, result, created_at,
+                        moved_because)
                     SELECT %s, 'tick', g, 'task',
                         CASE WHEN g <= %s THEN %s - interval '1 minute'
                              ELSE %s + (g || ' seconds')::interval END,
-                        'pending', 0, 0, '', '{}', %s
+                        'pending', 0, 0, '', '{}', %s, ''
                     FROM generate_series(1, %s) AS g
                     """,
                     [enrollment.pk, due_now, now, now, now, count],
