@@ -296,8 +296,8 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 OUTBOX_SWEEP_SECONDS = _env_int("OUTBOX_SWEEP_SECONDS", 15, minimum=1)
 ENGINE_DISPATCH_SECONDS = _env_int("ENGINE_DISPATCH_SECONDS", 5, minimum=1)
 CELERY_BEAT_SCHEDULE = {
+    "drain": {"task": "core.drain", "schedule": float(ENGINE_DISPATCH_SECONDS)},
     "outbox-sweep": {"task": "core.sweep_events", "schedule": float(OUTBOX_SWEEP_SECONDS)},
-    "engine-dispatch": {"task": "engine.dispatch_due", "schedule": float(ENGINE_DISPATCH_SECONDS)},
     "queues-check-slas": {"task": "queues.check_slas", "schedule": 60.0},
     "email-deliver-due": {"task": "notifications.deliver_due_emails", "schedule": 30.0},
     "task-reminders": {"task": "notifications.send_task_reminders", "schedule": 300.0},
@@ -309,7 +309,18 @@ CELERY_BEAT_SCHEDULE = {
 OUTBOX_SWEEP_GRACE_SECONDS = _env_int("OUTBOX_SWEEP_GRACE_SECONDS", 10)
 ENGINE_LEASE_SECONDS = _env_int("ENGINE_LEASE_SECONDS", 300, minimum=1)
 ENGINE_MAX_ATTEMPTS = _env_int("ENGINE_MAX_ATTEMPTS", 5, minimum=1)
-ENGINE_DISPATCH_BATCH = _env_int("ENGINE_DISPATCH_BATCH", 500, minimum=1)
+# Batched execution: a batch starts at ENGINE_BATCH_SIZE step runs and adapts between 10
+# and ENGINE_BATCH_MAX to keep a batch's lock time near ENGINE_BATCH_TARGET_MS. A drain
+# stops after ENGINE_DRAIN_SECONDS (below the tasks' soft time limit); the next wake-up or
+# beat tick goes on.
+ENGINE_BATCH_SIZE = _env_int("ENGINE_BATCH_SIZE", 100, minimum=1)
+ENGINE_BATCH_MAX = _env_int("ENGINE_BATCH_MAX", 500, minimum=1)
+ENGINE_BATCH_TARGET_MS = _env_int("ENGINE_BATCH_TARGET_MS", 250, minimum=10)
+ENGINE_DRAIN_SECONDS = _env_int("ENGINE_DRAIN_SECONDS", 40, minimum=1)
+# Celery closes the database connection around every task unless told to reuse it; a
+# worker then opens a PostgreSQL session per message. Reused connections still pass
+# CONN_HEALTH_CHECKS.
+CELERY_DB_REUSE_MAX = _env_int("CELERY_DB_REUSE_MAX", 1000, minimum=0)
 
 # Absolute links in emails (task links, digests).
 SITE_URL = env.str("AFTERWIN_SITE_URL", default="http://127.0.0.1:8000").rstrip("/")

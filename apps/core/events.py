@@ -8,10 +8,11 @@ keys) because a handler that failed half-way runs again on the next attempt.
 
 import datetime as dt
 import logging
+import time
 from collections import defaultdict
 from collections.abc import Callable
+from dataclasses import dataclass, field
 
-from django.conf import settings
 from django.db import models, transaction
 
 from apps.core import clock, outbox
@@ -52,10 +53,10 @@ def event_emit(
     payload: dict | None = None,
     actor: object | None = None,
 ) -> DomainEvent:
-    """Write an event in the current transaction; its message is sent after commit.
+    """Write an event in the current transaction; a worker processes it after commit.
 
     An event nobody subscribes to is kept as a record only: it is written as processed
-    and sends no message, which halves the engine's messages per step.
+    and wakes nobody.
     """
     now = clock.now()
     subscribed = bool(handlers_for(name))
@@ -69,10 +70,44 @@ def event_emit(
         processed_at=None if subscribed else now,
     )
     if subscribed:
-        from apps.core.tasks import process_event
-
-        outbox.send_after_commit(process_event, event.pk, what=f"event {event.pk} ({name})")
+        outbox.wake_after_commit()
     return event
+
+
+@dataclass(frozen=True)
+class EventSpec:
+    """An event to write with ``events_emit_many``."""
+
+    name: str
+    aggregate_type: str
+    aggregate_id: int
+    payload: dict = field(default_factory=dict)
+    actor_id: int | None = None
+
+
+def events_emit_many(*, events: list[EventSpec]) -> None:
+    """``event_emit`` for many events: one INSERT, one wake-up if any is subscribed."""
+    if not events:
+        return
+    now = clock.now()
+    rows, subscribed = [], False
+    for spec in events:
+        handled = bool(handlers_for(spec.name))
+        subscribed = subscribed or handled
+        rows.append(
+            DomainEvent(
+                name=spec.name,
+                aggregate_type=spec.aggregate_type,
+                aggregate_id=spec.aggregate_id,
+                payload=spec.payload,
+                actor_id=spec.actor_id,
+                occurred_at=now,
+                processed_at=None if handled else now,
+            )
+        )
+    DomainEvent.objects.bulk_create(rows)
+    if subscribed:
+        outbox.wake_after_commit()
 
 
 def event_process(*, event_id: int) -> bool:
@@ -108,14 +143,56 @@ def event_process(*, event_id: int) -> bool:
         return False
 
 
+def _process_claimed(event: DomainEvent) -> bool:
+    """Run one claimed event's handlers in a savepoint; a failure rolls back only them
+    and schedules a retry."""
+    try:
+        with transaction.atomic():
+            for handler in handlers_for(event.name):
+                handler(event)
+    except Exception as exc:
+        logger.exception("event %s (%s) failed; it will be retried", event.pk, event.name)
+        event.attempts += 1
+        event.next_attempt_at = clock.now() + EVENT_RETRY.after(event.attempts)
+        event.last_error = f"{type(exc).__name__}: {exc}"[:2000]
+        event.save(update_fields=["attempts", "next_attempt_at", "last_error"])
+        return False
+    event.processed_at = clock.now()
+    event.attempts += 1
+    event.last_error = ""
+    event.save(update_fields=["processed_at", "attempts", "last_error"])
+    return True
+
+
+def events_process_due(*, limit: int = 100) -> int:
+    """Process up to ``limit`` unprocessed events in one transaction (one savepoint
+    each), oldest first. Returns how many it took, failed ones included."""
+    now = clock.now()
+    with transaction.atomic():
+        # SKIP LOCKED: events another worker holds are being processed there.
+        claimed = list(
+            DomainEvent.objects.select_for_update(skip_locked=True)
+            .filter(processed_at__isnull=True)
+            .filter(models.Q(next_attempt_at__isnull=True) | models.Q(next_attempt_at__lte=now))
+            .order_by("id")[:limit]
+        )
+        for event in claimed:
+            if _process_claimed(event):
+                logger.info("event processed: %s id=%s", event.name, event.pk)
+    return len(claimed)
+
+
+def events_drain(*, seconds: float = 30.0) -> int:
+    """Process events batch after batch until none is due."""
+    total, deadline = 0, time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        taken = events_process_due()
+        total += taken
+        if not taken:
+            break
+    return total
+
+
 def events_sweep(*, limit: int = 200) -> int:
-    """Process events whose message was lost or whose handlers failed earlier."""
-    current = clock.now()
-    cutoff = current - dt.timedelta(seconds=settings.OUTBOX_SWEEP_GRACE_SECONDS)
-    due = (
-        DomainEvent.objects.filter(processed_at__isnull=True, occurred_at__lte=cutoff)
-        .filter(models.Q(next_attempt_at__isnull=True) | models.Q(next_attempt_at__lte=current))
-        .order_by("occurred_at", "id")
-        .values_list("id", flat=True)[:limit]
-    )
-    return sum(event_process(event_id=event_id) for event_id in list(due))
+    """Process events whose wake-up was lost or whose handlers failed earlier."""
+    return events_process_due(limit=limit)

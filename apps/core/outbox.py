@@ -10,16 +10,20 @@ retried with exponential backoff when the work fails. The pieces:
 - ``claim_due``: take due rows with ``SELECT … FOR UPDATE SKIP LOCKED`` and mark them
   leased in the same transaction, so concurrent sweeps never take the same row;
 - ``claim_row``: take one row with a conditional ``UPDATE … WHERE`` whose row count
-  says who won.
+  says who won;
+- ``wake_after_commit`` and ``drain``: work that is due in the database is done by a
+  ``core.drain`` task that runs every registered drainer (events, then step runs) batch
+  after batch until nothing is due. A commit that makes work due sends one wake-up
+  message; beat sends one every few seconds in case a message was lost.
 """
 
 import datetime as dt
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import models, transaction
+from django.db import connection, models, transaction
 
 logger = logging.getLogger(__name__)
 
@@ -79,3 +83,45 @@ def claim_row(queryset: models.QuerySet, *, pk: int, lease: dict[str, Any]) -> b
     """Claim one row with a conditional UPDATE: of two workers holding the same id,
     exactly one sees a row count of 1 and goes on."""
     return bool(queryset.filter(pk=pk).update(**lease))
+
+
+# Draining -------------------------------------------------------------------------------
+
+Drainer = Callable[[], int]
+_drainers: list[tuple[str, Drainer]] = []
+
+
+def register_drainer(name: str, drainer: Drainer) -> None:
+    """Add work to ``drain``, in registration order (events first: they create steps)."""
+    if all(existing != name for existing, _ in _drainers):
+        _drainers.append((name, drainer))
+
+
+def drain(*, rounds: int = 50) -> dict[str, int]:
+    """Run every drainer until a whole round finds nothing to do. Returns how much each
+    did."""
+    done = {name: 0 for name, _ in _drainers}
+    for _ in range(rounds):
+        progress = 0
+        for name, drainer in _drainers:
+            count = drainer()
+            done[name] += count
+            progress += count
+        if not progress:
+            break
+    return done
+
+
+def _wake() -> None:
+    from apps.core.tasks import drain as drain_task
+
+    send_now(drain_task, what="a wake-up for the workers")
+
+
+def wake_after_commit() -> None:
+    """Ask a worker to drain due work once the current transaction commits. One message
+    per transaction however many rows it made due; a rolled-back transaction sends
+    none."""
+    if any(callback is _wake for _, callback, _ in connection.run_on_commit):
+        return
+    transaction.on_commit(_wake)

@@ -122,6 +122,10 @@ class StepKind:
     label: str
     # Writes the step's effects (rows only, no network I/O) and returns a JSON-safe result.
     execute: Callable[[StepExecution], dict[str, Any]]
+    # The batch form: the results of many executions, in order, with one statement per
+    # table. An item may be an exception: that step fails alone. If it raises, the
+    # engine runs the steps one by one with ``execute`` to find the culprit.
+    execute_many: Callable[[list[StepExecution]], list[dict[str, Any] | Exception]] | None = None
     # Returns problems with a step's config, keyed by config field.
     validate_config: Callable[[Mapping[str, Any]], ConfigErrors] = field(default=_no_config_errors)
     # Withdraws the open effects of a step run when its enrollment is cancelled

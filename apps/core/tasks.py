@@ -1,6 +1,6 @@
 from celery import shared_task
 
-from apps.core import events
+from apps.core import events, outbox
 
 
 @shared_task(name="core.process_event")
@@ -13,3 +13,9 @@ def process_event(event_id: int) -> None:
 def sweep_events() -> int:
     """Periodic: process events whose message never arrived or whose handlers failed."""
     return events.events_sweep()
+
+
+@shared_task(name="core.drain")
+def drain() -> dict[str, int]:
+    """Do the work that is due in the database (events, step runs) until none is left."""
+    return outbox.drain()

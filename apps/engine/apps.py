@@ -8,14 +8,15 @@ class EngineConfig(AppConfig):
 
     def ready(self) -> None:
         from apps.core import event_registry as registry
-        from apps.core import step_kinds
+        from apps.core import outbox, step_kinds
         from apps.core.events import subscribe_matching
-        from apps.engine import services
+        from apps.engine import execution, services
 
         # Whatever the apps register, including apps that become ready after this one.
         subscribe_matching(registry.is_trigger_event, services.enrollments_start_for_event)
         subscribe_matching(registry.is_cancellation, services.enrollments_cancel_for_event)
         subscribe_matching(registry.is_waitable, services.step_runs_resume_waiting)
+        outbox.register_drainer("steps", execution.steps_drain)
         step_kinds.register(
             step_kinds.StepKind(
                 name="wait",

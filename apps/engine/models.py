@@ -67,6 +67,10 @@ class StepRun(models.Model):
         DEAD = "dead", "Dead"
         CANCELLED = "cancelled", "Cancelled"
 
+    class Priority(models.IntegerChoices):
+        FIRST = 0, "An enrollment's first steps"
+        SCHEDULED = 1, "Scheduled work"
+
     DUE_STATES = (State.PENDING, State.FAILED)
     FINISHED_STATES = (State.DONE, State.SKIPPED, State.DEAD, State.CANCELLED)
 
@@ -79,6 +83,11 @@ class StepRun(models.Model):
     # repetitions count from it. ``moved_because`` says why ``due_at`` differs.
     planned_at = models.DateTimeField(null=True, blank=True)
     moved_because = models.CharField(max_length=200, blank=True)
+    # Due work runs in (priority, due_at) order: a new enrollment's opening steps go
+    # before older scheduled work, so a burst of closes shows first tasks first.
+    priority = models.PositiveSmallIntegerField(
+        choices=Priority.choices, default=Priority.SCHEDULED
+    )
     state = models.CharField(max_length=10, choices=State.choices, default=State.PENDING)
     attempts = models.PositiveIntegerField(default=0)
     lease_until = models.DateTimeField(null=True, blank=True)
@@ -102,7 +111,7 @@ class StepRun(models.Model):
             # The dispatcher's scan: only due-able rows are indexed, so the index stays
             # small however many finished rows accumulate.
             models.Index(
-                fields=["due_at"],
+                fields=["priority", "due_at", "id"],
                 name="steprun_due_idx",
                 condition=models.Q(state__in=["pending", "failed"]),
             ),

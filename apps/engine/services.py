@@ -7,78 +7,32 @@ It knows no other app's events: triggers, waitable events and cancellations come
 
 import datetime as dt
 import logging
-import threading
 from typing import Any
 
-from celery import current_task
-from django.conf import settings
 from django.db import transaction
-from django.db.models import F, OuterRef, Subquery
+from django.db.models import F
 
-from apps.core import clock, outbox, step_kinds
+from apps.core import clock, step_kinds
 from apps.core import event_registry as registry
 from apps.core.errors import Conflict
-from apps.core.events import event_emit
 from apps.core.models import DomainEvent
 from apps.core.step_kinds import StepDefinition
 from apps.customers.models import Account
 from apps.deals.models import Deal
 from apps.deals.selectors import deal_latest_won
+from apps.engine.execution import (
+    ENROLLMENT_RELATED,
+    FinishedRun,
+    step_runs_build,
+    step_runs_finish,
+    step_runs_save,
+    steps_drain,
+)
 from apps.engine.models import Enrollment, StepRun
-from apps.engine.timing import Calendar, step_timing
-from apps.playbooks.conditions import condition_data, conditions_hold
 from apps.playbooks.filters import filters_match
 from apps.playbooks.selectors import playbooks_for_trigger
 
 logger = logging.getLogger(__name__)
-
-SEND_CHUNK = 10
-
-
-def _lease_until(now: dt.datetime) -> dt.datetime:
-    return now + dt.timedelta(seconds=settings.ENGINE_LEASE_SECONDS)
-
-
-STEP_RETRY = outbox.Backoff(first=dt.timedelta(seconds=30), cap=dt.timedelta(hours=6))
-
-
-_inline = threading.local()
-
-
-def step_runs_send(step_run_ids: list[int], *, inline: bool = True) -> None:
-    """Hand claimed, due step runs to a worker.
-
-    Inside a worker (after the commit that claimed them) the same worker runs them at once:
-    a new deal's first task does not wait behind every other message in the queue. From
-    web processes, and from the dispatcher (whose batch is for all the workers), they are
-    sent as messages. A send that fails is only logged: the rows
-    are leased, and the dispatcher reclaims them when the lease expires.
-    """
-    # current_task is a proxy: truthy only inside a running task.
-    if inline and current_task and current_task.request.id is not None:
-        _run_inline(step_run_ids)
-        return
-    from apps.engine.tasks import run_steps
-
-    for start in range(0, len(step_run_ids), SEND_CHUNK):
-        chunk = step_run_ids[start : start + SEND_CHUNK]
-        outbox.send_now(run_steps, chunk, what=f"step runs {chunk} (leased until reclaimed)")
-
-
-def _run_inline(step_run_ids: list[int]) -> None:
-    # A loop, not recursion: a step that completes may make its successors due at once,
-    # and they join this list instead of nesting another call.
-    pending = getattr(_inline, "pending", None)
-    if pending is not None:
-        pending.extend(step_run_ids)
-        return
-    _inline.pending = list(step_run_ids)
-    try:
-        while _inline.pending:
-            step_run_execute(step_run_id=_inline.pending.pop(0))
-    finally:
-        _inline.pending = None
-
 
 # Enrollment --------------------------------------------------------------------------
 
@@ -135,8 +89,8 @@ def _enroll(playbook, trigger, *, event: DomainEvent, account: Account, deal: De
     if not created:
         return None
     logger.info("enrollment %s: account %s in %s", enrollment.pk, account.pk, version)
-    first = [step for step in version.definitions if step.starts_at_enrollment]
-    step_runs_schedule(enrollment=enrollment, steps=first, base=clock.now())
+    opening = [step for step in version.definitions if step.starts_at_enrollment]
+    step_runs_schedule(enrollment=enrollment, steps=opening, base=clock.now(), first=True)
     return enrollment
 
 
@@ -166,39 +120,15 @@ def step_runs_schedule(
     steps: list[StepDefinition],
     base: dt.datetime,
     occurrence: int = 1,
-) -> list[StepRun]:
+    first: bool = False,
+) -> None:
     """Create the step runs for ``steps`` timed from ``base`` (for a repetition, the
-    first occurrence's planned moment). Runs already due are claimed here and sent to
-    the workers right after commit, not at the next tick."""
-    if not steps:
-        return []
-    now = clock.now()
-    calendar = Calendar.for_account(enrollment.account)
-    runs, due_now = [], []
-    for step in steps:
-        timing = step_timing(step=step, base=base, calendar=calendar, occurrence=occurrence)
-        is_due = timing.due <= now and enrollment.state == Enrollment.State.ACTIVE
-        run, created = StepRun.objects.get_or_create(
-            enrollment=enrollment,
-            step_key=step.key,
-            occurrence=occurrence,
-            defaults={
-                "kind": step.kind,
-                "due_at": timing.due,
-                "planned_at": timing.planned,
-                "moved_because": timing.moved_because,
-                "state": StepRun.State.RUNNING if is_due else StepRun.State.PENDING,
-                "lease_until": _lease_until(now) if is_due else None,
-                "attempts": 1 if is_due else 0,
-                "generation": enrollment.generation,
-            },
+    first occurrence's planned moment). Those already due wake a worker after commit."""
+    step_runs_save(
+        step_runs_build(
+            enrollment=enrollment, steps=steps, base=base, occurrence=occurrence, first=first
         )
-        runs.append(run)
-        if created and is_due:
-            due_now.append(run.pk)
-    if due_now:
-        transaction.on_commit(lambda: step_runs_send(due_now))
-    return runs
+    )
 
 
 @transaction.atomic
@@ -288,212 +218,21 @@ def enrollments_cancel_for_event(event: DomainEvent) -> int:
     return cancelled
 
 
-# Dispatch ----------------------------------------------------------------------------
+# Dispatch ---------------------------------------------------------------------------
 
 
-@transaction.atomic
-def step_runs_claim_due(*, limit: int | None = None) -> list[int]:
-    """Claim due step runs (and runs whose lease expired) for execution.
-
-    ``FOR UPDATE SKIP LOCKED`` lets several dispatchers run at once without taking the
-    same rows; the claim commits before any message is sent.
-    """
-    limit = limit or settings.ENGINE_DISPATCH_BATCH
-    now = clock.now()
-    generation = Enrollment.objects.filter(pk=OuterRef("enrollment_id")).values("generation")[:1]
-    lease = {
-        "state": StepRun.State.RUNNING,
-        "lease_until": _lease_until(now),
-        "attempts": F("attempts") + 1,
-        "generation": Subquery(generation),
-    }
-    ids = outbox.claim_due(
-        StepRun.objects.filter(state__in=StepRun.DUE_STATES, due_at__lte=now).exclude(
-            enrollment__state=Enrollment.State.PAUSED
-        ),
-        limit=limit,
-        order_by=["due_at"],
-        lease=lease,
-    )
-    if len(ids) < limit:
-        ids += outbox.claim_due(
-            StepRun.objects.filter(state=StepRun.State.RUNNING, lease_until__lt=now),
-            limit=limit - len(ids),
-            order_by=["lease_until"],
-            lease=lease,
-        )
-    return ids
-
-
-def step_runs_dispatch_due(*, limit: int | None = None) -> int:
-    """One dispatcher tick: claim what is due, then send it to the workers."""
-    ids = step_runs_claim_due(limit=limit)
-    step_runs_send(ids, inline=False)
-    return len(ids)
-
-
-# Execution ---------------------------------------------------------------------------
-
-
-def step_run_execute(*, step_run_id: int) -> str:
-    """Execute one claimed step run in one transaction. Returns what happened."""
-    try:
-        return _execute(step_run_id)
-    except Exception as exc:
-        logger.exception("step run %s failed", step_run_id)
-        return step_run_record_failure(
-            step_run_id=step_run_id, error=f"{type(exc).__name__}: {exc}"
-        )
+def step_runs_dispatch_due() -> int:
+    """Execute the step runs that are due, batch after batch. Returns how many."""
+    return steps_drain()
 
 
 def _lock_enrollment(enrollment_id: int) -> Enrollment:
     # Lock order everywhere: enrollment, then its step runs (cancellation does the same).
-    # of=("self",): lock only the enrollment row; PostgreSQL refuses FOR UPDATE on the
-    # nullable side of the outer joins that select_related needs.
     return (
         Enrollment.objects.select_for_update(of=("self",))
-        .select_related(
-            "version", "deal__primary_contact", "deal__owner", "account__csm", "account__owner"
-        )
+        .select_related(*ENROLLMENT_RELATED)
         .get(pk=enrollment_id)
     )
-
-
-@transaction.atomic
-def _execute(step_run_id: int) -> str:
-    enrollment_id = (
-        StepRun.objects.filter(pk=step_run_id).values_list("enrollment_id", flat=True).first()
-    )
-    if enrollment_id is None:
-        return "missing"
-    enrollment = _lock_enrollment(enrollment_id)
-    run = StepRun.objects.select_for_update().get(pk=step_run_id)
-    if run.state != StepRun.State.RUNNING:
-        return f"skipped: already {run.state}"  # a duplicate message
-    now = clock.now()
-    if enrollment.state != Enrollment.State.ACTIVE or run.generation != enrollment.generation:
-        # The fence: the enrollment was cancelled or paused after this run was claimed.
-        cancelled = enrollment.state == Enrollment.State.CANCELLED
-        run.state = StepRun.State.CANCELLED if cancelled else StepRun.State.PENDING
-        run.lease_until = None
-        run.save(update_fields=["state", "lease_until"])
-        return f"fenced: enrollment {enrollment.state}"
-    step = enrollment.version.step(run.step_key)
-    kind = step_kinds.get(run.kind)
-    run.started_at = now
-    data = condition_data(deal=enrollment.deal, account=enrollment.account, enrollment=enrollment)
-    skipped = None
-    if not conditions_hold(list(step.conditions), data):
-        skipped = "conditions not met"
-    elif kind.needs_deal and enrollment.deal is None:
-        skipped = f"“{step.name}” needs a deal, and {enrollment.account.name} has no won deal"
-    if skipped:
-        step_run_finish(
-            enrollment=enrollment,
-            run=run,
-            state=StepRun.State.SKIPPED,
-            result={"skipped": skipped},
-            now=now,
-        )
-        return StepRun.State.SKIPPED
-    result = kind.execute(
-        step_kinds.StepExecution(
-            step_run=run,
-            enrollment=enrollment,
-            deal=enrollment.deal,
-            account=enrollment.account,
-            step=step,
-            now=now,
-        )
-    )
-    step_run_finish(
-        enrollment=enrollment, run=run, state=StepRun.State.DONE, result=result, now=now
-    )
-    return StepRun.State.DONE
-
-
-def step_run_finish(
-    *, enrollment: Enrollment, run: StepRun, state: str, result: dict | None, now: dt.datetime
-) -> None:
-    """Record a finished run (both rows locked by the caller): its result goes into the
-    enrollment context for later conditions; successors and the next occurrence are
-    scheduled; the enrollment completes when nothing is left to do."""
-    step = enrollment.version.step(run.step_key)
-    run.state = state
-    run.result = result or {}
-    run.lease_until = None
-    run.finished_at = now
-    run.last_error = ""
-    run.save(
-        update_fields=["state", "result", "lease_until", "started_at", "finished_at", "last_error"]
-    )
-    steps_context = enrollment.context.setdefault("steps", {})
-    steps_context[run.step_key] = {"state": state, "occurrence": run.occurrence, **run.result}
-    enrollment.save(update_fields=["context", "updated_at"])
-    event_emit(
-        name="step.completed" if state == StepRun.State.DONE else "step.skipped",
-        aggregate=run,
-        payload={
-            "enrollment_id": enrollment.pk,
-            "deal_id": enrollment.deal_id,
-            "step_key": run.step_key,
-            "occurrence": run.occurrence,
-        },
-    )
-    # A skipped step is a branch not taken: what waits for it does not start.
-    if state == StepRun.State.DONE:
-        successors = [
-            s
-            for s in enrollment.version.definitions
-            if not s.starts_at_enrollment and s.after_step == run.step_key
-        ]
-        step_runs_schedule(enrollment=enrollment, steps=successors, base=now)
-    every, most = step.repeat_every_days, step.repeat_max
-    if every and (most is None or run.occurrence < most):
-        # Counted from the first occurrence's planned moment, so moves onto business days
-        # and into send windows never accumulate.
-        first = (
-            run
-            if run.occurrence == 1
-            else enrollment.step_runs.get(step_key=run.step_key, occurrence=1)
-        )
-        step_runs_schedule(
-            enrollment=enrollment,
-            steps=[step],
-            base=first.planned_at or first.due_at,
-            occurrence=run.occurrence + 1,
-        )
-    if not enrollment.step_runs.exclude(state__in=StepRun.FINISHED_STATES).exists():
-        enrollment.state = Enrollment.State.COMPLETED
-        enrollment.finished_at = now
-        enrollment.save(update_fields=["state", "finished_at", "updated_at"])
-    logger.info(
-        "step run %s (%s#%s) %s for enrollment %s",
-        run.pk,
-        run.step_key,
-        run.occurrence,
-        state,
-        enrollment.pk,
-    )
-
-
-@transaction.atomic
-def step_run_record_failure(*, step_run_id: int, error: str) -> str:
-    """Schedule a retry with exponential backoff, or mark the run dead after the last."""
-    run = StepRun.objects.select_for_update().filter(pk=step_run_id).first()
-    if run is None or run.state != StepRun.State.RUNNING:
-        return "failure ignored: not running"
-    now = clock.now()
-    run.last_error = error[:4000]
-    run.lease_until = None
-    if run.attempts >= settings.ENGINE_MAX_ATTEMPTS:
-        run.state = StepRun.State.DEAD
-        run.finished_at = now
-    else:
-        run.state = StepRun.State.FAILED
-        run.due_at = now + STEP_RETRY.after(run.attempts)
-    run.save(update_fields=["state", "last_error", "lease_until", "due_at", "finished_at"])
-    return run.state
 
 
 # Waiting for people -------------------------------------------------------------------
@@ -533,7 +272,7 @@ def step_runs_resume_waiting(event: DomainEvent) -> int:
     enrollment.save(update_fields=["context", "updated_at"])
     if enrollment.state != Enrollment.State.ACTIVE:
         return 0
-    now, finished = clock.now(), 0
+    now, ended = clock.now(), []
     waiting = enrollment.step_runs.select_for_update().filter(
         kind="wait", state__in=StepRun.DUE_STATES
     )
@@ -541,15 +280,10 @@ def step_runs_resume_waiting(event: DomainEvent) -> int:
         config = enrollment.version.step(run.step_key).config
         if config.get("until_event") == event.name and config.get("for_step") == step_key:
             run.started_at = now
-            step_run_finish(
-                enrollment=enrollment,
-                run=run,
-                state=StepRun.State.DONE,
-                result={**facts, "outcome": "event", "event": event.name},
-                now=now,
-            )
-            finished += 1
-    return finished
+            result = {**facts, "outcome": "event", "event": event.name}
+            ended.append(FinishedRun(run, StepRun.State.DONE, result))
+    step_runs_finish(finished=ended, enrollments={enrollment.pk: enrollment}, now=now)
+    return len(ended)
 
 
 def execute_wait_step(execution: step_kinds.StepExecution) -> dict[str, Any]:

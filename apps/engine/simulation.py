@@ -16,9 +16,10 @@ from apps.core import clock
 from apps.core.models import DomainEvent
 from apps.customers.models import Account, Contact
 from apps.deals.models import Deal
+from apps.engine.execution import step_run_execute
 from apps.engine.models import Enrollment, StepRun
 from apps.engine.selectors import step_run_effect, step_run_move
-from apps.engine.services import step_run_execute, step_runs_schedule
+from apps.engine.services import step_runs_schedule
 from apps.playbooks.models import Playbook
 from apps.playbooks.services import playbook_publish
 

@@ -10,11 +10,8 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
-from apps.core.events import event_process
-from apps.core.models import DomainEvent
+from apps.core import outbox
 from apps.demo.services import demo_data_seed
-from apps.engine.models import StepRun
-from apps.engine.services import step_run_execute, step_runs_dispatch_due
 from tests.factories import role_group
 from tests.services import skip_or_fail
 
@@ -84,25 +81,10 @@ def screenshot():
     return take
 
 
-def run_engine_until_idle(rounds: int = 10) -> None:
-    """Do in-process what the worker and the dispatcher would: process every event and
-    run every due step, until nothing is left."""
-    for _ in range(rounds):
-        events = list(
-            DomainEvent.objects.filter(processed_at__isnull=True)
-            .order_by("id")
-            .values_list("id", flat=True)
-        )
-        for event_id in events:
-            event_process(event_id=event_id)
-        step_runs_dispatch_due()
-        running = list(
-            StepRun.objects.filter(state=StepRun.State.RUNNING).values_list("id", flat=True)
-        )
-        for step_run_id in running:
-            step_run_execute(step_run_id=step_run_id)
-        if not events and not running:
-            return
+def run_engine_until_idle() -> None:
+    """Do in-process what the workers would: process every event and run every due
+    step, until nothing is left."""
+    outbox.drain()
 
 
 @pytest.fixture

@@ -6,8 +6,8 @@ import pytest
 from apps.core import clock
 from apps.core.events import event_process, events_sweep
 from apps.core.models import DomainEvent
+from apps.engine.execution import step_run_execute
 from apps.engine.models import Enrollment
-from apps.engine.services import step_run_execute
 from apps.queues.models import Task
 from tests.deals.test_close_won import close_won
 from tests.factories import closable_deal, onboarding_playbook
@@ -50,11 +50,13 @@ def test_lost_message_is_swept_and_enrolls_exactly_once(
     assert Task.objects.filter(deal=deal, queue__slug="onboarding").count() == 1
 
 
-def test_sweep_leaves_fresh_events_to_their_message(rep):
+def test_an_event_processed_by_a_drain_is_not_processed_again_by_the_sweep(rep):
     onboarding_playbook()
     close_won(closable_deal(), actor=rep)
-    assert events_sweep() == 0  # within the grace period
-    assert not Enrollment.objects.exists()
+
+    assert events_sweep() == 1
+    assert events_sweep() == 0
+    assert Enrollment.objects.count() == 1
 
 
 def test_processing_twice_enrolls_once(rep):

@@ -1,7 +1,7 @@
 import pytest
 
+from apps.engine.execution import step_run_record_failure
 from apps.engine.models import Enrollment, StepRun
-from apps.engine.services import step_run_record_failure
 from tests.engine.test_walking_skeleton import win_and_process
 from tests.factories import closable_deal, onboarding_playbook
 

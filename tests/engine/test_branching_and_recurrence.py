@@ -9,13 +9,9 @@ from apps.core import clock
 from apps.core.errors import Conflict
 from apps.core.events import event_process
 from apps.core.models import DomainEvent
+from apps.engine.execution import step_run_execute, step_runs_due_ids, step_runs_execute
 from apps.engine.models import Enrollment, StepRun
-from apps.engine.services import (
-    enrollment_pause,
-    enrollment_resume,
-    step_run_execute,
-    step_runs_claim_due,
-)
+from apps.engine.services import enrollment_pause, enrollment_resume
 from apps.queues.models import Task
 from apps.queues.services import task_complete
 from tests.engine.test_walking_skeleton import win_and_process
@@ -28,21 +24,18 @@ TASK = {"queue": "onboarding", "title": "Follow up with {{ account.name }}"}
 
 def run_due(until: dt.datetime) -> list[StepRun]:
     """Execute everything due up to ``until`` the way the dispatcher would."""
-    executed = []
     with clock.frozen(until):
-        for run_id in step_runs_claim_due():
-            step_run_execute(step_run_id=run_id)
-            executed.append(StepRun.objects.get(pk=run_id))
+        ids = step_runs_due_ids(limit=1000)
+        step_runs_execute(ids=ids)
         for event in DomainEvent.objects.filter(processed_at__isnull=True):
             event_process(event_id=event.pk)
-    return executed
+    return list(StepRun.objects.filter(pk__in=ids).order_by("due_at", "id"))
 
 
 def start(rep, extra_steps):
     onboarding_playbook(extra_steps=extra_steps)
     enrollment = win_and_process(closable_deal(), rep)
-    for run in enrollment.step_runs.filter(state=StepRun.State.RUNNING):  # due at enrollment
-        step_run_execute(step_run_id=run.pk)
+    step_runs_execute(ids=step_runs_due_ids(limit=100))  # due at enrollment
     return enrollment
 
 
@@ -120,7 +113,7 @@ def test_wait_times_out_and_escalates_when_the_kickoff_task_stays_open(rep):
     wait = enrollment.step_runs.get(step_key="onboarding_done")
     assert wait.result["outcome"] == "timeout"
     escalation = enrollment.step_runs.get(step_key="escalate")
-    assert escalation.state == StepRun.State.RUNNING
+    assert escalation.state == StepRun.State.PENDING  # due when the wait ended
     step_run_execute(step_run_id=escalation.pk)
     assert Task.objects.get(priority=1).title.startswith("Onboarding still open")
 
@@ -133,7 +126,7 @@ def test_completing_the_task_ends_the_wait_early_without_escalation(rep, csm):
     wait = enrollment.step_runs.get(step_key="onboarding_done")
     assert (wait.state, wait.result["outcome"]) == (StepRun.State.DONE, "event")
     escalation = enrollment.step_runs.get(step_key="escalate")
-    assert escalation.state in (StepRun.State.RUNNING, StepRun.State.SKIPPED)
+    assert escalation.state in (StepRun.State.PENDING, StepRun.State.SKIPPED)
     step_run_execute(step_run_id=escalation.pk)
     escalation.refresh_from_db()
     assert escalation.state == StepRun.State.SKIPPED
@@ -159,7 +152,7 @@ def test_paused_steps_do_not_run_and_resume_without_a_burst(rep, admin_user):
 
     with clock.frozen(resumed_at):
         enrollment_resume(enrollment=enrollment, actor=admin_user)
-        assert step_runs_claim_due() == []  # not fired in a burst on resume
+        assert step_runs_due_ids(limit=10) == []  # not fired in a burst on resume
     moved = enrollment.step_runs.get(step_key="checkin").due_at
     assert moved - due == resumed_at - paused_at  # the plan's spacing is kept
     with pytest.raises(Conflict):

@@ -92,7 +92,7 @@ def test_churned_account_cancels_its_enrollments_and_open_tasks(rep, cs_manager)
     deal = closable_deal()
     close_won(deal, actor=rep)
     process_all()
-    from apps.engine.services import step_run_execute
+    from apps.engine.execution import step_run_execute
 
     step_run_execute(step_run_id=StepRun.objects.get(step_key="kickoff").pk)
 

@@ -8,8 +8,8 @@ from apps.core import event_registry as registry
 from apps.core import step_kinds
 from apps.core.errors import ValidationFailed
 from apps.core.events import event_emit
+from apps.engine.execution import steps_drain
 from apps.engine.models import Enrollment, StepRun
-from apps.engine.services import step_run_execute
 from apps.playbooks.models import Playbook, PlaybookStep
 from apps.playbooks.services import playbook_publish
 from apps.queues.models import Queue, Task
@@ -87,9 +87,8 @@ def pulse_playbook() -> Playbook:
 
 
 def run_claimed_steps():
-    """What a worker does with the step runs a commit handed to it."""
-    for run in StepRun.objects.filter(state=StepRun.State.RUNNING):
-        step_run_execute(step_run_id=run.pk)
+    """What a worker woken after the commit does: run the steps that are due."""
+    steps_drain()
 
 
 def raise_signal(account):

@@ -8,8 +8,8 @@ from apps.core import clock
 from apps.core.events import event_process
 from apps.core.models import DomainEvent
 from apps.deals import services as deal_services
+from apps.engine.execution import step_run_execute, step_runs_due_ids, steps_drain
 from apps.engine.models import Enrollment, StepRun
-from apps.engine.services import step_run_execute, step_runs_claim_due, step_runs_dispatch_due
 from apps.queues.models import Task
 from tests.deals.test_close_won import close_won
 from tests.factories import AccountFactory, UserFactory, closable_deal, onboarding_playbook
@@ -41,7 +41,9 @@ def test_closed_won_puts_kickoff_task_in_onboarding_queue_for_the_csm(rep):
 
     enrollment = win_and_process(deal, rep)
     kickoff = enrollment.step_runs.get(step_key="kickoff")
-    assert kickoff.state == StepRun.State.RUNNING  # due now: claimed and sent at once
+    # Due now, ahead of older scheduled work; a wake-up after commit drains it at once.
+    assert (kickoff.state, kickoff.priority) == (StepRun.State.PENDING, StepRun.Priority.FIRST)
+    assert kickoff.due_at <= clock.now()
     assert step_run_execute(step_run_id=kickoff.pk) == "done"
 
     task = Task.objects.get(deal=deal)
@@ -82,27 +84,32 @@ def test_later_step_waits_in_the_database_until_due(rep):
     checkin = enrollment.step_runs.get(step_key="checkin")
     assert checkin.state == StepRun.State.PENDING
     assert checkin.due_at - clock.now() > dt.timedelta(days=6, hours=23)
-    assert step_runs_claim_due() == []  # not due yet
+    assert step_runs_due_ids(limit=10) == []  # not due yet
 
     with clock.frozen(checkin.due_at + dt.timedelta(seconds=1)):
-        assert step_runs_dispatch_due() == 1
-        assert step_runs_dispatch_due() == 0  # a second tick claims nothing twice
-        assert step_run_execute(step_run_id=checkin.pk) == "done"
+        assert steps_drain() == 1
+        assert steps_drain() == 0  # a second drain finds nothing twice
+        assert step_run_execute(step_run_id=checkin.pk) == "skipped: already done"
     assert Task.objects.filter(deal=deal).count() == 2
     enrollment.refresh_from_db()
     assert enrollment.state == Enrollment.State.COMPLETED
 
 
-def test_expired_lease_is_reclaimed(rep, settings):
+def test_a_run_left_running_by_a_dead_worker_is_taken_when_its_lease_expires(rep):
     onboarding_playbook()
     enrollment = win_and_process(closable_deal(), rep)
-    kickoff = enrollment.step_runs.get(step_key="kickoff")  # claimed, message "lost"
+    kickoff = enrollment.step_runs.get(step_key="kickoff")
+    lease_until = clock.now() + dt.timedelta(minutes=5)
+    StepRun.objects.filter(pk=kickoff.pk).update(
+        state=StepRun.State.RUNNING, lease_until=lease_until
+    )
 
-    assert step_runs_claim_due() == []
-    with clock.frozen(kickoff.lease_until + dt.timedelta(seconds=1)):
-        assert step_runs_claim_due() == [kickoff.pk]
+    assert steps_drain() == 0  # still leased
+    with clock.frozen(lease_until + dt.timedelta(seconds=1)):
+        assert steps_drain() == 1
     kickoff.refresh_from_db()
-    assert kickoff.attempts == 2
+    assert kickoff.state == StepRun.State.DONE
+    assert Task.objects.filter(step_run=kickoff).count() == 1
 
 
 def test_failures_back_off_then_die(rep, settings, monkeypatch):
@@ -121,8 +128,9 @@ def test_failures_back_off_then_die(rep, settings, monkeypatch):
     kickoff.refresh_from_db()
     assert kickoff.due_at > clock.now() and "queue service unavailable" in kickoff.last_error
 
+    assert step_runs_due_ids(limit=10) == []  # waiting for its retry
     with clock.frozen(kickoff.due_at + dt.timedelta(seconds=1)):
-        assert step_runs_claim_due() == [kickoff.pk]
+        assert step_runs_due_ids(limit=10) == [kickoff.pk]
         assert step_run_execute(step_run_id=kickoff.pk) == StepRun.State.DEAD
     assert not Task.objects.exists()
 

@@ -6,8 +6,9 @@ import pytest
 
 from apps.customers.models import Contact
 from apps.deals.models import Deal
+from apps.engine.execution import step_run_execute
 from apps.engine.models import StepRun
-from apps.engine.services import enrollment_cancel, step_run_execute
+from apps.engine.services import enrollment_cancel
 from apps.notifications.models import EmailMessage
 from apps.notifications.services import email_deliver
 from apps.playbooks.services import playbook_steps_problems
@@ -28,7 +29,7 @@ WELCOME = {
 
 def run_welcome(enrollment) -> StepRun:
     run = enrollment.step_runs.get(step_key="welcome")
-    assert run.state == StepRun.State.RUNNING  # due at enrollment: claimed at once
+    assert run.state == StepRun.State.PENDING  # due at enrollment: a worker is woken
     assert step_run_execute(step_run_id=run.pk) == "done"
     run.refresh_from_db()
     return run

@@ -3,8 +3,9 @@
 import pytest
 
 from apps.core import step_kinds
+from apps.engine.execution import step_run_execute
 from apps.engine.models import Enrollment, StepRun
-from apps.engine.services import enrollment_cancel, step_run_execute
+from apps.engine.services import enrollment_cancel
 from apps.notifications.models import EmailMessage, Notification
 from apps.notifications.services import email_deliver
 from apps.playbooks.services import playbook_steps_problems

@@ -8,8 +8,8 @@ from django.db import connection
 from apps.core.errors import Conflict, NotPermitted, ValidationFailed
 from apps.core.events import event_process
 from apps.core.models import DomainEvent
+from apps.engine.execution import step_run_execute
 from apps.engine.models import StepRun
-from apps.engine.services import step_run_execute
 from apps.queues.models import Task, TaskActivity
 from apps.queues.services import task_cancel, task_complete, task_skip, task_start
 from tests.engine.test_walking_skeleton import win_and_process

@@ -5,7 +5,7 @@ import datetime as dt
 import pytest
 
 from apps.core import clock
-from apps.engine.services import step_run_execute
+from apps.engine.execution import step_run_execute
 from apps.queues.models import Queue, Task
 from tests.engine.test_walking_skeleton import win_and_process
 from tests.factories import (

@@ -9,8 +9,8 @@ from django.utils.html import escape
 from apps.core import clock
 from apps.core.events import event_process
 from apps.core.models import DomainEvent, Profile
+from apps.engine.execution import step_run_execute
 from apps.engine.models import Enrollment
-from apps.engine.services import step_run_execute
 from apps.queues.models import Task, TaskActivity
 from tests.deals.test_close_won import close_won
 from tests.factories import (
