@@ -1,6 +1,8 @@
 from typing import Any
 
-from apps.engine.models import StepRun
+from django.db.models import QuerySet
+
+from apps.engine.models import Enrollment, StepRun
 
 
 def step_run_effect(run: StepRun, *, show_error: bool = True) -> str:
@@ -17,3 +19,74 @@ def step_run_effect(run: StepRun, *, show_error: bool = True) -> str:
             return f"{run.get_state_display()}: {run.last_error}"
         return "Failed; the team running playbooks has been told."
     return ""
+
+
+# Playbook timelines for pages (a task's, and later an account's or a deal's) -------------
+
+
+def enrollment_timeline(
+    *, enrollments: QuerySet[Enrollment], current_step_run_id: int | None = None
+) -> list[dict[str, Any]]:
+    """What each playbook did and will do, step by step: per enrollment, its version's
+    steps in order with their timing in words and their runs (``is_current`` marks
+    ``current_step_run_id``, e.g. the run that made the task on screen). Two queries,
+    however many enrollments and runs."""
+    timeline = []
+    for enrollment in enrollments.select_related("playbook", "version__playbook").prefetch_related(
+        "step_runs"
+    ):
+        runs_by_key: dict[str, list[StepRun]] = {}
+        for run in enrollment.step_runs.all():
+            runs_by_key.setdefault(run.step_key, []).append(run)
+        steps = []
+        for step in enrollment.version.steps:
+            runs = sorted(runs_by_key.pop(step["key"], []), key=lambda r: (r.due_at, r.pk))
+            steps.append(
+                {
+                    "name": step.get("name") or step["key"],
+                    "kind": step.get("kind", ""),
+                    "timing": step_timing_label(step),
+                    "runs": [_run_entry(run, current_step_run_id) for run in runs],
+                }
+            )
+        timeline.append({"enrollment": enrollment, "steps": steps})
+    return timeline
+
+
+def step_timing_label(step: dict[str, Any]) -> str:
+    """A step's timing in words: "2 business days after “kickoff” finishes, at 10:00 the
+    customer's time; repeats every 90 days"."""
+    days, hours = step.get("delay_days") or 0, step.get("delay_hours") or 0
+    unit = "business day" if step.get("business_days") else "day"
+    parts = []
+    if days:
+        parts.append(f"{days} {unit}{'s' if days != 1 else ''}")
+    if hours:
+        parts.append(f"{hours} hour{'s' if hours != 1 else ''}")
+    delay = " and ".join(parts)
+    if step.get("start") == "after_step":
+        anchor = f"after “{step.get('after_step')}” finishes"
+    else:
+        anchor = "after enrollment" if delay else "at enrollment"
+    text = f"{delay} {anchor}".strip()
+    if step.get("at_time"):
+        text += f", at {step['at_time']} the customer's time"
+    if step.get("repeat_every_days"):
+        text += f"; repeats every {step['repeat_every_days']} days"
+    if step.get("conditions"):
+        text += "; only if its conditions hold"
+    return text[:1].upper() + text[1:]
+
+
+def _run_entry(run: StepRun, current_step_run_id: int | None) -> dict[str, Any]:
+    finished = run.state in StepRun.FINISHED_STATES
+    when = (run.finished_at or run.due_at) if finished else run.due_at
+    effect = step_run_effect(run, show_error=False)
+    return {
+        "run": run,
+        "when": when,
+        "effect": effect,
+        "upcoming": run.state
+        in (StepRun.State.PENDING, StepRun.State.RUNNING, *StepRun.DUE_STATES),
+        "is_current": run.pk == current_step_run_id,
+    }

@@ -7,4 +7,9 @@ class QueuesConfig(AppConfig):
     verbose_name = "Task queues"
 
     def ready(self) -> None:
+        from apps.core.pages import register_start_page, register_topbar_count
         from apps.queues import step_kinds  # noqa: F401  (registers the "task" kind)
+        from apps.queues.selectors import open_task_count
+
+        register_topbar_count("open_tasks", open_task_count)
+        register_start_page("queues:my_work")
