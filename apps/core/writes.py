@@ -1,7 +1,8 @@
-"""What the apps' create and update services share: applying a set of changes to a row and
-turning the model's own rules into a domain error keyed by field.
+"""What the apps' create and update services share: the actor's permission, the fields a
+caller may change, applying the changes to a row, and the model's own rules turned into
+a domain error keyed by field.
 
-The services keep their business rules; these two steps are the same for every model.
+The services keep their business rules; these steps are the same for every model.
 """
 
 from collections.abc import Iterable
@@ -11,7 +12,20 @@ from django.core.exceptions import NON_FIELD_ERRORS
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Model
 
-from apps.core.errors import ValidationFailed
+from apps.core.errors import NotPermitted, ValidationFailed
+
+
+def require_permission(actor: Any, permission: str, message: str) -> None:
+    """Refuse an ``actor`` without ``permission``; no actor is the system itself (a CRM
+    sync, a data migration), which may."""
+    if actor is not None and not actor.has_perm(permission):
+        raise NotPermitted(message)
+
+
+def require_known_fields(changes: dict[str, Any], allowed: Iterable[str]) -> None:
+    """A caller passing a field the service does not change is a programming error."""
+    if unknown := set(changes) - set(allowed):
+        raise ValueError(f"Not fields this service changes: {', '.join(sorted(unknown))}")
 
 
 def model_changes_apply(instance: Model, changes: dict[str, Any]) -> list[str]:

@@ -15,7 +15,7 @@ from django_fsm import can_proceed
 from apps.core import clock
 from apps.core.errors import Conflict, NotPermitted, ValidationFailed
 from apps.core.events import event_emit
-from apps.core.writes import model_changes_apply, model_validate
+from apps.core.writes import model_changes_apply, model_validate, require_known_fields
 from apps.queues import selectors
 from apps.queues.models import OUTCOMES_BY_KIND, Queue, Task, TaskActivity
 from apps.queues.services.activity import activity_record, person_name, person_or_none, status_label
@@ -136,9 +136,7 @@ def task_update(*, task: Task, actor: Any, reason: str = "", **changes: Any) -> 
     else through ``task_assign``, so the handover is recorded and announced like any
     other (``reason`` goes with it). Saves only what changed; a refusal names the field
     and saves nothing."""
-    unknown = set(changes) - {*TASK_DETAILS, "assignee"}
-    if unknown:
-        raise ValueError(f"Not editable task fields: {', '.join(sorted(unknown))}")
+    require_known_fields(changes, (*TASK_DETAILS, "assignee"))
     if not getattr(actor, "is_authenticated", False) or not actor.has_perm("queues.change_task"):
         raise NotPermitted("You may not change tasks.")
     assign = "assignee" in changes
