@@ -11,18 +11,10 @@ from apps.core.models import DomainEvent
 from apps.engine.models import Enrollment
 from apps.engine.selectors import enrollment_timeline, step_timing_label
 from tests.deals.test_close_won import close_won
+from tests.engine.test_walking_skeleton import CHECKIN
 from tests.factories import closable_deal, onboarding_playbook
 
 NOW = dt.datetime(2026, 11, 18, 9, 0, tzinfo=dt.UTC)
-CHECKIN = {
-    "key": "checkin",
-    "name": "Day-7 check-in",
-    "kind": "task",
-    "config": {"queue": "onboarding", "title": "Check in with {{ account.name }}"},
-    "start": "after_step",
-    "after_step": "kickoff",
-    "delay_days": 7,
-}
 
 
 def test_a_step_at_enrollment_says_so():
@@ -67,7 +59,7 @@ def test_the_timeline_lists_every_step_and_marks_the_current_run(
     [entry] = timeline
     assert [(s["name"], s["timing"]) for s in entry["steps"]] == [
         ("Kickoff call", "At enrollment"),
-        ("Day-7 check-in", "7 days after “kickoff” finishes"),
+        ("Day 7 check-in", "7 days after “kickoff” finishes"),
     ]
     [run] = entry["steps"][0]["runs"]
     assert (run["run"], run["is_current"], run["upcoming"]) == (kickoff, True, True)
