@@ -29,6 +29,8 @@ def conflict_after_race(task: Task) -> Conflict:
 
 
 def task_save_fields(task: Task, fields: Iterable[str]) -> None:
+    """Save only ``fields``, and only if the status is still the one loaded; otherwise
+    raise a Conflict that says what the other person did."""
     try:
         # A savepoint, so that after a lost race the transaction can still read what won.
         with transaction.atomic():
