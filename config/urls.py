@@ -3,8 +3,8 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
+from apps.core.pages import home
 from apps.core.views import healthz
-from apps.queues.views import home
 
 urlpatterns = [
     path("", home, name="home"),

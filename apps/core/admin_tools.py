@@ -1,8 +1,12 @@
 """Small pieces the apps' admin modules share."""
 
 import json
+from typing import Any
 
+from django.db.models import Model
 from django.utils.html import format_html
+
+from apps.core.errors import DomainError
 
 
 def pretty_json(value) -> str:
@@ -20,3 +24,55 @@ class ReadOnlyAdminMixin:
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
+
+
+class ServiceWritesAdminMixin:
+    """Admin saves that go through the app's services instead of ``obj.save()``.
+
+    A subclass implements ``create_through_service(request, form)``, returning the new row,
+    and ``update_through_service(request, obj, changes)``, where ``obj`` is the row as
+    stored and ``changes`` holds the fields the form changed. When a service refuses (a
+    ``DomainError``), the admin's transaction rolls back and the form comes back with
+    the messages next to their fields, the way the form's own errors are shown.
+    """
+
+    def create_through_service(self, request, form) -> Model:
+        raise NotImplementedError
+
+    def update_through_service(self, request, obj: Model, changes: dict[str, Any]) -> None:
+        raise NotImplementedError
+
+    def save_model(self, request, obj, form, change) -> None:
+        if change:
+            changes = {name: form.cleaned_data[name] for name in form.changed_data}
+            if changes:
+                stored = type(obj)._default_manager.get(pk=obj.pk)
+                self.update_through_service(request, stored, changes)
+            return
+        created = self.create_through_service(request, form)
+        # The admin goes on with ``obj`` (inlines, the log, the redirect): make it the row.
+        obj.pk = created.pk
+        obj._state.adding = False
+        obj._state.db = created._state.db
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except DomainError as refusal:
+            request._service_refusal = refusal
+            return super().changeform_view(request, object_id, form_url, extra_context)
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form_class = super().get_form(request, obj, change, **kwargs)
+        refusal = getattr(request, "_service_refusal", None)
+        if refusal is None:
+            return form_class
+
+        class RefusedForm(form_class):
+            def clean(self):
+                cleaned_data = super().clean()
+                for field, messages in refusal.as_dict().items():
+                    self.add_error(field if field in self.fields else None, list(messages))
+                return cleaned_data
+
+        return RefusedForm

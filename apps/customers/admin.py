@@ -1,10 +1,19 @@
+from typing import Any
+
 from django import forms
 from django.contrib import admin, messages
 from django.db.models import Count
 
+from apps.core.admin_tools import ServiceWritesAdminMixin
 from apps.core.errors import DomainError
 from apps.customers.models import Account, Contact, Product, ProductFamily
-from apps.customers.services import account_mark_churned, account_set_lifecycle
+from apps.customers.services import (
+    account_create,
+    account_mark_churned,
+    account_update,
+    contact_create,
+    contact_update,
+)
 
 
 class ContactInlineFormSet(forms.BaseInlineFormSet):
@@ -29,7 +38,7 @@ class ContactInline(admin.TabularInline):
 
 
 @admin.register(Account)
-class AccountAdmin(admin.ModelAdmin):
+class AccountAdmin(ServiceWritesAdminMixin, admin.ModelAdmin):
     list_display = (
         "name",
         "country",
@@ -61,15 +70,12 @@ class AccountAdmin(admin.ModelAdmin):
     search_fields = ("name", "domain")
     list_select_related = ("owner", "csm")
 
-    def save_model(self, request, obj, form, change) -> None:
-        # The lifecycle goes through its service: churning cancels running playbooks.
-        status = obj.lifecycle_status
-        if change and "lifecycle_status" in form.changed_data:
-            obj.lifecycle_status = form.initial["lifecycle_status"]
-            super().save_model(request, obj, form, change)
-            account_set_lifecycle(account=obj, status=status, actor=request.user)
-        else:
-            super().save_model(request, obj, form, change)
+    def create_through_service(self, request, form) -> Account:
+        return account_create(actor=request.user, **form.cleaned_data)
+
+    def update_through_service(self, request, obj: Account, changes: dict[str, Any]) -> None:
+        # Churning cancels running playbooks: the service hands the lifecycle on.
+        account_update(account=obj, actor=request.user, **changes)
 
     readonly_fields = ("created_at", "updated_at")
     fieldsets = (
@@ -82,13 +88,19 @@ class AccountAdmin(admin.ModelAdmin):
 
 
 @admin.register(Contact)
-class ContactAdmin(admin.ModelAdmin):
+class ContactAdmin(ServiceWritesAdminMixin, admin.ModelAdmin):
     list_display = ("name", "email", "title", "account", "is_primary", "unsubscribed")
     list_filter = ("is_primary", "unsubscribed")
     search_fields = ("name", "email", "account__name")
     list_select_related = ("account",)
     autocomplete_fields = ("account",)
     readonly_fields = ("created_at", "updated_at")
+
+    def create_through_service(self, request, form) -> Contact:
+        return contact_create(actor=request.user, **form.cleaned_data)
+
+    def update_through_service(self, request, obj: Contact, changes: dict[str, Any]) -> None:
+        contact_update(contact=obj, actor=request.user, **changes)
 
 
 @admin.register(ProductFamily)

@@ -1,10 +1,14 @@
 """REST endpoints for accounts, contacts and products."""
 
-from django.db import IntegrityError, transaction
 from rest_framework import mixins, serializers, viewsets
 
 from apps.customers.models import Account, Contact, Product
-from apps.customers.services import account_set_lifecycle
+from apps.customers.services import (
+    account_create,
+    account_update,
+    contact_create,
+    contact_update,
+)
 
 
 class AccountSerializer(serializers.ModelSerializer):
@@ -45,14 +49,14 @@ class AccountViewSet(
     search_fields = ["name", "domain"]
     ordering_fields = ["name", "created_at", "updated_at"]
 
-    @transaction.atomic
-    def perform_update(self, serializer) -> None:
-        # The lifecycle goes through its service: churning cancels running playbooks.
-        status = serializer.validated_data.pop("lifecycle_status", None)
-        account = serializer.save()
-        if status is not None:
-            account_set_lifecycle(account=account, status=status, actor=self.request.user)
-            account.refresh_from_db()
+    def perform_create(self, serializer: AccountSerializer) -> None:
+        serializer.instance = account_create(actor=self.request.user, **serializer.validated_data)
+
+    def perform_update(self, serializer: AccountSerializer) -> None:
+        # Churning cancels running playbooks: the service hands the lifecycle on.
+        serializer.instance = account_update(
+            account=serializer.instance, actor=self.request.user, **serializer.validated_data
+        )
 
 
 class ContactSerializer(serializers.ModelSerializer):
@@ -73,22 +77,9 @@ class ContactSerializer(serializers.ModelSerializer):
             "updated_at",
         ]
         read_only_fields = ["created_at", "updated_at"]
-        # The one-primary-per-account rule is checked in validate() so that the error
-        # names the field instead of landing in non_field_errors.
+        # The one-primary-per-account rule is the service's, so that the error names the
+        # field instead of landing in non_field_errors.
         validators = []
-
-    def validate(self, attrs: dict) -> dict:
-        account = attrs.get("account", getattr(self.instance, "account", None))
-        is_primary = attrs.get("is_primary", getattr(self.instance, "is_primary", False))
-        if is_primary and account is not None:
-            current = account.contacts.filter(is_primary=True)
-            if self.instance is not None:
-                current = current.exclude(pk=self.instance.pk)
-            if holder := current.first():
-                raise serializers.ValidationError(
-                    {"is_primary": [f"{account.name} already has a primary contact: {holder}."]}
-                )
-        return attrs
 
 
 class ContactViewSet(
@@ -105,21 +96,12 @@ class ContactViewSet(
     ordering_fields = ["name", "email", "created_at"]
 
     def perform_create(self, serializer: ContactSerializer) -> None:
-        self._save(serializer)
+        serializer.instance = contact_create(actor=self.request.user, **serializer.validated_data)
 
     def perform_update(self, serializer: ContactSerializer) -> None:
-        self._save(serializer)
-
-    def _save(self, serializer: ContactSerializer) -> None:
-        # validate() checked for another primary contact, but a concurrent request can
-        # make one in between; the database constraint then has the last word.
-        try:
-            with transaction.atomic():
-                serializer.save()
-        except IntegrityError:
-            raise serializers.ValidationError(
-                {"is_primary": ["This account already has a primary contact."]}
-            ) from None
+        serializer.instance = contact_update(
+            contact=serializer.instance, actor=self.request.user, **serializer.validated_data
+        )
 
 
 class ProductSerializer(serializers.ModelSerializer):

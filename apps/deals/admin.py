@@ -20,11 +20,17 @@ from django.utils.html import format_html, format_html_join
 from django.utils.text import capfirst
 
 from apps.core import clock
-from apps.core.admin_tools import ReadOnlyAdminMixin
+from apps.core.admin_tools import ReadOnlyAdminMixin, ServiceWritesAdminMixin
 from apps.core.errors import DomainError
 from apps.deals.models import Deal, DealLineItem, LossReason, Stage, StageChange, WinReason
 from apps.deals.selectors import deal_timeline
-from apps.deals.services import TRANSITIONS, deal_available_transitions, deal_transition
+from apps.deals.services import (
+    TRANSITIONS,
+    deal_available_transitions,
+    deal_create,
+    deal_transition,
+    deal_update,
+)
 
 # Transition forms ------------------------------------------------------------------------
 # Fields are optional here on purpose: the service names every missing requirement at
@@ -147,7 +153,7 @@ class DealLineItemInline(admin.TabularInline):
 
 
 @admin.register(Deal)
-class DealAdmin(admin.ModelAdmin):
+class DealAdmin(ServiceWritesAdminMixin, admin.ModelAdmin):
     list_display = (
         "name",
         "account",
@@ -193,6 +199,12 @@ class DealAdmin(admin.ModelAdmin):
         ("Audit", {"fields": ("created_at", "updated_at")}),
     )
     inlines = (DealLineItemInline,)
+
+    def create_through_service(self, request, form) -> Deal:
+        return deal_create(actor=request.user, **form.cleaned_data)
+
+    def update_through_service(self, request, obj: Deal, changes: dict[str, Any]) -> None:
+        deal_update(deal=obj, actor=request.user, **changes)
 
     @admin.display(description="stage changes")
     def timeline(self, deal: Deal) -> str:

@@ -5,7 +5,6 @@
 """
 
 from django_filters import rest_framework as filters
-from django_fsm import ConcurrentTransition
 from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from drf_spectacular.plumbing import build_choice_field
 from drf_spectacular.utils import (
@@ -19,7 +18,6 @@ from rest_framework import mixins, serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from apps.core.errors import Conflict
 from apps.core.permissions import ModelPermissions
 from apps.deals import selectors, services
 from apps.deals.models import Deal, DealLineItem, LossReason, Stage, StageChange, WinReason
@@ -134,17 +132,6 @@ class DealSerializer(DealListSerializer):
             return []
         infos = services.deal_available_transitions(deal=deal, user=request.user)
         return TransitionSerializer(infos, many=True).data
-
-    def validate(self, attrs: dict) -> dict:
-        if "account" not in attrs and "primary_contact" not in attrs:
-            return attrs
-        account = attrs.get("account", getattr(self.instance, "account", None))
-        contact = attrs.get("primary_contact", getattr(self.instance, "primary_contact", None))
-        if contact is not None and account is not None and contact.account_id != account.pk:
-            raise serializers.ValidationError(
-                {"primary_contact": [f"{contact.name} is not a contact of {account.name}."]}
-            )
-        return attrs
 
 
 class StageChangeSerializer(serializers.ModelSerializer):
@@ -287,14 +274,15 @@ class DealViewSet(
     def get_serializer_class(self):
         return DealListSerializer if self.action == "list" else DealSerializer
 
+    def perform_create(self, serializer: DealSerializer) -> None:
+        serializer.instance = services.deal_create(
+            actor=self.request.user, **serializer.validated_data
+        )
+
     def perform_update(self, serializer: DealSerializer) -> None:
-        try:
-            serializer.save()
-        except ConcurrentTransition:
-            # The mixin saves only if the stage is still the one we loaded.
-            raise Conflict(
-                "This deal's stage changed while you were editing it; reload it and try again."
-            ) from None
+        serializer.instance = services.deal_update(
+            deal=serializer.instance, actor=self.request.user, **serializer.validated_data
+        )
 
     @extend_schema(
         summary="Run a stage transition",

@@ -1,12 +1,14 @@
-"""Deal transitions. Admin, API, UI and CRM integrations all change stages through here.
+"""Deal writes. Admin, API, UI and CRM integrations create deals, edit their details and
+change their stages through here.
 
 Every function is atomic: the stage, the ``StageChange`` audit row and the outbox event
-commit together. A refused transition raises a domain error carrying every problem keyed
-by field, and writes nothing.
+commit together. A refused write raises a domain error carrying every problem keyed by
+field, and writes nothing. The stage changes only through the transitions.
 """
 
 import datetime as dt
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,7 +17,13 @@ from django_fsm import ConcurrentTransition, can_proceed, has_transition_perm
 
 from apps.core.errors import Conflict, NotPermitted, ValidationFailed
 from apps.core.events import event_emit
-from apps.customers.models import Contact
+from apps.core.writes import (
+    model_changes_apply,
+    model_validate,
+    require_known_fields,
+    require_permission,
+)
+from apps.customers.models import Account, Contact
 from apps.deals.models import Deal, LossReason, Stage, StageChange, WinReason
 
 logger = logging.getLogger(__name__)
@@ -42,6 +50,79 @@ def _transition_infos() -> dict[str, TransitionInfo]:
 
 TRANSITIONS: dict[str, TransitionInfo] = _transition_infos()
 STAGE_MOVES = {"move_to_new", "qualify", "propose", "negotiate"}
+# What people edit on a deal; the stage and the win/loss details belong to transitions.
+DEAL_DETAILS = (
+    "name",
+    "account",
+    "owner",
+    "kind",
+    "pipeline",
+    "amount",
+    "currency",
+    "close_date",
+    "primary_contact",
+)
+
+
+# Details --------------------------------------------------------------------------------
+
+
+def _details_check(deal: Deal, *, message: str, fields: Iterable[str]) -> None:
+    """The model's own rules and the deal's on ``fields``, every problem keyed by field.
+    (The protected stage field cannot be cleaned: full_clean would assign it.)"""
+    problems: dict[str, list[str]] = {}
+    try:
+        model_validate(deal, message=message, fields=fields)
+    except ValidationFailed as exc:
+        problems.update(exc.errors)
+    if (
+        {"account", "primary_contact"} & set(fields)
+        and deal.primary_contact_id
+        and "primary_contact" not in problems
+    ):
+        contact = deal.primary_contact
+        if contact.account_id != deal.account_id:
+            problems["primary_contact"] = [
+                f"{contact.name} is not a contact of {deal.account.name}."
+            ]
+    if problems:
+        raise ValidationFailed(message, problems)
+
+
+@transaction.atomic
+def deal_create(*, actor: Any, account: Account, name: str, **details: Any) -> Deal:
+    """Create a deal, which starts as new; ``details`` are any of ``DEAL_DETAILS``. Every
+    problem is reported by field and nothing is saved."""
+    require_known_fields(details, DEAL_DETAILS)
+    require_permission(actor, "deals.add_deal", "You may not create deals.")
+    deal = Deal(account=account, name=name, **details)
+    _details_check(deal, message="The deal was not created.", fields=DEAL_DETAILS)
+    deal.save()
+    return deal
+
+
+@transaction.atomic
+def deal_update(*, deal: Deal, actor: Any, **changes: Any) -> Deal:
+    """Edit a deal's details (``DEAL_DETAILS``), whatever its stage. Saves only what
+    changed; a refusal names the field and saves nothing, and a stage change made
+    meanwhile by someone else is a Conflict."""
+    require_known_fields(changes, DEAL_DETAILS)
+    require_permission(actor, "deals.change_deal", "You may not change deals.")
+    changed = model_changes_apply(deal, changes)
+    if not changed:
+        return deal
+    _details_check(deal, message="The deal was not saved.", fields=changed)
+    try:
+        deal.save(update_fields=[*changed, "updated_at"])
+    except ConcurrentTransition:
+        # The mixin saves only if the stage is still the one we loaded.
+        raise Conflict(
+            "This deal's stage changed while you were editing it; reload it and try again."
+        ) from None
+    return deal
+
+
+# Transitions ----------------------------------------------------------------------------
 
 
 def deal_available_transitions(*, deal: Deal, user: Any) -> list[TransitionInfo]:
@@ -279,6 +360,7 @@ def deal_transition(
 
 
 __all__ = [
+    "DEAL_DETAILS",
     "STAGE_MOVES",
     "TRANSITIONS",
     "Source",
@@ -287,7 +369,9 @@ __all__ = [
     "deal_close_lost",
     "deal_close_won",
     "deal_close_won_blockers",
+    "deal_create",
     "deal_move",
     "deal_reopen",
     "deal_transition",
+    "deal_update",
 ]

@@ -2,7 +2,10 @@ import datetime as dt
 import zoneinfo
 from typing import Any
 
-from apps.engine.models import StepRun
+from django.db.models import QuerySet
+
+from apps.core.step_kinds import StepDefinition
+from apps.engine.models import Enrollment, StepRun
 
 
 def step_run_effect(run: StepRun, *, show_error: bool = True) -> str:
@@ -35,3 +38,80 @@ def step_run_move(run: StepRun, *, tz: zoneinfo.ZoneInfo | str | None = None) ->
         return f"{at:%a} {at.day} {at:%b %H:%M}"
 
     return f"{local(run.planned_at)} → {local(run.due_at)}: {run.moved_because}"
+
+
+# Playbook timelines for pages (a task's, and later an account's or a deal's) -------------
+
+
+def enrollment_timeline(
+    *, enrollments: QuerySet[Enrollment], current_step_run_id: int | None = None
+) -> list[dict[str, Any]]:
+    """What each playbook did and will do, step by step: per enrollment, its version's
+    steps in order with their timing in words and their runs (``is_current`` marks
+    ``current_step_run_id``, e.g. the run that made the task on screen). Two queries,
+    however many enrollments and runs."""
+    timeline = []
+    for enrollment in enrollments.select_related(
+        "playbook", "version__playbook", "account"
+    ).prefetch_related("step_runs"):
+        runs_by_key: dict[str, list[StepRun]] = {}
+        for run in enrollment.step_runs.all():
+            runs_by_key.setdefault(run.step_key, []).append(run)
+        steps = []
+        zone = zoneinfo.ZoneInfo(enrollment.account.timezone)
+        for step in enrollment.version.definitions:
+            runs = sorted(runs_by_key.pop(step.key, []), key=lambda r: (r.due_at, r.pk))
+            steps.append(
+                {
+                    "name": step.name,
+                    "kind": step.kind,
+                    "timing": step_timing_label(step),
+                    "runs": [_run_entry(run, current_step_run_id, zone) for run in runs],
+                }
+            )
+        timeline.append({"enrollment": enrollment, "steps": steps})
+    return timeline
+
+
+def step_timing_label(step: StepDefinition) -> str:
+    """A step's timing in words: "2 business days after “kickoff” finishes, at 10:00 the
+    customer's time; repeats every 90 days"."""
+    days, hours = step.delay_days, step.delay_hours
+    unit = "business day" if step.business_days else "day"
+    parts = []
+    if days:
+        parts.append(f"{days} {unit}{'s' if days != 1 else ''}")
+    if hours:
+        parts.append(f"{hours} hour{'s' if hours != 1 else ''}")
+    delay = " and ".join(parts)
+    if not step.starts_at_enrollment:
+        anchor = f"after “{step.after_step}” finishes"
+    else:
+        anchor = "after enrollment" if delay else "at enrollment"
+    text = f"{delay} {anchor}".strip()
+    if step.at_time:
+        text += f", at {step.at_time:%H:%M} the customer's time"
+    if step.has_send_window:
+        text += f", in the send window {step.window_start:%H:%M}–{step.window_end:%H:%M}"
+    if step.repeat_every_days:
+        text += f"; repeats every {step.repeat_every_days} days"
+    if step.conditions:
+        text += "; only if its conditions hold"
+    return text[:1].upper() + text[1:]
+
+
+def _run_entry(
+    run: StepRun, current_step_run_id: int | None, zone: zoneinfo.ZoneInfo
+) -> dict[str, Any]:
+    finished = run.state in StepRun.FINISHED_STATES
+    when = (run.finished_at or run.due_at) if finished else run.due_at
+    effect = step_run_effect(run, show_error=False)
+    return {
+        "run": run,
+        "when": when,
+        "effect": effect,
+        "upcoming": run.state
+        in (StepRun.State.PENDING, StepRun.State.RUNNING, *StepRun.DUE_STATES),
+        "is_current": run.pk == current_step_run_id,
+        "moved": step_run_move(run, tz=zone),
+    }

@@ -8,10 +8,14 @@ class NotificationsConfig(AppConfig):
 
     def ready(self) -> None:
         from apps.core.events import subscribe
+        from apps.core.pages import register_topbar_count
         from apps.notifications import (
             reminders,
             step_kinds,  # noqa: F401  (registers "email", "reminder")
         )
+        from apps.notifications.selectors import unread_count
+
+        register_topbar_count("unread", unread_count)
 
         subscribe("task.assigned", reminders.task_assigned_notify)
         subscribe("task.sla_breached", reminders.task_sla_breached_notify)

@@ -53,3 +53,8 @@ def notification_list_for(*, user: Any, unread: bool | None = None) -> QuerySet[
     elif unread is False:
         notifications = notifications.filter(read_at__isnull=False)
     return notifications.order_by("-created_at", "-id")
+
+
+def unread_count(user: Any) -> int:
+    """How many of the user's notifications are unread (the top bar's count)."""
+    return Notification.objects.filter(recipient=user, read_at__isnull=True).count()

@@ -1,7 +1,8 @@
 """In-app notifications: the list (all, unread, read), mark one or all read, and open one.
 
-Part of the CS web UI, so it shares its page helpers (log-in, the viewer's time zone, the
-top bar). Someone else's notification answers 404: its existence is not theirs to know.
+Part of the CS web UI, so it uses the page shell in ``apps.core.pages`` (log-in, the
+viewer's time zone, the top bar). Someone else's notification answers 404: its existence
+is not theirs to know.
 """
 
 from django.contrib import messages
@@ -9,17 +10,16 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
 from apps.core.errors import ValidationFailed
 from apps.core.models import Profile
+from apps.core.pages import cs_page, render_page, safe_next, stays_on_site
 from apps.core.services import profile_update
 from apps.notifications.forms import PreferencesForm
 from apps.notifications.models import Notification
 from apps.notifications.selectors import notification_list_for
 from apps.notifications.services import notification_mark_read, notifications_mark_all_read
-from apps.queues.views import cs_page, render_page, safe_next
 
 PAGE_SIZE = 25
 SHOW = {"all": None, "unread": True, "read": False}
@@ -91,9 +91,7 @@ def notification_open(request: HttpRequest, pk: int) -> HttpResponse:
     notification = _own_notification(request, pk)
     notification_mark_read(notification=notification, user=request.user)
     target = notification.url
-    if target and url_has_allowed_host_and_scheme(
-        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
+    if target and stays_on_site(request, target):
         return redirect(target)
     return redirect(reverse("notifications:list"))
 

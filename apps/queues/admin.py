@@ -1,9 +1,11 @@
+from typing import Any
+
 from django.contrib import admin, messages
 from django.db.models import Count, Q
 
-from apps.core.errors import DomainError
+from apps.core.admin_tools import ServiceWritesAdminMixin
 from apps.queues.models import Queue, Task, TaskActivity
-from apps.queues.services import task_assign, task_cancel, task_create
+from apps.queues.services import task_cancel, task_create, task_update
 
 
 @admin.register(Queue)
@@ -82,7 +84,7 @@ class TaskActivityInline(admin.TabularInline):
 
 
 @admin.register(Task)
-class TaskAdmin(admin.ModelAdmin):
+class TaskAdmin(ServiceWritesAdminMixin, admin.ModelAdmin):
     list_display = (
         "title",
         "queue",
@@ -146,40 +148,28 @@ class TaskAdmin(admin.ModelAdmin):
             return (*self.readonly_fields, "assignment_reason")
         return self.readonly_fields
 
-    def save_model(self, request, obj: Task, form, change: bool) -> None:
-        if change:
-            # A new assignee goes through task_assign, so the change is recorded and
-            # announced like any other reassignment.
-            new_assignee = obj.assignee
-            if "assignee" in form.changed_data:
-                obj.assignee = Task.objects.get(pk=obj.pk).assignee
-            super().save_model(request, obj, form, change)
-            if "assignee" in form.changed_data:
-                try:
-                    task_assign(
-                        task=obj, actor=request.user, assignee=new_assignee, reason="In admin."
-                    )
-                except DomainError as exc:
-                    messages.error(request, f"Not reassigned: {exc.message}")
-            return
+    def create_through_service(self, request, form) -> Task:
         # New tasks go through the service so they emit "task.created" like every other.
-        created = task_create(
-            queue=obj.queue,
-            title=obj.title,
-            body=obj.body,
-            kind=obj.kind,
-            account=obj.account,
-            deal=obj.deal,
-            assignee=obj.assignee,
-            assignment_reason=obj.assignment_reason
-            or (f"Assigned in admin by {request.user}" if obj.assignee else ""),
-            priority=obj.priority,
-            due_at=obj.due_at,
+        data = form.cleaned_data
+        return task_create(
+            queue=data["queue"],
+            title=data["title"],
+            body=data["body"],
+            kind=data["kind"],
+            account=data["account"],
+            deal=data["deal"],
+            assignee=data["assignee"],
+            assignment_reason=data["assignment_reason"]
+            or (f"Assigned in admin by {request.user}" if data["assignee"] else ""),
+            priority=data["priority"],
+            due_at=data["due_at"],
             actor=request.user,
         )
-        obj.pk = created.pk
-        obj._state.adding = False
-        obj._state.db = created._state.db
+
+    def update_through_service(self, request, obj: Task, changes: dict[str, Any]) -> None:
+        # A new assignee goes through task_assign, so the change is recorded and announced
+        # like any other reassignment.
+        task_update(task=obj, actor=request.user, reason="In admin.", **changes)
 
     @admin.action(description="Cancel selected open tasks", permissions=["change"])
     def cancel_selected(self, request, queryset) -> None:

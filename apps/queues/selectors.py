@@ -141,6 +141,11 @@ def queues_visible_to(user: Any) -> QuerySet[Queue]:
     )
 
 
+def open_task_count(user: Any) -> int:
+    """How many open tasks are assigned to ``user`` (the top bar's My work count)."""
+    return Task.objects.filter(assignee=user, status__in=Task.OPEN_STATUSES).count()
+
+
 def queue_list_with_open_counts(*, user: Any = None) -> QuerySet[Queue]:
     queues = Queue.objects.all() if user is None else queues_visible_to(user)
     # Meta.ordering is dropped from aggregating queries, so the order is stated here.

@@ -1,0 +1,104 @@
+"""The page shell every app's pages share: log-in and the viewer's time zone, the top bar's
+counts, where "/" leads and safe "next" links. The layout itself is templates/base.html.
+
+Apps contribute without core knowing them: in their ``AppConfig.ready()`` they register a
+top-bar count (``register_topbar_count``) and, for one of them, the start page
+(``register_start_page``). So no app imports another to draw a page.
+"""
+
+import functools
+from collections.abc import Callable
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ImproperlyConfigured, PermissionDenied
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+
+from apps.core.selectors import profile_for
+
+TopbarCount = Callable[[Any], int]
+
+_topbar_counts: dict[str, TopbarCount] = {}
+_start_page: str | None = None
+
+
+def register_topbar_count(name: str, count: TopbarCount) -> None:
+    """Show ``count(user)`` in the top bar: templates read it as ``topbar_<name>``.
+
+    Registering the same name again replaces the function (module reloads in tests)."""
+    _topbar_counts[name] = count
+
+
+def register_start_page(url_name: str) -> None:
+    """Where "/" sends someone who is logged in (a URL name such as "app:view")."""
+    global _start_page
+    _start_page = url_name
+
+
+def topbar_counts(user: Any) -> dict[str, int]:
+    """One query per registered count, whatever the page."""
+    return {f"topbar_{name}": count(user) for name, count in _topbar_counts.items()}
+
+
+def _zone(name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name or "UTC")
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
+
+
+def cs_page(permission: str | None) -> Callable:
+    """Log-in required, an optional permission (403 without it), and times shown in the
+    viewer's own time zone from their work profile (``request.profile``)."""
+
+    def decorate(view: Callable) -> Callable:
+        @functools.wraps(view)
+        @login_required
+        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            if permission and not request.user.has_perm(permission):
+                raise PermissionDenied("Your role has no access to this page.")
+            request.profile = profile_for(request.user)
+            with timezone.override(_zone(request.profile.timezone)):
+                return view(request, *args, **kwargs)
+
+        return wrapper
+
+    return decorate
+
+
+def render_page(
+    request: HttpRequest, template: str, context: dict[str, Any], *, status: int = 200
+) -> HttpResponse:
+    """Render a page or a partial with the top bar's counts (partials update them out of
+    band, so a completed task or a read notification shows in the bar at once)."""
+    context = {
+        **topbar_counts(request.user),
+        "viewer_timezone": request.profile.timezone,
+        **context,
+    }
+    return render(request, template, context, status=status)
+
+
+def safe_next(request: HttpRequest, fallback: str) -> str:
+    """The ``next`` the request asks for if it stays on this site, else ``fallback``."""
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    return target if stays_on_site(request, target) else fallback
+
+
+def stays_on_site(request: HttpRequest, url: str) -> bool:
+    """Whether redirecting to ``url`` keeps the viewer on this site (no open redirects)."""
+    return url_has_allowed_host_and_scheme(
+        url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    )
+
+
+def home(request: HttpRequest) -> HttpResponse:
+    if not request.user.is_authenticated:
+        return redirect("login")
+    if _start_page is None:
+        raise ImproperlyConfigured("No app registered a start page (register_start_page).")
+    return redirect(_start_page)

@@ -1,0 +1,90 @@
+"""One action on many tasks, each in its own transaction."""
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from apps.core.errors import Conflict, DomainError, ValidationFailed
+from apps.queues.models import Task
+from apps.queues.services.activity import status_label
+from apps.queues.services.assignment import task_assign, task_claim
+from apps.queues.services.tasks import task_cancel, task_complete, task_snooze
+
+
+@dataclass
+class BulkItem:
+    task_id: int
+    ok: bool
+    message: str
+
+
+@dataclass
+class BulkResult:
+    items: list[BulkItem] = field(default_factory=list)
+
+    @property
+    def succeeded(self) -> int:
+        return sum(item.ok for item in self.items)
+
+    @property
+    def failed(self) -> int:
+        return len(self.items) - self.succeeded
+
+    @property
+    def summary(self) -> str:
+        done = f"{self.succeeded} of {len(self.items)} tasks done"
+        return done if not self.failed else f"{done}; {self.failed} refused"
+
+
+BULK_ACTIONS = ("claim", "assign", "snooze", "complete", "cancel")
+
+
+def tasks_bulk(*, tasks: Iterable[Task], actor: Any, action: str, **params: Any) -> BulkResult:
+    """Apply one action to many tasks, each in its own transaction: a task that is
+    refused (someone else's, already done) gets its message and the others go on.
+
+    ``params``: assign takes ``assignee`` and ``reason``; snooze ``until``; complete
+    ``outcome`` and ``notes``; cancel ``reason``."""
+    if action not in BULK_ACTIONS:
+        raise ValidationFailed(
+            "Unknown action.", {"action": [f"Use one of: {', '.join(BULK_ACTIONS)}."]}
+        )
+    result = BulkResult()
+    for task in tasks:
+        try:
+            message = _bulk_one(task, actor=actor, action=action, params=params)
+        except DomainError as exc:
+            result.items.append(BulkItem(task_id=task.pk, ok=False, message=_message(exc)))
+        else:
+            result.items.append(BulkItem(task_id=task.pk, ok=True, message=message))
+    return result
+
+
+def _message(exc: DomainError) -> str:
+    messages = [m for msgs in exc.errors.values() for m in msgs]
+    return " ".join(messages) or exc.message
+
+
+def _bulk_one(task: Task, *, actor: Any, action: str, params: dict[str, Any]) -> str:
+    if action == "claim":
+        task_claim(task=task, actor=actor)
+        return "Claimed."
+    if action == "assign":
+        task_assign(
+            task=task, actor=actor, assignee=params.get("assignee"), reason=params.get("reason", "")
+        )
+        return task.assignment_reason
+    if action == "snooze":
+        task_snooze(task=task, actor=actor, until=params.get("until"))
+        return "Snoozed."
+    if action == "complete":
+        task_complete(
+            task=task, actor=actor, outcome=params.get("outcome", ""), notes=params.get("notes", "")
+        )
+        return "Completed."
+    reason = (params.get("reason") or "").strip()
+    if not reason:
+        raise ValidationFailed("Say why.", {"reason": ["Say why the tasks are cancelled."]})
+    if not task_cancel(task=task, reason=reason, actor=actor):
+        raise Conflict(f"This task is already {status_label(task.status)}.")
+    return "Cancelled."
