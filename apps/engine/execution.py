@@ -25,7 +25,7 @@ from apps.core import clock, outbox, step_kinds
 from apps.core.events import EventSpec, events_emit_many
 from apps.core.step_kinds import StepDefinition
 from apps.engine.models import Enrollment, StepRun
-from apps.engine.timing import Calendar, step_timing
+from apps.engine.timing import Calendar, company_holidays_read_once, step_timing
 from apps.playbooks.conditions import condition_data, conditions_hold
 
 logger = logging.getLogger(__name__)
@@ -57,6 +57,8 @@ def step_runs_build(
     occurrence's planned moment). ``first`` marks an enrollment's opening steps: when
     due at once they go before older scheduled work, so a burst of closes shows first
     tasks first."""
+    if not steps:
+        return []
     now = clock.now()
     calendar = calendar or Calendar.for_account(enrollment.account)
     runs = []
@@ -220,6 +222,11 @@ def _lock_enrollments(ids: set[int]) -> dict[int, Enrollment]:
 
 @transaction.atomic
 def _execute_batch(*, ids: list[int] | None, limit: int) -> BatchResult:
+    with company_holidays_read_once():
+        return _execute_claimed(ids=ids, limit=limit)
+
+
+def _execute_claimed(*, ids: list[int] | None, limit: int) -> BatchResult:
     now = clock.now()
     runs = _claim(ids=ids, limit=limit, now=now)
     if not runs:

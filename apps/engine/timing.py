@@ -6,9 +6,12 @@ days skip weekends, the account country's public holidays (``holidays``) and com
 holidays entered in admin.
 """
 
+import contextlib
+import contextvars
 import datetime as dt
 import functools
 import zoneinfo
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,6 +31,30 @@ def _public_holidays(country: str, year: int) -> dict[dt.date, str]:
         return {}
 
 
+_holidays_read: contextvars.ContextVar[list | None] = contextvars.ContextVar(
+    "company_holidays", default=None
+)
+
+
+def _company_holidays() -> list[CompanyHoliday]:
+    cached = _holidays_read.get()
+    if cached is None:
+        return list(CompanyHoliday.objects.all())
+    if not cached:
+        cached.append(list(CompanyHoliday.objects.all()))
+    return cached[0]
+
+
+@contextlib.contextmanager
+def company_holidays_read_once() -> Iterator[None]:
+    """Read the company holidays once for the block (a batch), not once per account."""
+    token = _holidays_read.set([])
+    try:
+        yield
+    finally:
+        _holidays_read.reset(token)
+
+
 @dataclass
 class Calendar:
     """A working calendar for one account: its zone, its country, company holidays."""
@@ -45,7 +72,7 @@ class Calendar:
         """Weekends, the country's public holidays and the company holidays for it."""
         days = frozenset(
             holiday.date
-            for holiday in CompanyHoliday.objects.all()
+            for holiday in _company_holidays()
             if not holiday.countries or country in holiday.countries
         )
         return cls(tz=zoneinfo.ZoneInfo(timezone), country=country, company_days=days)

@@ -9,7 +9,7 @@ from apps.core import step_kinds
 from apps.core.templating import check_template, render_text
 from apps.engine.context import step_template_context, templates_missing_deal
 from apps.queues.models import Queue, Task
-from apps.queues.services import task_cancel, task_create
+from apps.queues.services import StepTask, task_cancel, tasks_create_for_steps
 
 ASSIGN_TO = {
     "account_csm": "the account's CSM",
@@ -71,36 +71,70 @@ def validate_task_config(config: dict[str, Any]) -> step_kinds.ConfigErrors:
     return errors
 
 
-def execute_task_step(execution: step_kinds.StepExecution) -> dict[str, Any]:
+def _step_task(execution: step_kinds.StepExecution, queues: dict[str, Queue]) -> StepTask:
     config = execution.step.config
-    if problem := templates_missing_deal(
-        execution, templates={"title": config.get("title"), "body": config.get("body")}
-    ):
-        return {"skipped": problem}
     context = step_template_context(execution)
     assign_to = config.get("assign_to", "account_csm")
-    queue = Queue.objects.get(slug=config["queue"])
-    # None lets task_create apply the queue's own rule.
+    if config["queue"] not in queues:
+        queues[config["queue"]] = Queue.objects.get(slug=config["queue"])
+    # None lets task creation apply the queue's own rule.
     strategy = {"queue": None, "unassigned": Queue.Strategy.UNASSIGNED}.get(assign_to, assign_to)
-    task = task_create(
-        queue=queue,
+    return StepTask(
+        step_run=execution.step_run,
+        queue=queues[config["queue"]],
         title=render_text(config["title"], context),
         body=render_text(config.get("body", ""), context),
         kind=config.get("task_kind", "general"),
         account=execution.account,
         deal=execution.deal,
-        step_run=execution.step_run,
         strategy=strategy,
         priority=config.get("priority", Task.Priority.P3),
         due_at=execution.now + dt.timedelta(days=config.get("due_in_days", 0)),
         sla_hours=config.get("sla_hours"),
     )
+
+
+def _result(task: Task) -> dict[str, Any]:
     who = task.assignee.get_username() if task.assignee else "anyone in the queue"
     return {
         "task_id": task.pk,
         "assignee_id": task.assignee_id,
         "summary": f"Task “{task.title}” in {task.queue.name} for {who}",
     }
+
+
+def _missing_deal(execution: step_kinds.StepExecution) -> str | None:
+    config = execution.step.config
+    return templates_missing_deal(
+        execution, templates={"title": config.get("title"), "body": config.get("body")}
+    )
+
+
+def execute_task_steps(
+    executions: list[step_kinds.StepExecution],
+) -> list[dict[str, Any] | Exception]:
+    """The tasks of many steps, created together (see ``tasks_create_for_steps``)."""
+    results: list[dict[str, Any] | Exception | None] = []
+    specs, queues = [], {}
+    for execution in executions:
+        if problem := _missing_deal(execution):
+            results.append({"skipped": problem})
+            continue
+        try:
+            specs.append(_step_task(execution, queues))
+        except Exception as exc:  # a template or a queue that is gone: this step alone
+            results.append(exc)
+            continue
+        results.append(None)
+    tasks = iter(tasks_create_for_steps(specs=specs))
+    return [_result(next(tasks)) if result is None else result for result in results]
+
+
+def execute_task_step(execution: step_kinds.StepExecution) -> dict[str, Any]:
+    [result] = execute_task_steps([execution])
+    if isinstance(result, Exception):
+        raise result
+    return result
 
 
 def withdraw_task(step_run: Any, reason: str) -> int:
@@ -113,6 +147,7 @@ step_kinds.register(
         name="task",
         label="Task in a queue",
         execute=execute_task_step,
+        execute_many=execute_task_steps,
         validate_config=validate_task_config,
         withdraw=withdraw_task,
     )

@@ -123,7 +123,7 @@ def test_failures_back_off_then_die(rep, settings, monkeypatch):
     def boom(**kwargs):
         raise RuntimeError("queue service unavailable")
 
-    monkeypatch.setattr(task_kind, "task_create", boom)
+    monkeypatch.setattr(task_kind, "tasks_create_for_steps", boom)
     assert step_run_execute(step_run_id=kickoff.pk) == StepRun.State.FAILED
     kickoff.refresh_from_db()
     assert kickoff.due_at > clock.now() and "queue service unavailable" in kickoff.last_error

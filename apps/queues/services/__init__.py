@@ -24,6 +24,7 @@ from apps.queues.services.sla import (
 from apps.queues.services.tasks import (
     SNOOZE_LIMIT,
     TASK_DETAILS,
+    StepTask,
     outcome_problem,
     task_cancel,
     task_comment,
@@ -33,6 +34,7 @@ from apps.queues.services.tasks import (
     task_snooze,
     task_start,
     task_update,
+    tasks_create_for_steps,
 )
 
 __all__ = [
@@ -43,6 +45,7 @@ __all__ = [
     "TASK_DETAILS",
     "BulkItem",
     "BulkResult",
+    "StepTask",
     "assignee_pick",
     "business_hours_after",
     "outcome_problem",
@@ -60,4 +63,5 @@ __all__ = [
     "task_update",
     "tasks_bulk",
     "tasks_check_slas",
+    "tasks_create_for_steps",
 ]

@@ -92,20 +92,52 @@ def _availability(users: list[Any], now: dt.datetime) -> _Availability:
     return _Availability(profiles=profiles, open_counts=_open_counts(ids | backups), now=now)
 
 
-def _single_person(person: Any, label: str, now: dt.datetime) -> tuple[Any, str]:
-    """The task goes to ``person``; if they cannot take it, to their backup; else nobody."""
+def _single_person(
+    person: Any, label: str, now: dt.datetime, availability: _Availability | None = None
+) -> tuple[Any, str]:
+    """The task goes to ``person``; if they cannot take it, to their backup; else nobody.
+    A shared ``availability`` (a batch of tasks) counts the tasks already given out."""
     if person is None:
         return None, f"Nobody is {label}; left unassigned for the queue to claim."
-    availability = _availability([person], now)
+    availability = availability or _availability([person], now)
     problem = availability.problem(person)
     if problem is None:
-        return person, f"Assigned to {label}, {person_name(person)}."
-    backup = availability.backup_of(person)
-    if backup is not None and backup.pk != person.pk:
-        if (backup_problem := availability.problem(backup)) is None:
-            return backup, f"{problem}; given to their backup {person_name(backup)}."
-        return None, f"{problem} and their backup {backup_problem}; left unassigned."
-    return None, f"{problem} and has no backup; left unassigned for the queue to claim."
+        chosen, reason = person, f"Assigned to {label}, {person_name(person)}."
+    else:
+        backup = availability.backup_of(person)
+        if backup is None or backup.pk == person.pk:
+            return None, f"{problem} and has no backup; left unassigned for the queue to claim."
+        if (backup_problem := availability.problem(backup)) is not None:
+            return None, f"{problem} and their backup {backup_problem}; left unassigned."
+        chosen, reason = backup, f"{problem}; given to their backup {person_name(backup)}."
+    availability.open_counts[chosen.pk] = availability.open_counts.get(chosen.pk, 0) + 1
+    return chosen, reason
+
+
+# Strategies whose person comes from the account or the deal: a batch of tasks shares one
+# availability lookup for all of them.
+PERSONAL_STRATEGIES = {
+    Strategy.ACCOUNT_CSM: "the account's CSM",
+    Strategy.DEAL_OWNER: "the deal owner",
+}
+
+
+def assignees_pick_personal(
+    *, picks: list[tuple[str, Any, Any]], now: dt.datetime
+) -> list[tuple[Any, str]]:
+    """``assignee_pick`` for many tasks whose strategy is the account's CSM or the deal
+    owner: ``picks`` are (strategy, account, deal). Two queries however many."""
+    people = [
+        getattr(account, "csm", None)
+        if strategy == Strategy.ACCOUNT_CSM
+        else getattr(deal, "owner", None)
+        for strategy, account, deal in picks
+    ]
+    availability = _availability([p for p in people if p is not None], now)
+    return [
+        _single_person(person, PERSONAL_STRATEGIES[strategy], now, availability)
+        for person, (strategy, _, _) in zip(people, picks, strict=True)
+    ]
 
 
 def _from_members(queue: Queue, strategy: str, now: dt.datetime) -> tuple[Any, str]:

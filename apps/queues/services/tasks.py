@@ -7,6 +7,7 @@ the fields it changes, so a snooze never overwrites an assignment made a moment 
 """
 
 import datetime as dt
+from dataclasses import dataclass
 from typing import Any
 
 from django.db import transaction
@@ -14,20 +15,22 @@ from django_fsm import can_proceed
 
 from apps.core import clock
 from apps.core.errors import Conflict, NotPermitted, ValidationFailed
-from apps.core.events import event_emit
+from apps.core.events import EventSpec, event_emit, events_emit_many
 from apps.core.writes import model_changes_apply, model_validate, require_known_fields
 from apps.queues import selectors
 from apps.queues.models import OUTCOMES_BY_KIND, Queue, Task, TaskActivity
 from apps.queues.services.activity import activity_record, person_name, person_or_none, status_label
 from apps.queues.services.assignment import (
+    PERSONAL_STRATEGIES,
     REASON_LENGTH,
     assignee_pick,
+    assignees_pick_personal,
     assignment_record,
     task_assign,
     task_claim,
 )
 from apps.queues.services.guards import require_can_work, require_open, task_save_fields
-from apps.queues.services.sla import sla_due_at_for
+from apps.queues.services.sla import business_hours_after, queue_calendar, sla_due_at_for
 
 Activity = TaskActivity.Kind
 Strategy = Queue.Strategy
@@ -107,6 +110,144 @@ def task_create(
     elif picked:  # a rule found nobody: say why
         activity_record(task, Activity.ASSIGNED, actor=actor, message=assignment_reason)
     return task
+
+
+@dataclass(frozen=True)
+class StepTask:
+    """A task a playbook step asks for (see ``tasks_create_for_steps``)."""
+
+    step_run: Any
+    queue: Queue
+    title: str
+    body: str
+    kind: str
+    account: Any
+    deal: Any
+    strategy: str | None
+    priority: int
+    due_at: dt.datetime | None
+    sla_hours: float | None
+
+
+def tasks_create_for_steps(*, specs: list[StepTask]) -> list[Task]:
+    """``task_create`` for many playbook steps at once, with one statement per table:
+    the tasks, their activity lines and their ``task.created`` / ``task.assigned``
+    events. Assignment to the account's CSM or the deal owner shares one availability
+    lookup (out of office, backups, capacity, counting the tasks given out in this
+    batch); other strategies pick one task at a time. A step that already has its task
+    gets it back (a duplicate delivery)."""
+    existing = {
+        task.step_run_id: task
+        for task in Task.objects.filter(step_run__in=[spec.step_run for spec in specs])
+    }
+    fresh = [spec for spec in specs if spec.step_run.pk not in existing]
+    now = clock.now()
+    personal = [
+        spec
+        for spec in fresh
+        if (spec.strategy or spec.queue.assignment_strategy) in PERSONAL_STRATEGIES
+    ]
+    picked = dict(
+        zip(
+            [id(spec) for spec in personal],
+            assignees_pick_personal(
+                picks=[
+                    (spec.strategy or spec.queue.assignment_strategy, spec.account, spec.deal)
+                    for spec in personal
+                ],
+                now=now,
+            ),
+            strict=True,
+        )
+    )
+    calendars: dict[int, Any] = {}
+    tasks, tried = [], []
+    for spec in fresh:
+        strategy = spec.strategy or spec.queue.assignment_strategy
+        if id(spec) in picked:
+            assignee, reason = picked[id(spec)]
+        else:
+            assignee, reason = assignee_pick(
+                queue=spec.queue, strategy=spec.strategy, account=spec.account, deal=spec.deal
+            )
+        tried.append(strategy != Strategy.UNASSIGNED)
+        tasks.append(
+            Task(
+                queue=spec.queue,
+                title=spec.title[:300],
+                body=spec.body,
+                kind=spec.kind,
+                account=spec.account,
+                deal=spec.deal,
+                step_run=spec.step_run,
+                assignee=assignee,
+                assignment_reason=reason[:REASON_LENGTH],
+                priority=spec.priority,
+                due_at=spec.due_at,
+                sla_due_at=_sla_due(spec, now, calendars),
+                created_at=now,
+            )
+        )
+    Task.objects.bulk_create(tasks)
+    activities, events = [], []
+    for task, assignment_tried in zip(tasks, tried, strict=True):
+        activities.append(
+            TaskActivity(
+                task=task,
+                kind=Activity.CREATED,
+                message=f"Created by a playbook step in {task.queue.name}.",
+                created_at=now,
+            )
+        )
+        events.append(
+            EventSpec(
+                name="task.created",
+                aggregate_type="task",
+                aggregate_id=task.pk,
+                payload={
+                    "task_id": task.pk,
+                    "queue": task.queue.slug,
+                    "assignee_id": task.assignee_id,
+                },
+            )
+        )
+        if task.assignee_id is not None or assignment_tried:
+            activities.append(
+                TaskActivity(
+                    task=task,
+                    kind=Activity.ASSIGNED,
+                    message=task.assignment_reason,
+                    created_at=now,
+                )
+            )
+        if task.assignee_id is not None:
+            events.append(
+                EventSpec(
+                    name="task.assigned",
+                    aggregate_type="task",
+                    aggregate_id=task.pk,
+                    payload={
+                        "task_id": task.pk,
+                        "assignee_id": task.assignee_id,
+                        "reason": task.assignment_reason,
+                        "actor_id": None,
+                        "queue_id": task.queue_id,
+                    },
+                )
+            )
+    TaskActivity.objects.bulk_create(activities)
+    events_emit_many(events=events)
+    created = {task.step_run_id: task for task in tasks}
+    return [existing.get(spec.step_run.pk) or created[spec.step_run.pk] for spec in specs]
+
+
+def _sla_due(spec: StepTask, now: dt.datetime, calendars: dict[int, Any]) -> dt.datetime | None:
+    hours = spec.sla_hours if spec.sla_hours is not None else spec.queue.sla_hours
+    if not hours:
+        return None
+    if spec.queue.pk not in calendars:
+        calendars[spec.queue.pk] = queue_calendar(spec.queue)
+    return business_hours_after(start=now, hours=hours, calendar=calendars[spec.queue.pk])
 
 
 @transaction.atomic

@@ -1,0 +1,131 @@
+"""Batched execution: many due steps in one transaction, with one statement per table;
+a failing step fails alone; new enrollments' first steps go first."""
+
+import datetime as dt
+
+import pytest
+
+from apps.core import clock
+from apps.core.events import events_drain
+from apps.engine.execution import step_runs_due_ids, steps_execute_due
+from apps.engine.models import Enrollment, StepRun
+from apps.queues.models import Queue, Task, TaskActivity
+from tests.deals.test_close_won import close_won
+from tests.factories import (
+    AccountFactory,
+    ProfileFactory,
+    UserFactory,
+    closable_deal,
+    onboarding_playbook,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+def close_many(count: int, rep, **account_fields) -> list:
+    deals = [closable_deal(account=AccountFactory(**account_fields)) for _ in range(count)]
+    for deal in deals:
+        close_won(deal, actor=rep)
+    events_drain()
+    return deals
+
+
+def test_a_batch_runs_many_steps_with_a_fixed_number_of_statements(
+    rep, django_assert_max_num_queries
+):
+    onboarding_playbook()
+    close_many(3, rep)
+    with django_assert_max_num_queries(30) as few:
+        assert steps_execute_due(limit=100).executed == 3
+    close_many(30, rep)
+
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        assert steps_execute_due(limit=100).executed == 30
+
+    assert Task.objects.count() == 33
+    assert TaskActivity.objects.filter(kind=TaskActivity.Kind.CREATED).count() == 33
+    assert not Enrollment.objects.exclude(state=Enrollment.State.COMPLETED).exists()
+
+
+def test_a_step_that_fails_fails_alone_and_the_others_finish(rep):
+    onboarding_playbook(
+        extra_steps=[
+            {
+                "key": "broken",
+                "name": "Broken",
+                "kind": "task",
+                "config": {"queue": "onboarding", "title": "Hello {{ account.name }}"},
+            }
+        ]
+    )
+    deals = close_many(3, rep)
+    broken = StepRun.objects.filter(step_key="broken").order_by("id").first()
+    # A step whose queue was deleted after publishing: its task cannot be made.
+    Enrollment.objects.filter(pk=broken.enrollment_id).update(
+        version=_version_with_queue(broken.enrollment.version, "gone")
+    )
+
+    result = steps_execute_due(limit=100)
+
+    assert (result.executed, result.failed) == (5, 1)
+    broken.refresh_from_db()
+    assert broken.state == StepRun.State.FAILED
+    assert "DoesNotExist" in broken.last_error
+    assert Task.objects.count() == 2 * len(deals) - 1
+
+
+def _version_with_queue(version, slug):
+    from apps.playbooks.models import PlaybookVersion
+
+    steps = [
+        {**step, "config": {**step["config"], "queue": slug}} if step["key"] == "broken" else step
+        for step in version.steps
+    ]
+    return PlaybookVersion.objects.create(
+        playbook=version.playbook,
+        number=version.number + 1,
+        trigger=version.trigger,
+        filters=version.filters,
+        cancel_on=version.cancel_on,
+        steps=steps,
+    )
+
+
+def test_capacity_counts_the_tasks_given_out_in_the_same_batch(rep):
+    csm = UserFactory(username="busy", role="CSM")
+    backup = UserFactory(username="backup", role="CSM")
+    ProfileFactory(user=csm, capacity=2, backup=backup)
+    onboarding_playbook()
+    close_many(3, rep, csm=csm)
+
+    steps_execute_due(limit=100)
+
+    owners = sorted(Task.objects.values_list("assignee__username", flat=True))
+    assert owners == ["backup", "busy", "busy"]
+    given = Task.objects.get(assignee=backup)
+    assert "at capacity (2 open tasks); given to their backup" in given.assignment_reason
+
+
+def test_new_enrollments_first_steps_go_before_older_scheduled_work(rep):
+    onboarding_playbook()
+    [old] = close_many(1, rep)
+    old_run = StepRun.objects.get(enrollment__deal=old)
+    StepRun.objects.filter(pk=old_run.pk).update(
+        priority=StepRun.Priority.SCHEDULED, due_at=clock.now() - dt.timedelta(days=1)
+    )
+    [new] = close_many(1, rep)
+
+    [first, second] = step_runs_due_ids(limit=10)
+
+    assert StepRun.objects.get(pk=first).enrollment.deal == new
+    assert second == old_run.pk
+
+
+def test_running_a_batch_twice_does_nothing_twice(rep):
+    onboarding_playbook()
+    close_many(4, rep)
+
+    assert steps_execute_due(limit=100).executed == 4
+    assert steps_execute_due(limit=100).executed == 0
+    assert Task.objects.count() == 4
+    assert Queue.objects.get(slug="onboarding").tasks.count() == 4
