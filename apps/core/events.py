@@ -26,6 +26,9 @@ _handlers: dict[str, list[EventHandler]] = defaultdict(list)
 # handles whatever triggers, waits and cancellations are registered, including those
 # registered by apps that become ready after it.
 _matching: list[tuple[Callable[[str], bool], EventHandler]] = []
+# The batch form of a handler: the same effects for a list of events, with a few
+# statements for all of them.
+_batch_forms: dict[EventHandler, Callable[[list[DomainEvent]], object]] = {}
 
 EVENT_RETRY = outbox.Backoff(first=dt.timedelta(seconds=10), cap=dt.timedelta(hours=1))
 
@@ -35,9 +38,18 @@ def subscribe(event_name: str, handler: EventHandler) -> None:
         _handlers[event_name].append(handler)
 
 
-def subscribe_matching(accepts: Callable[[str], bool], handler: EventHandler) -> None:
+def subscribe_matching(
+    accepts: Callable[[str], bool],
+    handler: EventHandler,
+    *,
+    many: Callable[[list[DomainEvent]], object] | None = None,
+) -> None:
+    """Subscribe ``handler`` to every event ``accepts`` says yes to; ``many`` is its
+    batch form, used when a batch holds several such events in a row."""
     if (accepts, handler) not in _matching:
         _matching.append((accepts, handler))
+    if many is not None:
+        _batch_forms[handler] = many
 
 
 def handlers_for(event_name: str) -> list[EventHandler]:
@@ -165,8 +177,10 @@ def _process_claimed(event: DomainEvent) -> bool:
 
 
 def events_process_due(*, limit: int = 100) -> int:
-    """Process up to ``limit`` unprocessed events in one transaction (one savepoint
-    each), oldest first. Returns how many it took, failed ones included."""
+    """Process up to ``limit`` unprocessed events in one transaction, oldest first.
+    Consecutive events of the same name whose handlers all have a batch form run
+    together in one savepoint; the others (and a batch that fails) run one savepoint
+    per event. Returns how many it took, failed ones included."""
     now = clock.now()
     with transaction.atomic():
         # SKIP LOCKED: events another worker holds are being processed there.
@@ -176,10 +190,43 @@ def events_process_due(*, limit: int = 100) -> int:
             .filter(models.Q(next_attempt_at__isnull=True) | models.Q(next_attempt_at__lte=now))
             .order_by("id")[:limit]
         )
-        for event in claimed:
-            if _process_claimed(event):
-                logger.info("event processed: %s id=%s", event.name, event.pk)
+        for group in _runs_of_the_same_name(claimed):
+            if len(group) > 1 and _process_together(group):
+                continue
+            for event in group:
+                if _process_claimed(event):
+                    logger.info("event processed: %s id=%s", event.name, event.pk)
     return len(claimed)
+
+
+def _runs_of_the_same_name(events: list[DomainEvent]) -> list[list[DomainEvent]]:
+    # Only neighbours are grouped: a reopen between two closes keeps its place.
+    groups: list[list[DomainEvent]] = []
+    for event in events:
+        if groups and groups[-1][0].name == event.name:
+            groups[-1].append(event)
+        else:
+            groups.append([event])
+    return groups
+
+
+def _process_together(group: list[DomainEvent]) -> bool:
+    handlers = handlers_for(group[0].name)
+    if not all(handler in _batch_forms for handler in handlers):
+        return False
+    try:
+        with transaction.atomic():
+            for handler in handlers:
+                _batch_forms[handler](group)
+    except Exception:
+        logger.warning("a batch of %s %s events failed; one by one", len(group), group[0].name)
+        return False
+    processed = clock.now()
+    DomainEvent.objects.filter(pk__in=[event.pk for event in group]).update(
+        processed_at=processed, attempts=models.F("attempts") + 1, last_error=""
+    )
+    logger.info("events processed: %s × %s", group[0].name, len(group))
+    return True
 
 
 def events_drain(*, seconds: float = 30.0) -> int:

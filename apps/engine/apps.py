@@ -13,7 +13,11 @@ class EngineConfig(AppConfig):
         from apps.engine import execution, services
 
         # Whatever the apps register, including apps that become ready after this one.
-        subscribe_matching(registry.is_trigger_event, services.enrollments_start_for_event)
+        subscribe_matching(
+            registry.is_trigger_event,
+            services.enrollments_start_for_event,
+            many=services.enrollments_start_for_events,
+        )
         subscribe_matching(registry.is_cancellation, services.enrollments_cancel_for_event)
         subscribe_matching(registry.is_waitable, services.step_runs_resume_waiting)
         outbox.register_drainer("steps", execution.steps_drain)

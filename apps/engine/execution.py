@@ -23,6 +23,7 @@ from django.db.models import Q
 
 from apps.core import clock, outbox, step_kinds
 from apps.core.events import EventSpec, events_emit_many
+from apps.core.rows import rows_update
 from apps.core.step_kinds import StepDefinition
 from apps.engine.models import Enrollment, StepRun
 from apps.engine.timing import Calendar, company_holidays_read_once, step_timing
@@ -255,7 +256,7 @@ def _execute_claimed(*, ids: list[int] | None, limit: int) -> BatchResult:
         else:
             runnable.append((run, enrollment, step))
     if fenced:
-        StepRun.objects.bulk_update(fenced, ["state", "lease_until"])
+        rows_update(fenced, ["state", "lease_until"])
         outcome.fenced = len(fenced)
     done, failures = _execute_kinds(runnable, now=now)
     finished += done
@@ -368,13 +369,13 @@ def step_runs_finish(
             )
         )
         successors += _next_runs(run, enrollment, state=item.state, now=now, firsts=firsts)
-    StepRun.objects.bulk_update(
+    rows_update(
         runs,
         ["state", "result", "lease_until", "started_at", "finished_at", "last_error", "attempts"],
     )
     for enrollment in touched.values():
         enrollment.updated_at = now
-    Enrollment.objects.bulk_update(list(touched.values()), ["context", "updated_at"])
+    rows_update(list(touched.values()), ["context", "updated_at"])
     events_emit_many(events=events)
     step_runs_save(successors)
     _complete_finished_enrollments(touched, now=now)

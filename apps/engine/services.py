@@ -29,6 +29,7 @@ from apps.engine.execution import (
     steps_drain,
 )
 from apps.engine.models import Enrollment, StepRun
+from apps.engine.timing import company_holidays_read_once
 from apps.playbooks.filters import filters_match
 from apps.playbooks.selectors import playbooks_for_trigger
 
@@ -39,79 +40,155 @@ logger = logging.getLogger(__name__)
 
 def enrollments_start_for_event(event: DomainEvent) -> list[Enrollment]:
     """Enroll the account the event concerns in every active playbook whose trigger it
-    fires and whose filters match.
+    fires and whose filters match (see ``enrollments_start_for_events``)."""
+    return enrollments_start_for_events([event])
+
+
+def enrollments_start_for_events(events: list[DomainEvent]) -> list[Enrollment]:
+    """Enroll the accounts these events concern, with a few queries for the whole batch:
+    playbooks per trigger, the accounts and deals, earlier enrollments for the policies,
+    then one INSERT for the enrollments and one for their first step runs.
 
     The deal is the event's own, or for an account event the account's latest won deal
-    (None if it has none). Idempotent: the (playbook, account, trigger event) unique key
-    means a second run of the same event finds the enrollment and schedules nothing new.
+    (None if it has none). Idempotent: an event that already enrolled an account in a
+    playbook (the unique key on playbook, account and trigger event) enrolls it again
+    in nothing. The caller holds the events' row locks, so no one else is enrolling
+    for the same events.
     """
-    started = []
-    for trigger in registry.triggers_fired_by(event.name):
-        subject = trigger.subject(event)
-        if subject is None:
-            logger.warning("event %s names no account; trigger %s ignored", event.pk, trigger.name)
+    candidates = _candidates(events)
+    if not candidates:
+        return []
+    now = clock.now()
+    refused = _policy_refusals(candidates, now=now)
+    enrollments: list[Enrollment] = []
+    for candidate in candidates:
+        event, playbook, account, deal = candidate
+        if reason := refused.get(id(candidate)):
+            logger.info("account %s not enrolled in %s: %s", account.pk, playbook, reason)
             continue
-        playbooks = list(playbooks_for_trigger(trigger=trigger.name))
-        if not playbooks:
-            continue
-        account = Account.objects.select_related("csm").get(pk=subject.account_id)
-        deal = (
-            Deal.objects.select_related("account").get(pk=subject.deal_id)
-            if subject.deal_id
-            else deal_latest_won(account=account)
+        enrollments.append(
+            Enrollment(
+                playbook=playbook,
+                version=playbook.current_version,
+                account=account,
+                deal=deal,
+                trigger_event=event,
+                created_at=now,
+            )
         )
-        for playbook in playbooks:
-            enrollment = _enroll(playbook, trigger, event=event, account=account, deal=deal)
-            if enrollment is not None:
-                started.append(enrollment)
-    return started
+    Enrollment.objects.bulk_create(enrollments)
+    runs: list[StepRun] = []
+    with company_holidays_read_once():
+        for enrollment in enrollments:
+            opening = [s for s in enrollment.version.definitions if s.starts_at_enrollment]
+            runs += step_runs_build(enrollment=enrollment, steps=opening, base=now, first=True)
+    step_runs_save(runs)
+    for enrollment in enrollments:
+        logger.info(
+            "enrollment %s: account %s in %s",
+            enrollment.pk,
+            enrollment.account_id,
+            enrollment.version,
+        )
+    return enrollments
 
 
-def _enroll(playbook, trigger, *, event: DomainEvent, account: Account, deal: Deal | None):
-    version = playbook.current_version
-    if not filters_match(
-        version.filters,
-        account=account,
-        deal=deal,
-        payload=event.payload,
-        payload_filters=trigger.payload_filters,
-    ):
-        return None
-    if reason := _enrollment_policy_refusal(playbook, account=account, deal=deal, now=clock.now()):
-        logger.info("account %s not enrolled in %s: %s", account.pk, playbook, reason)
-        return None
-    enrollment, created = Enrollment.objects.get_or_create(
-        playbook=playbook,
-        account=account,
-        trigger_event=event,
-        defaults={"version": version, "deal": deal},
+Candidate = tuple[DomainEvent, Any, Account, Deal | None]
+
+
+def _candidates(events: list[DomainEvent]) -> list[Candidate]:
+    """(event, playbook, account, deal) for every playbook an event's triggers start and
+    whose filters match."""
+    playbooks: dict[str, list] = {}
+    wanted: list[tuple[DomainEvent, Any, Any]] = []
+    for event in events:
+        for trigger in registry.triggers_fired_by(event.name):
+            subject = trigger.subject(event)
+            if subject is None:
+                logger.warning("event %s names no account; %s ignored", event.pk, trigger.name)
+                continue
+            if trigger.name not in playbooks:
+                playbooks[trigger.name] = list(playbooks_for_trigger(trigger=trigger.name))
+            if playbooks[trigger.name]:
+                wanted.append((event, trigger, subject))
+    if not wanted:
+        return []
+    accounts = Account.objects.select_related("csm", "owner").in_bulk(
+        {subject.account_id for _, _, subject in wanted}
     )
-    if not created:
-        return None
-    logger.info("enrollment %s: account %s in %s", enrollment.pk, account.pk, version)
-    opening = [step for step in version.definitions if step.starts_at_enrollment]
-    step_runs_schedule(enrollment=enrollment, steps=opening, base=clock.now(), first=True)
-    return enrollment
+    deals = Deal.objects.select_related("account").in_bulk(
+        {subject.deal_id for _, _, subject in wanted if subject.deal_id}
+    )
+    already = set(
+        Enrollment.objects.filter(trigger_event__in=[event for event, _, _ in wanted]).values_list(
+            "playbook_id", "account_id", "trigger_event_id"
+        )
+    )
+    candidates = []
+    for event, trigger, subject in wanted:
+        account = accounts.get(subject.account_id)
+        if account is None:
+            continue
+        deal = deals.get(subject.deal_id) if subject.deal_id else deal_latest_won(account=account)
+        for playbook in playbooks[trigger.name]:
+            if (playbook.pk, account.pk, event.pk) in already:
+                continue
+            if filters_match(
+                playbook.current_version.filters,
+                account=account,
+                deal=deal,
+                payload=event.payload,
+                payload_filters=trigger.payload_filters,
+            ):
+                candidates.append((event, playbook, account, deal))
+                already.add((playbook.pk, account.pk, event.pk))
+    return candidates
 
 
-def _enrollment_policy_refusal(
-    playbook, *, account: Account, deal: Deal | None, now: dt.datetime
-) -> str | None:
-    earlier = Enrollment.objects.filter(playbook=playbook)
-    if playbook.enrollment_policy == playbook.Policy.ONCE_PER_DEAL:
+def _policy_refusals(candidates: list[Candidate], *, now: dt.datetime) -> dict[int, str]:
+    """Why candidates may not enroll (once per deal, the account cool-down), keyed by
+    ``id(candidate)``. Two queries for the batch; candidates earlier in the batch count."""
+    playbook_ids = {playbook.pk for _, playbook, _, _ in candidates}
+    earlier = Enrollment.objects.filter(playbook_id__in=playbook_ids)
+    per_deal = set(
+        earlier.filter(deal_id__in={d.pk for *_, d in candidates if d}).values_list(
+            "playbook_id", "deal_id"
+        )
+    )
+    cooldowns = {
+        p.pk: p.account_cooldown_days for _, p, _, _ in candidates if p.account_cooldown_days
+    }
+    recent: dict[tuple[int, int], dt.datetime] = {}
+    if cooldowns:
+        since = now - dt.timedelta(days=max(cooldowns.values()))
+        for playbook_id, account_id, created in earlier.filter(
+            playbook_id__in=cooldowns,
+            account_id__in={a.pk for _, _, a, _ in candidates},
+            created_at__gte=since,
+        ).values_list("playbook_id", "account_id", "created_at"):
+            recent[(playbook_id, account_id)] = created
+    dealless = set(
+        earlier.filter(
+            deal__isnull=True, account_id__in={a.pk for _, _, a, d in candidates if d is None}
+        ).values_list("playbook_id", "account_id")
+    )
+    refusals: dict[int, str] = {}
+    for candidate in candidates:
+        _, playbook, account, deal = candidate
+        once = playbook.enrollment_policy == playbook.Policy.ONCE_PER_DEAL
         # Without a deal, "once" is per account.
-        same = earlier.filter(deal=deal) if deal else earlier.filter(account=account, deal=None)
-        if same.exists():
-            return "already enrolled once (policy: once per deal)"
-    days = playbook.account_cooldown_days
-    if (
-        days
-        and earlier.filter(
-            account_id=account.pk, created_at__gte=now - dt.timedelta(days=days)
-        ).exists()
-    ):
-        return f"the account was enrolled within the last {days} days"
-    return None
+        key = (playbook.pk, deal.pk) if deal else (playbook.pk, account.pk)
+        seen = per_deal if deal else dealless
+        days = cooldowns.get(playbook.pk)
+        last = recent.get((playbook.pk, account.pk))
+        if once and key in seen:
+            refusals[id(candidate)] = "already enrolled once (policy: once per deal)"
+        elif days and last is not None and last >= now - dt.timedelta(days=days):
+            refusals[id(candidate)] = f"the account was enrolled within the last {days} days"
+        else:
+            seen.add(key)
+            recent[(playbook.pk, account.pk)] = now
+    return refusals
 
 
 def step_runs_schedule(

@@ -80,19 +80,19 @@ def test_failing_handler_rolls_back_and_is_retried_later(rep, monkeypatch):
     deal = closable_deal()
     close_won(deal, actor=rep)
     event = DomainEvent.objects.get(name="deal.closed_won")
-    original = engine_services.Enrollment.objects.get_or_create
+    original = engine_services.Enrollment.objects.bulk_create
 
     def broken(*args, **kwargs):
         raise RuntimeError("database hiccup")
 
-    monkeypatch.setattr(engine_services.Enrollment.objects, "get_or_create", broken)
+    monkeypatch.setattr(engine_services.Enrollment.objects, "bulk_create", broken)
     assert event_process(event_id=event.pk) is False
     event.refresh_from_db()
     assert event.processed_at is None
     assert event.attempts == 1 and "database hiccup" in event.last_error
     assert event.next_attempt_at > clock.now()
 
-    monkeypatch.setattr(engine_services.Enrollment.objects, "get_or_create", original)
+    monkeypatch.setattr(engine_services.Enrollment.objects, "bulk_create", original)
     with clock.frozen(later(3600)):
         assert events_sweep() == 1
     assert Enrollment.objects.filter(deal=deal).count() == 1

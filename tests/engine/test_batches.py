@@ -13,6 +13,8 @@ from apps.queues.models import Queue, Task, TaskActivity
 from tests.deals.test_close_won import close_won
 from tests.factories import (
     AccountFactory,
+    DealFactory,
+    DealLineItemFactory,
     ProfileFactory,
     UserFactory,
     closable_deal,
@@ -129,3 +131,50 @@ def test_running_a_batch_twice_does_nothing_twice(rep):
     assert steps_execute_due(limit=100).executed == 0
     assert Task.objects.count() == 4
     assert Queue.objects.get(slug="onboarding").tasks.count() == 4
+
+
+def test_a_batch_of_closes_enrolls_with_a_fixed_number_of_statements(
+    rep, django_assert_max_num_queries
+):
+    from apps.core.events import events_process_due
+
+    onboarding_playbook()
+    for deal in [closable_deal() for _ in range(3)]:
+        close_won(deal, actor=rep)
+    with django_assert_max_num_queries(40) as few:
+        assert events_process_due(limit=100) == 3
+    for deal in [closable_deal() for _ in range(30)]:
+        close_won(deal, actor=rep)
+
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        assert events_process_due(limit=100) == 30
+
+    assert Enrollment.objects.count() == 33
+    assert StepRun.objects.filter(priority=StepRun.Priority.FIRST).count() == 33
+    assert events_process_due(limit=100) == 0
+
+
+def test_a_cool_down_refuses_the_second_close_of_an_account_in_the_same_batch(rep):
+    from apps.core.events import events_process_due
+
+    playbook = onboarding_playbook()
+    playbook.account_cooldown_days = 30
+    playbook.save()
+    from apps.playbooks.services import playbook_publish
+
+    playbook_publish(playbook=playbook, actor=None)
+    first = closable_deal()
+    second = DealFactory(
+        account=first.account,
+        amount=first.amount,
+        close_date=first.close_date,
+        primary_contact=first.primary_contact,
+    )
+    DealLineItemFactory(deal=second)
+    account = first.account
+    for deal in (first, second):
+        close_won(deal, actor=rep)
+
+    events_process_due(limit=100)
+
+    assert Enrollment.objects.filter(account=account).count() == 1
