@@ -289,6 +289,64 @@ def email_queue(
     return email
 
 
+@dataclass(frozen=True)
+class OutgoingEmail:
+    """An email for ``emails_queue_many``."""
+
+    to_email: str
+    to_name: str
+    subject: str
+    body_text: str
+    idempotency_key: str
+    step_run: Any = None
+    contact: Any = None
+
+
+def emails_queue_many(*, emails: list[OutgoingEmail]) -> list[EmailMessage | Exception]:
+    """``email_queue`` for many emails: one SELECT for those already queued, one INSERT,
+    and one delivery message after commit for all of them. An invalid address comes back
+    as a ``ValidationFailed`` in its place; the others are queued."""
+    existing = EmailMessage.objects.in_bulk(
+        [email.idempotency_key for email in emails], field_name="idempotency_key"
+    )
+    now = clock.now()
+    results: list[EmailMessage | Exception] = []
+    fresh: list[EmailMessage] = []
+    for email in emails:
+        if email.idempotency_key in existing:
+            results.append(existing[email.idempotency_key])
+            continue
+        try:
+            validate_email(email.to_email)
+        except ValidationError:
+            results.append(
+                ValidationFailed(
+                    "The email address is not valid.",
+                    {"to_email": [f"“{email.to_email}” is not an address."]},
+                )
+            )
+            continue
+        row = EmailMessage(
+            to_email=email.to_email,
+            to_name=email.to_name[:200],
+            subject=" ".join(email.subject.split())[:300],
+            body_text=email.body_text,
+            idempotency_key=email.idempotency_key,
+            step_run=email.step_run,
+            contact=email.contact,
+            created_at=now,
+            next_attempt_at=now,  # due at once: the delivery run below takes them all
+        )
+        fresh.append(row)
+        results.append(row)
+    if fresh:
+        EmailMessage.objects.bulk_create(fresh)
+        from apps.notifications.tasks import deliver_due_emails
+
+        outbox.send_after_commit(deliver_due_emails, what=f"delivery of {len(fresh)} emails")
+    return results
+
+
 def _email_claim(email_id: int, now: dt.datetime) -> bool:
     # Of two workers holding the same id, exactly one claims it, and only that one sends.
     return outbox.claim_row(
