@@ -56,10 +56,13 @@ def _log_record(line: str) -> tuple[str, str] | None:
 def reason(lines: Sequence[str]) -> str:
     """The line that best says why a process stopped, from the end of its standard error.
 
-    In order: the last CRITICAL record (Celery's "Unrecoverable error: …"); the last
-    ERROR record or exception line ending a traceback; the last line; "" when silent.
+    The last CRITICAL record (Celery's "Unrecoverable error: …"); else, among the lines
+    after the last ordinary record (INFO and below), the last ERROR record or exception
+    line ending a traceback, or the last line. An error that the process logged and then
+    carried on after is not why it stopped: then the answer is "".
     """
-    critical, errors = [], []
+    critical = ""
+    trouble: list[tuple[str, str]] = []  # ("error" or "line", text) since the last INFO
     in_traceback = False
     for line in lines:
         text = line.rstrip()
@@ -68,18 +71,25 @@ def reason(lines: Sequence[str]) -> str:
             continue
         if in_traceback:
             if text and not text[0].isspace():
-                errors.append(text)  # "json.decoder.JSONDecodeError: Expecting value: …"
+                trouble.append(("error", text))  # "json.decoder.JSONDecodeError: …"
                 in_traceback = False
             continue
         record = _log_record(text)
-        if record is not None and record[0] == "CRITICAL":
-            critical.append(record[1])
-        elif record is not None and record[0] == "ERROR":
-            errors.append(record[1])
-    for found in (critical, errors, [line.strip() for line in lines if line.strip()]):
-        if found:
-            return found[-1]
-    return ""
+        if record is None:
+            if text.strip():
+                trouble.append(("line", text.strip()))
+        elif record[0] == "CRITICAL":
+            critical = record[1]
+        elif record[0] == "ERROR":
+            trouble.append(("error", record[1]))
+        else:
+            trouble = []
+    if critical:
+        return critical
+    errors = [text for kind, text in trouble if kind == "error"]
+    if errors:
+        return errors[-1]
+    return trouble[-1][1] if trouble else ""
 
 
 def _listing(names: Iterable[str]) -> str:
@@ -113,7 +123,8 @@ def summary(name: str, returncode: int, why: str, others: Sequence[str]) -> str:
     else:
         how = f"stopped (exit code {returncode})"
     line = f"afterwin: the {name} {how}"
-    line += f": {why}" if why else " with no error output"
+    if returncode >= 0:  # a signal from outside is the whole story
+        line += f": {why}" if why else " with no error output"
     if others:
         line += f" — stopping {_listing(others)}"
     return line

@@ -77,7 +77,7 @@ def test_a_process_killed_from_outside_is_named_with_the_signal():
 
     assert process.returncode == 128 + signal.SIGKILL
     assert stderr.splitlines()[-1] == (
-        "afterwin: the worker was killed by SIGKILL: working — stopping web and beat"
+        "afterwin: the worker was killed by SIGKILL — stopping web and beat"
     )
 
 
@@ -104,6 +104,16 @@ def test_the_reason_is_the_last_critical_then_error_record_then_the_last_line():
     )
     assert reason(["starting", "Killed", ""]) == "Killed"
     assert reason([]) == ""
+
+
+def test_an_error_the_process_carried_on_after_is_not_the_reason():
+    lines = [
+        "[2026-01-05 10:00:00,001: ERROR/MainProcess] Broker: message x.msg cannot be decoded",
+        "[2026-01-05 10:00:05,001: INFO/MainProcess] Task engine.dispatch_due[1] received",
+    ]
+
+    assert reason(lines) == ""
+    assert reason([*lines, "Segmentation fault"]) == "Segmentation fault"
 
 
 def test_the_line_names_the_other_processes_of_the_procfile(tmp_path):
