@@ -76,6 +76,10 @@ def folders(root: Path) -> dict[str, str]:
     }
 
 
+class CorruptTable(ChannelError):
+    """An exchange table in the control folder that is not a JSON list of bindings."""
+
+
 def _write_and_rename(data: bytes, temporary: Path, final: Path) -> None:
     file = open(temporary, "xb")  # noqa: SIM115 (closed below, before the rename)
     try:
@@ -190,10 +194,10 @@ class Channel(filesystem.Channel):
         raise Empty()
 
     def _list(self, queue: str) -> list[str]:
-        suffix = f".{queue}.msg"
         # As kombu does: the queue is what follows the first dot of the name.
+        wanted = f"{queue}.msg"
         return sorted(
-            name for name in os.listdir(self.data_folder_in) if name.partition(".")[2] == suffix[1:]
+            name for name in os.listdir(self.data_folder_in) if name.partition(".")[2] == wanted
         )
 
     def _finish(self, claimed: Path) -> None:
@@ -232,7 +236,10 @@ class Channel(filesystem.Channel):
             return []
         except OSError as exc:
             raise ChannelError(f"Cannot read {file}: {exc}") from exc
-        return [filesystem.exchange_queue_t(*row) for row in loads(bytes_to_str(data))]
+        try:
+            return [filesystem.exchange_queue_t(*row) for row in loads(bytes_to_str(data))]
+        except (ValueError, TypeError) as exc:
+            raise CorruptTable(f"Exchange table {file} cannot be decoded: {exc!r}") from exc
 
     def _queue_bind(self, exchange, routing_key, pattern, queue):
         binding = filesystem.exchange_queue_t(routing_key or "", pattern or "", queue or "")
@@ -256,7 +263,14 @@ class Channel(filesystem.Channel):
             with open(file.with_name(f"{file.name}.lock"), "ab") as lock_file:
                 filesystem.lock(lock_file, filesystem.LOCK_EX)
                 try:
-                    table = change(self.get_table(exchange))
+                    try:
+                        current = self.get_table(exchange)
+                    except CorruptTable as exc:
+                        # Left by kombu's stock transport, which truncates before writing.
+                        # Every process declares its bindings when it starts: rebuild.
+                        logger.error("Broker: %s; writing it again", exc)
+                        current = []
+                    table = change(current)
                     if table is not None:
                         temporary = file.with_name(f".{file.name}.{uuid.uuid4().hex}")
                         _write_and_rename(str_to_bytes(dumps(table)), temporary, file)

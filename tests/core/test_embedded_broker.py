@@ -172,3 +172,15 @@ def test_folders_on_two_filesystems_are_refused_when_the_broker_starts(tmp_path,
         pytest.raises(ChannelError, match="must be on one filesystem"),
     ):
         c.channel()
+
+
+def test_a_truncated_exchange_table_is_written_again_when_a_queue_is_declared(tmp_path):
+    control = tmp_path / "control"
+    control.mkdir()
+    (control / "tasks.exchange").write_bytes(b"")  # as kombu's stock transport can leave it
+
+    with connect(broker.TRANSPORT, tmp_path) as connection:
+        tasks = connection.SimpleQueue("tasks")
+        tasks.put({"n": 1})
+
+        assert tasks.get(timeout=5).payload == {"n": 1}
