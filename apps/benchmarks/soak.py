@@ -39,6 +39,10 @@ ROLES = {
 }
 
 
+# Rounds failing one after the other: the server is gone, more rounds add nothing.
+GIVE_UP_AFTER = 10
+
+
 class ApiError(Exception):
     """A request that did not get a 2xx answer."""
 
@@ -350,14 +354,19 @@ def soak_run(
     started = time.monotonic()
     deadline = started + minutes * 60
     closed: list[int] = []
-    round_number = 0
+    round_number = failed_in_a_row = 0
     while time.monotonic() < deadline:
         round_number += 1
         try:
             closed.append(deal_create_and_close(api, context, name=f"Soak {run} #{round_number}"))
+            failed_in_a_row = 0
         except ApiError as exc:
             report.http_errors.append(str(exc))
             log(f"error: {exc}")
+            failed_in_a_row += 1
+            if failed_in_a_row == GIVE_UP_AFTER:
+                log(f"{GIVE_UP_AFTER} rounds failed in a row: ending the rounds early")
+                break
         if round_number % 20 == 0:
             log(f"{round_number} rounds, {len(closed)} deals closed")
         time.sleep(max(0.0, started + round_number * every - time.monotonic()))

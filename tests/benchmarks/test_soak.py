@@ -5,6 +5,7 @@ Celery runs eagerly here, so the engine works in the server thread as soon as a 
 commits.
 """
 
+import time
 from io import StringIO
 
 import pytest
@@ -84,6 +85,25 @@ def test_a_closed_deal_without_its_onboarding_task_fails_the_soak(
     # No published playbook: the closes succeed and no task ever comes.
     with pytest.raises(CommandError, match=r"soak FAILED: \d+ of \d+ closed deals have no"):
         soak(live_server, "--settle", "1")
+
+
+def test_the_rounds_end_early_when_every_request_fails(live_server, sales_floor):
+    UserFactory(username="cora", role="CSM")  # may look, may not create accounts: 403
+    out = StringIO()
+    started = time.monotonic()
+
+    with pytest.raises(CommandError, match="10 HTTP requests failed"):
+        call_command(
+            "soak",
+            *("--minutes", "5", "--every", "0.1", "--settle", "0"),
+            *("--base-url", live_server.url, "--username", "cora"),
+            *("--password", "pass-for-tests-1"),
+            stdout=out,
+        )
+
+    assert time.monotonic() - started < 60
+    assert "10 rounds failed in a row: ending the rounds early" in out.getvalue()
+    assert "HTTP 403" in out.getvalue()
 
 
 def test_the_report_names_every_problem():
