@@ -18,6 +18,8 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# The product as users see it: DEBUG off (friendly error pages), unless DJANGO_DEBUG is set.
+run: export DJANGO_DEBUG ?= 0
 run: install
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py collectstatic --noinput --verbosity 0

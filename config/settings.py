@@ -11,6 +11,8 @@ from pathlib import Path
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
+from config import broker
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
 
@@ -238,17 +240,16 @@ SPECTACULAR_SETTINGS = {
 }
 
 # Celery --------------------------------------------------------------------------------
-# Embedded default: the filesystem transport under var/celery (one folder serves as both
-# "in" and "out", which is how a single machine shares a queue between processes).
+# Embedded default: the filesystem transport under var/celery, in our safe form
+# (config/broker.py). One folder serves as both "in" and "out", which is how a single
+# machine shares a queue between processes; the channel creates the folders.
 CELERY_FS_DIR = VAR_DIR / "celery"
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://localhost//")
+# Set for filesystem:// only: kombu takes an explicit transport over the URL's scheme.
+CELERY_BROKER_TRANSPORT = broker.transport_for(CELERY_BROKER_URL)
 if CELERY_BROKER_URL.startswith("filesystem://"):
-    for sub in ("queue", "control"):
-        (CELERY_FS_DIR / sub).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
-        "data_folder_in": str(CELERY_FS_DIR / "queue"),
-        "data_folder_out": str(CELERY_FS_DIR / "queue"),
-        "control_folder": str(CELERY_FS_DIR / "control"),
+        **broker.folders(CELERY_FS_DIR),
         "store_processed": False,
         # The folder is polled; the default (1 s) would cap a worker at one message a second.
         "polling_interval": 0.05,

@@ -227,6 +227,7 @@ def switch_broker(broker_url: str) -> None:
     """Make this process's Celery app publish to ``broker_url`` from now on."""
     from kombu import pools
 
+    from config import broker
     from config.celery import app
 
     # kombu keeps process-wide pools keyed by connection; clearing them (not just closing
@@ -235,6 +236,8 @@ def switch_broker(broker_url: str) -> None:
     # Celery reads CELERY_BROKER_URL from the environment before its own setting.
     os.environ["CELERY_BROKER_URL"] = broker_url
     app.conf.broker_url = broker_url
+    # kombu takes an explicit transport over the URL's scheme: keep the two in step.
+    app.conf.broker_transport = broker.transport_for(broker_url)
     app._pool = None
     app.amqp._producer_pool = None
 

@@ -20,6 +20,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Count, Max, Min
 
+from apps.benchmarks.stats import percentile
 from apps.core import clock
 from apps.core.models import DomainEvent
 from apps.customers.models import Account, Contact, Product, ProductFamily
@@ -65,12 +66,6 @@ def other_data_exists() -> bool:
         .exclude(name__startswith=PREFIX)
         .exists()
     )
-
-
-def _percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    index = min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))
-    return round(ordered[index], 1)
 
 
 class Bench:
@@ -314,8 +309,8 @@ class Bench:
             if last_enrollment
             else 0.0,
             steps_per_s=round(runs.count() / span(last_step), 1) if last_step else 0.0,
-            first_task_p50_ms=_percentile(latencies, 50) if latencies else -1,
-            first_task_p99_ms=_percentile(latencies, 99) if latencies else -1,
+            first_task_p50_ms=percentile(latencies, 50) if latencies else -1,
+            first_task_p99_ms=percentile(latencies, 99) if latencies else -1,
             tick_ms_10k=tick_10k,
             tick_ms_1m=tick_1m,
             worker_peak_rss_mb=round(self.peak_rss_kb / 1024, 1),

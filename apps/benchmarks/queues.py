@@ -16,6 +16,7 @@ from django.db import connection, transaction
 from django.test import Client
 from django.test.utils import CaptureQueriesContext, override_settings
 
+from apps.benchmarks.stats import percentile
 from apps.core import clock
 from apps.core.models import Profile
 from apps.customers.models import Account
@@ -38,11 +39,6 @@ class QueueBenchResult:
     api_list_p95_ms: float
     queries_per_page: int
     queries: dict
-
-
-def _percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return round(ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))], 1)
 
 
 class QueueBench:
@@ -133,11 +129,11 @@ class QueueBench:
             tasks=Task.objects.filter(title__startswith=PREFIX).count(),
             requests_per_page=self.requests,
             my_work_p50_ms=round(statistics.median(timings["my_work"]), 1),
-            my_work_p95_ms=_percentile(timings["my_work"], 95),
+            my_work_p95_ms=percentile(timings["my_work"], 95),
             queue_p50_ms=round(statistics.median(timings["queue"]), 1),
-            queue_p95_ms=_percentile(timings["queue"], 95),
+            queue_p95_ms=percentile(timings["queue"], 95),
             api_list_p50_ms=round(statistics.median(timings["api_list"]), 1),
-            api_list_p95_ms=_percentile(timings["api_list"], 95),
+            api_list_p95_ms=percentile(timings["api_list"], 95),
             queries_per_page=max(queries.values()),
             queries=queries,
         )

@@ -48,3 +48,30 @@ def test_bad_setting_fails_at_start_up_naming_the_variable(env, named):
     result = manage("check", env=env)
     assert result.returncode != 0
     assert named in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("env", "transport"),
+    [
+        ({}, "config.broker.Transport"),
+        ({"CELERY_BROKER_URL": "redis://127.0.0.1:6379/3"}, "kombu.transport.redis.Transport"),
+    ],
+)
+def test_the_broker_url_chooses_the_transport(env, transport):
+    # kombu takes an explicit transport over the URL's scheme, so ours is set only for
+    # filesystem URLs; the embedded default keeps every folder under var/celery.
+    code = (
+        "from config.celery import app; c = app.connection_for_write(); "
+        "t = type(c.transport); print(f'{t.__module__}.{t.__qualname__}'); "
+        "print(sorted(set(str(v) for k, v in c.transport_options.items() if 'folder' in k)))"
+    )
+    result = manage("shell", "--verbosity", "0", "-c", code, env=env)
+
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0] == transport
+    if not env:
+        var = settings.BASE_DIR / "var" / "celery"
+        assert lines[1] == str(
+            sorted(str(var / f) for f in ("control", "incoming", "processing", "queue", "rejected"))
+        )
