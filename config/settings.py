@@ -294,11 +294,9 @@ CELERY_TASK_PUBLISH_RETRY_POLICY = {
     "interval_max": 0.5,
 }
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
-OUTBOX_SWEEP_SECONDS = _env_int("OUTBOX_SWEEP_SECONDS", 15, minimum=1)
 ENGINE_DISPATCH_SECONDS = _env_int("ENGINE_DISPATCH_SECONDS", 5, minimum=1)
 CELERY_BEAT_SCHEDULE = {
     "drain": {"task": "core.drain", "schedule": float(ENGINE_DISPATCH_SECONDS)},
-    "outbox-sweep": {"task": "core.sweep_events", "schedule": float(OUTBOX_SWEEP_SECONDS)},
     "queues-check-slas": {"task": "queues.check_slas", "schedule": 60.0},
     "email-deliver-due": {"task": "notifications.deliver_due_emails", "schedule": 30.0},
     "task-reminders": {"task": "notifications.send_task_reminders", "schedule": 300.0},
@@ -306,9 +304,9 @@ CELERY_BEAT_SCHEDULE = {
 }
 
 # Afterwin ------------------------------------------------------------------------------
-# Events younger than this are left to their on-commit message before the sweep takes them.
+# Emails younger than this are left to their on-commit delivery message before the
+# delivery sweep takes them.
 OUTBOX_SWEEP_GRACE_SECONDS = _env_int("OUTBOX_SWEEP_GRACE_SECONDS", 10)
-ENGINE_LEASE_SECONDS = _env_int("ENGINE_LEASE_SECONDS", 300, minimum=1)
 ENGINE_MAX_ATTEMPTS = _env_int("ENGINE_MAX_ATTEMPTS", 5, minimum=1)
 # Batched execution: a batch starts at ENGINE_BATCH_SIZE step runs and adapts between 10
 # and ENGINE_BATCH_MAX to keep a batch's lock time near ENGINE_BATCH_TARGET_MS. A drain

@@ -41,7 +41,7 @@ def test_production_settings_pass_check_deploy_without_warnings():
         ({"DATABASE_URL": "mysql://root@localhost/afterwin"}, "DATABASE_URL"),
         ({"CELERY_BROKER_URL": "amqp://guest@localhost//"}, "CELERY_BROKER_URL"),
         ({"DJANGO_DEBUG": "maybe"}, "DJANGO_DEBUG"),
-        ({"ENGINE_LEASE_SECONDS": "soon"}, "ENGINE_LEASE_SECONDS"),
+        ({"ENGINE_BATCH_SIZE": "soon"}, "ENGINE_BATCH_SIZE"),
     ],
 )
 def test_bad_setting_fails_at_start_up_naming_the_variable(env, named):

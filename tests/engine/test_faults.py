@@ -16,7 +16,7 @@ from tests.services import app_broker, celery_worker, redis_server, require_post
 
 pytestmark = pytest.mark.django_db(transaction=True)
 DEALS = 40
-FAST = {"ENGINE_LEASE_SECONDS": "2", "OUTBOX_SWEEP_GRACE_SECONDS": "0"}
+FAST = {"OUTBOX_SWEEP_GRACE_SECONDS": "0"}
 
 
 def beat_until_done(expected_tasks: int, timeout: float) -> bool:
@@ -45,7 +45,6 @@ def assert_each_step_done_once():
 
 def test_killed_worker_and_flushed_redis_lose_nothing_and_double_nothing(rep, settings):
     require_postgres()
-    settings.ENGINE_LEASE_SECONDS = 2
     settings.OUTBOX_SWEEP_GRACE_SECONDS = 0
     onboarding_playbook()
     deals = [closable_deal() for _ in range(DEALS)]
@@ -68,7 +67,6 @@ def test_killed_worker_and_flushed_redis_lose_nothing_and_double_nothing(rep, se
 
 def test_redis_restart_with_messages_in_flight_loses_nothing(rep, settings):
     require_postgres()
-    settings.ENGINE_LEASE_SECONDS = 2
     settings.OUTBOX_SWEEP_GRACE_SECONDS = 0
     onboarding_playbook()
     deals = [closable_deal() for _ in range(DEALS)]
