@@ -1,6 +1,6 @@
 from celery import shared_task
 
-from apps.engine import services
+from apps.engine import bulk, services
 
 
 @shared_task(name="engine.dispatch_due")
@@ -14,3 +14,11 @@ def run_steps(step_run_ids: list[int]) -> None:
     """Execute claimed step runs, each in its own transaction."""
     for step_run_id in step_run_ids:
         services.step_run_execute(step_run_id=step_run_id)
+
+
+# A run of 100,000 accounts takes about a minute; the default limits are for short tasks.
+@shared_task(name="engine.bulk_enroll", soft_time_limit=1800, time_limit=1860)
+def bulk_enroll(bulk_enrollment_id: int) -> str:
+    """Enroll the accounts of a bulk run, chunk by chunk (a repeated message continues
+    from where the run stands)."""
+    return bulk.bulk_enrollment_run(bulk_enrollment_id=bulk_enrollment_id)
