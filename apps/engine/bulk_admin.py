@@ -28,6 +28,7 @@ from apps.engine.models import BulkEnrollment
 from apps.playbooks.models import Playbook
 
 DATE_INPUT = forms.DateInput(attrs={"type": "date"})
+SHORT_LIST = forms.SelectMultiple(attrs={"size": 5})
 
 
 class PlaybookChoiceField(forms.ModelChoiceField):
@@ -57,20 +58,22 @@ class BulkEnrollmentForm(forms.Form):
         choices=Account.Tier.choices, widget=forms.CheckboxSelectMultiple, required=False
     )
     segment = forms.MultipleChoiceField(
-        choices=lambda: [(s, s) for s in account_segments()], required=False
+        choices=lambda: [(s, s) for s in account_segments()], required=False, widget=SHORT_LIST
     )
     country = forms.MultipleChoiceField(
-        choices=lambda: [(c, c) for c in account_countries()], required=False
+        choices=lambda: [(c, c) for c in account_countries()], required=False, widget=SHORT_LIST
     )
     csm = forms.ModelMultipleChoiceField(
         queryset=get_user_model().objects.filter(managed_accounts__isnull=False).distinct(),
         required=False,
+        widget=SHORT_LIST,
         label="CSM",
     )
     products = forms.ModelMultipleChoiceField(
         queryset=Product.objects.all(),
         to_field_name="sku",
         required=False,
+        widget=SHORT_LIST,
         help_text="Bought in any of the account's won deals.",
     )
     customer_since_from = forms.DateField(
@@ -146,23 +149,16 @@ class BulkEnrollmentAdmin(admin.ModelAdmin):
     list_filter = ("state", "playbook")
     list_select_related = ("playbook", "requested_by")
     date_hierarchy = "created_at"
+    # What the run is; how far it got (state, counts, times, error) is the progress
+    # panel above these fields, which refreshes itself.
     fields = (
         "playbook",
         "version",
         "filter_description",
         "spread_business_days",
         "requested_by",
-        "state",
-        "total",
-        "enrolled",
-        "skipped_already_enrolled",
-        "skipped_cooldown",
-        "error",
         "trigger_event",
-        "last_account_id",
         "created_at",
-        "started_at",
-        "finished_at",
     )
     readonly_fields = fields
     actions = ("resume_selected",)

@@ -38,7 +38,7 @@ def test_the_enrollment_list_offers_to_enroll_existing_accounts(client, cs_manag
 
 
 def test_preview_then_confirm_then_the_progress_shows_done(
-    client, cs_manager, playbook, django_capture_on_commit_callbacks
+    client, cs_manager, playbook, django_capture_on_commit_callbacks, django_assert_max_num_queries
 ):
     client.force_login(cs_manager)
     assert client.get(ADD).status_code == 200
@@ -64,7 +64,8 @@ def test_preview_then_confirm_then_the_progress_shows_done(
     assert "htmx" in queued and "Queued: 3 accounts to go through." in queued
 
     bulk_enroll(run.pk)
-    done = client.get(progress_url, headers={"HX-Request": "true"}).content.decode()
+    with django_assert_max_num_queries(5):
+        done = client.get(progress_url, headers={"HX-Request": "true"}).content.decode()
 
     assert 'value="100"' in done and "Done: 3 enrolled, 0 skipped." in done
     assert "hx-trigger" not in done  # a finished run stops the polling
