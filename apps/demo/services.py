@@ -247,17 +247,33 @@ def _cs_team(users: dict[str, User]) -> list[User]:
 
 
 def _seed_playbook(result: DemoSeedResult, *, publisher: User) -> Playbook:
-    playbook, created = Playbook.objects.get_or_create(
+    return _seed_published_playbook(
+        result,
         name=PLAYBOOK_NAME,
-        defaults={
+        settings={
             "description": "Kickoff call and a hand-off reminder on the day of the win, a "
             "welcome email in the customer's working hours, check-ins on days 7 and 30, an "
             "escalation if the kickoff is still open on day 14, then quarterly check-ins.",
         },
+        steps=PLAYBOOK_STEPS,
+        publisher=publisher,
     )
+
+
+def _seed_published_playbook(
+    result: DemoSeedResult,
+    *,
+    name: str,
+    settings: dict,
+    steps: tuple[dict, ...],
+    publisher: User,
+) -> Playbook:
+    """The playbook with its steps, published; steps are added only to a new playbook
+    (an existing one's steps are the admins' business now)."""
+    playbook, created = Playbook.objects.get_or_create(name=name, defaults=settings)
     result.count(Playbook, created)
     if created:
-        for position, step in enumerate(PLAYBOOK_STEPS, start=1):
+        for position, step in enumerate(steps, start=1):
             PlaybookStep.objects.create(playbook=playbook, position=position, **step)
             result.count(PlaybookStep)
     if playbook.current_version_id is None:
@@ -343,25 +359,18 @@ def _seed_review_programme(result: DemoSeedResult, *, publisher: User) -> Playbo
     the account's tier (every 90 days for enterprise, 180 for the others). One playbook
     reads better in the admin than two: one programme, one enrollment and one timeline
     per account, and a tier change is followed without moving the account."""
-    playbook, created = Playbook.objects.get_or_create(
+    return _seed_published_playbook(
+        result,
         name=QBR_PLAYBOOK_NAME,
-        defaults={
+        settings={
             "description": QBR_DESCRIPTION,
             "trigger": "deal.closed_won",
             "filters": {"deal_kinds": [Deal.Kind.RENEWAL]},
             "account_cooldown_days": 180,
         },
+        steps=QBR_STEPS,
+        publisher=publisher,
     )
-    result.count(Playbook, created)
-    if created:
-        for position, step in enumerate(QBR_STEPS, start=1):
-            PlaybookStep.objects.create(playbook=playbook, position=position, **step)
-            result.count(PlaybookStep)
-    if playbook.current_version_id is None:
-        playbook_publish(playbook=playbook, actor=publisher)
-        result.count(PlaybookVersion)
-        playbook.refresh_from_db()
-    return playbook
 
 
 def _seed_review_enrollments(result: DemoSeedResult, playbook: Playbook, *, actor: User) -> None:
