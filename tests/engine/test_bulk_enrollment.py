@@ -9,13 +9,13 @@ from apps.core import clock
 from apps.core.errors import Conflict, ValidationFailed
 from apps.core.models import DomainEvent
 from apps.customers.models import Account
-from apps.engine import bulk
 from apps.engine.bulk import (
     bulk_enrollment_preview,
     bulk_enrollment_resume,
     bulk_enrollment_run,
     bulk_enrollment_start,
 )
+from apps.engine.bulk import services as bulk_services
 from apps.engine.models import BulkEnrollment, Enrollment, StepRun
 from apps.engine.services import step_run_execute, step_runs_claim_due
 from apps.engine.tasks import bulk_enroll
@@ -150,8 +150,8 @@ def test_a_run_redelivered_after_its_worker_died_continues_where_it_stood(monkey
         chunks.append(kwargs)
         return enroll_chunk(*args, **kwargs)
 
-    enroll_chunk = bulk._enroll_chunk
-    monkeypatch.setattr(bulk, "_enroll_chunk", worker_dies_after_two_chunks)
+    enroll_chunk = bulk_services._enroll_chunk
+    monkeypatch.setattr(bulk_services, "_enroll_chunk", worker_dies_after_two_chunks)
     with pytest.raises(SystemExit):
         bulk_enrollment_run(bulk_enrollment_id=run.pk, chunk_size=2)
     run.refresh_from_db()
