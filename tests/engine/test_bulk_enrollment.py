@@ -8,7 +8,7 @@ import pytest
 from apps.core import clock
 from apps.core.errors import Conflict, ValidationFailed
 from apps.core.models import DomainEvent
-from apps.customers.models import Account
+from apps.customers.models import Account, Product
 from apps.engine.bulk import (
     bulk_enrollment_preview,
     bulk_enrollment_resume,
@@ -355,3 +355,18 @@ def test_a_playbook_archived_during_the_run_fails_it_with_the_reason():
     run.refresh_from_db()
     assert run.error == "“Quarterly business reviews” was archived during the run."
     assert run.finished_at is not None and not Enrollment.objects.exists()
+
+
+def test_a_filter_that_no_longer_holds_fails_the_run_naming_the_field():
+    playbook = programme_playbook()
+    account = customers(1)[0]
+    deal = won_deal(account=account, close_date=dt.date(2025, 3, 1), skus=("LEGACY-1",))
+    run = bulk_enrollment_start(playbook=playbook, filters={"products": ["LEGACY-1"]}, actor=None)
+    deal.line_items.all().delete()
+    Product.objects.filter(sku="LEGACY-1").delete()  # retired after the run was requested
+
+    assert bulk_enroll(run.pk) == "failed"
+
+    run.refresh_from_db()
+    assert "filters.products: There is no product with the SKU “LEGACY-1”." in run.error
+    assert not Enrollment.objects.exists()

@@ -214,7 +214,9 @@ def _record_failure(bulk_enrollment_id: int, exc: Exception) -> None:
     if isinstance(exc, SoftTimeLimitExceeded):
         error = "Stopped by the time limit; resume the run to enroll the remaining accounts."
     elif isinstance(exc, DomainError):
-        error = exc.message
+        # e.g. a product in the filter was deleted after the run was requested
+        details = [f"{field}: {m}" for field, messages in exc.errors.items() for m in messages]
+        error = " ".join([exc.message, *details])
     else:
         error = f"{type(exc).__name__}: {exc}"
     BulkEnrollment.objects.filter(pk=bulk_enrollment_id).exclude(
