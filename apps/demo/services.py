@@ -203,37 +203,41 @@ def _seed_accounts(result: DemoSeedResult, users: dict[str, User]) -> dict[str, 
 
 
 def _seed_queue(result: DemoSeedResult, users: dict[str, User]) -> Queue:
-    queue, created = Queue.objects.get_or_create(
+    return _seed_team_queue(
+        result,
+        users,
         slug=QUEUE_SLUG,
-        defaults={
-            "name": "Onboarding",
-            "team": "Customer Success",
-            "description": "Kickoff calls and first-month check-ins for new customers.",
-            "manager": users["maria.manager"],
-            # Two business days to act on a task; a breach raises its priority.
-            "sla_hours": 16,
-            "raise_priority_on_breach": True,
-            "timezone": "America/New_York",
-            "country": "US",
-        },
+        name="Onboarding",
+        description="Kickoff calls and first-month check-ins for new customers.",
+        # Two business days to act on a task; a breach raises its priority.
+        sla_hours=16,
+        raise_priority_on_breach=True,
     )
-    result.count(Queue, created)
-    if created:
-        queue.members.add(*_cs_team(users))
-    return queue
 
 
 def _seed_check_in_queue(result: DemoSeedResult, users: dict[str, User]) -> Queue:
-    queue, created = Queue.objects.get_or_create(
+    return _seed_team_queue(
+        result,
+        users,
         slug=CHECK_IN_QUEUE_SLUG,
+        name="Customer success",
+        description="Business reviews and check-ins with existing customers.",
+        sla_hours=40,
+    )
+
+
+def _seed_team_queue(
+    result: DemoSeedResult, users: dict[str, User], *, slug: str, **settings
+) -> Queue:
+    """A queue of the customer-success team, managed by Maria, on New York hours."""
+    queue, created = Queue.objects.get_or_create(
+        slug=slug,
         defaults={
-            "name": "Customer success",
             "team": "Customer Success",
-            "description": "Business reviews and check-ins with existing customers.",
             "manager": users["maria.manager"],
-            "sla_hours": 40,
             "timezone": "America/New_York",
             "country": "US",
+            **settings,
         },
     )
     result.count(Queue, created)
