@@ -4,6 +4,7 @@ from rest_framework.routers import DefaultRouter
 
 from apps.customers.api import AccountViewSet, ContactViewSet, ProductViewSet
 from apps.deals.api import DealLineItemViewSet, DealViewSet, LossReasonViewSet, WinReasonViewSet
+from apps.engine.api import BulkEnrollmentViewSet
 from apps.notifications.api import NotificationViewSet
 from apps.queues.api import QueueViewSet, TaskViewSet
 
@@ -18,6 +19,7 @@ router.register("loss-reasons", LossReasonViewSet)
 router.register("queues", QueueViewSet)
 router.register("tasks", TaskViewSet, basename="task")
 router.register("notifications", NotificationViewSet, basename="notification")
+router.register("bulk-enrollments", BulkEnrollmentViewSet)
 
 urlpatterns = [
     path("auth/token/", obtain_auth_token, name="api-token"),

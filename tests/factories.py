@@ -30,6 +30,13 @@ class UserFactory(factory.django.DjangoModelFactory):
             self.groups.add(role_group(extracted))
 
 
+# Migrations that give the roles more permissions after they were created.
+ROLE_GRANTS = (
+    "apps.queues.migrations.0004_taskactivity_role_perms",
+    "apps.engine.migrations.0007_bulkenrollment_role_perms",
+)
+
+
 def role_group(name: str) -> Group:
     """The role's group; transactional tests flush tables, so rebuild the roles if gone."""
     group = Group.objects.filter(name=name).first()
@@ -38,6 +45,8 @@ def role_group(name: str) -> Group:
 
         roles = importlib.import_module("apps.queues.migrations.0002_roles")
         roles.create_roles(apps, None)
+        for later in ROLE_GRANTS:
+            importlib.import_module(later).grant(apps, None)
         group = Group.objects.get(name=name)
     return group
 
@@ -202,3 +211,48 @@ class NotificationFactory(factory.django.DjangoModelFactory):
     recipient = factory.SubFactory(UserFactory)
     reason = "task_overdue"
     title = factory.Sequence(lambda n: f"Notification {n}")
+
+
+def won_deal(*, account: Account, close_date: dt.date, skus: tuple[str, ...] = ()) -> Deal:
+    """A deal the account won on ``close_date``, with a line item per SKU."""
+    closed_at = dt.datetime.combine(close_date, dt.time(12, 0), tzinfo=dt.UTC)
+    deal = DealFactory(
+        account=account,
+        stage="closed_won",
+        amount=Decimal("2400.00"),
+        close_date=close_date,
+        closed_at=closed_at,
+    )
+    for sku in skus:
+        product = Product.objects.filter(sku=sku).first() or ProductFactory(sku=sku)
+        DealLineItemFactory(deal=deal, product=product)
+    return deal
+
+
+def programme_playbook(*, name: str = "Quarterly business reviews", **settings) -> Playbook:
+    """A published playbook for existing customers: a review task at enrollment, and a
+    follow-up after it (which starts only when the review is done)."""
+    Queue.objects.get_or_create(slug="customer-success", defaults={"name": "Customer success"})
+    playbook = Playbook.objects.create(name=name, **settings)
+    PlaybookStep.objects.create(
+        playbook=playbook,
+        position=1,
+        key="review",
+        name="Business review",
+        kind="task",
+        config={"queue": "customer-success", "title": "Business review with {{ account.name }}"},
+    )
+    PlaybookStep.objects.create(
+        playbook=playbook,
+        position=2,
+        key="follow-up",
+        name="Follow-up",
+        kind="task",
+        config={"queue": "customer-success", "title": "Follow up with {{ account.name }}"},
+        start="after_step",
+        after_step="review",
+        delay_days=7,
+    )
+    playbook_publish(playbook=playbook, actor=None)
+    playbook.refresh_from_db()
+    return playbook

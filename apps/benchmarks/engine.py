@@ -6,21 +6,18 @@ say so) and refuses a database holding other deals unless forced.
 """
 
 import datetime as dt
-import os
 import statistics
-import subprocess
-import sys
 import time
 import uuid
 from dataclasses import asdict, dataclass
 from decimal import Decimal
-from pathlib import Path
 
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Count, Max, Min
 
 from apps.benchmarks.stats import percentile
+from apps.benchmarks.workers import Workers
 from apps.core import clock
 from apps.core.models import DomainEvent
 from apps.customers.models import Account, Contact, Product, ProductFamily
@@ -72,8 +69,7 @@ class Bench:
     def __init__(self, *, deals: int, steps: int, workers: int, log) -> None:
         self.deals, self.steps, self.workers, self.log = deals, steps, workers, log
         self.run = f"{PREFIX}{uuid.uuid4().hex[:6]}"
-        self.processes: list[subprocess.Popen] = []
-        self.peak_rss_kb = 0
+        self.worker_processes = Workers(count=workers, name=self.run)
 
     # Set-up ----------------------------------------------------------------------------
 
@@ -118,59 +114,6 @@ class Bench:
                 DealLineItem.objects.create(deal=deal, product=product, unit_price=100)
                 deals.append(deal)
         return deals
-
-    # Workers ---------------------------------------------------------------------------
-
-    def start_workers(self) -> None:
-        base = Path(settings.BASE_DIR)
-        for n in range(self.workers):
-            self.processes.append(
-                subprocess.Popen(
-                    [
-                        sys.executable,
-                        "-m",
-                        "celery",
-                        "-A",
-                        "config",
-                        "worker",
-                        "--pool",
-                        "solo",
-                        "--loglevel",
-                        "WARNING",
-                        "--queues",
-                        "engine,email,default",
-                        "--hostname",
-                        f"{self.run}-{n}@%h",
-                        "--without-gossip",
-                        "--without-mingle",
-                        "--without-heartbeat",
-                    ],
-                    cwd=base,
-                    env={**os.environ, "PYTHONUNBUFFERED": "1"},
-                    stdout=subprocess.DEVNULL,
-                    stderr=subprocess.DEVNULL,
-                    start_new_session=True,
-                )
-            )
-        time.sleep(3)  # let them connect before the clock starts
-
-    def sample_rss(self) -> None:
-        for process in self.processes:
-            status = Path(f"/proc/{process.pid}/status")
-            if status.exists():
-                for line in status.read_text().splitlines():
-                    if line.startswith("VmHWM:"):
-                        self.peak_rss_kb = max(self.peak_rss_kb, int(line.split()[1]))
-
-    def stop_workers(self) -> None:
-        self.sample_rss()
-        for process in self.processes:
-            process.terminate()
-        for process in self.processes:
-            try:
-                process.wait(20)
-            except subprocess.TimeoutExpired:
-                process.kill()
 
     # Measurements ----------------------------------------------------------------------
 
@@ -247,7 +190,7 @@ class Bench:
         self.playbook = self.create_playbook()
         deals = self.create_deals()
         reason, _ = WinReason.objects.get_or_create(name="Benchmark")
-        self.start_workers()
+        self.worker_processes.start()
         try:
             closed_at: dict[int, dt.datetime] = {}
             for deal in deals:
@@ -262,7 +205,7 @@ class Bench:
                 if time.monotonic() >= next_beat:  # what beat does every few seconds
                     celery_app.send_task("core.drain")
                     next_beat = time.monotonic() + settings.ENGINE_DISPATCH_SECONDS
-                self.sample_rss()
+                self.worker_processes.sample_rss()
                 done = StepRun.objects.filter(
                     enrollment__deal__in=deals, state=StepRun.State.DONE
                 ).count()
@@ -272,7 +215,7 @@ class Bench:
             else:
                 self.log(f"timed out with {done}/{expected} steps done")
         finally:
-            self.stop_workers()
+            self.worker_processes.stop()
         return self.collect(deals, closed_at, started, skip_1m)
 
     def collect(self, deals, closed_at, started, skip_1m) -> BenchResult:
@@ -313,7 +256,7 @@ class Bench:
             first_task_p99_ms=percentile(latencies, 99) if latencies else -1,
             tick_ms_10k=tick_10k,
             tick_ms_1m=tick_1m,
-            worker_peak_rss_mb=round(self.peak_rss_kb / 1024, 1),
+            worker_peak_rss_mb=self.worker_processes.peak_rss_mb,
             duplicate_effects=duplicates,
             wall_s=round(time.perf_counter() - started, 1),
         )

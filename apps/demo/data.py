@@ -390,9 +390,17 @@ QUEUE_SLUG = "onboarding"
 PLAYBOOK_NAME = "New customer onboarding"
 
 
-def _task(title: str, body: str, *, kind: str, priority: int = 3, due_in_days: int = 2) -> dict:
+def _task(
+    title: str,
+    body: str,
+    *,
+    kind: str,
+    priority: int = 3,
+    due_in_days: int = 2,
+    queue: str = QUEUE_SLUG,
+) -> dict:
     return {
-        "queue": QUEUE_SLUG,
+        "queue": queue,
         "title": title,
         "body": body,
         "assign_to": "account_csm",
@@ -515,4 +523,51 @@ PLAYBOOK_STEPS = (
         "repeat_every_days": 90,
         "repeat_max": 4,
     },
+)
+
+
+# Customer-success programme for existing customers ----------------------------------------
+
+CHECK_IN_QUEUE_SLUG = "customer-success"
+QBR_PLAYBOOK_NAME = "Quarterly business reviews"
+QBR_DESCRIPTION = (
+    "Business reviews with existing customers for a year: every 90 days for enterprise "
+    "accounts, every 180 days for the others (one step each, with a condition on the "
+    "account's tier, so an account that changes tier follows the other rhythm from its next "
+    "review). Customers join through Enrollments → Enroll existing accounts; a won renewal "
+    "enrolls the account for its next year, unless it joined within the last 180 days."
+)
+# Existing customers the demo enrolls through bulk enrollment, as an admin would.
+QBR_BULK_FILTERS = {"lifecycle_status": [Account.Lifecycle.ACTIVE]}
+QBR_SPREAD_BUSINESS_DAYS = 5
+
+
+def _review(key: str, name: str, *, every_days: int, times: int, tier_op: str) -> dict:
+    return {
+        "key": key,
+        "name": name,
+        "kind": "task",
+        "config": _task(
+            f"{name} with {{{{ account.name }}}}",
+            "Review the value delivered, adoption and open issues, and agree the goals for "
+            "the next period with {{ account.name }}.",
+            kind="check_in",
+            due_in_days=5,
+            queue=CHECK_IN_QUEUE_SLUG,
+        ),
+        "start": ENROLLMENT,
+        "at_time": dt.time(10, 0),
+        "window_start": dt.time(9, 0),
+        "window_end": dt.time(17, 0),
+        "repeat_every_days": every_days,
+        "repeat_max": times,
+        "conditions": [{"field": "account.tier", "op": tier_op, "value": Account.Tier.ENTERPRISE}],
+    }
+
+
+QBR_STEPS = (
+    _review("enterprise-review", "Quarterly business review", every_days=90, times=4, tier_op="=="),
+    _review(
+        "business-review", "Half-yearly business review", every_days=180, times=2, tier_op="!="
+    ),
 )

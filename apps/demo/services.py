@@ -1,10 +1,12 @@
 """Demo data for a first look at Afterwin: people in every role, customers around the
-world, a product catalog, deals in every stage and a published onboarding playbook.
+world, a product catalog, deals in every stage, a published onboarding playbook, and the
+existing customers enrolled in quarterly business reviews through bulk enrollment.
 
 Idempotent: every row is looked up by a natural key (username, account name, SKU, deal
 name…) before it is created, and a deal walks through its stages (through
 ``apps.deals.services``, so it has a real timeline and real events) only when it is first
-created. A second run creates nothing and leaves existing passwords alone.
+created. The bulk enrollment runs only while the programme has none. A second run creates
+nothing and leaves existing passwords alone.
 """
 
 import datetime as dt
@@ -16,12 +18,14 @@ from django.contrib.auth.models import Group, User
 from django.db import models, transaction
 
 from apps.core import clock
+from apps.core.errors import ValidationFailed
 from apps.core.models import Profile
 from apps.customers.models import Account, Contact, Product, ProductFamily
 from apps.deals import services as deal_services
 from apps.deals.models import Deal, DealLineItem, LossReason, StageChange, WinReason
 from apps.demo.data import (
     ACCOUNTS,
+    CHECK_IN_QUEUE_SLUG,
     DEALS,
     DEMO_USERS,
     INACTIVE_WIN_REASONS,
@@ -29,6 +33,11 @@ from apps.demo.data import (
     PLAYBOOK_NAME,
     PLAYBOOK_STEPS,
     PRODUCTS,
+    QBR_BULK_FILTERS,
+    QBR_DESCRIPTION,
+    QBR_PLAYBOOK_NAME,
+    QBR_SPREAD_BUSINESS_DAYS,
+    QBR_STEPS,
     QUEUE_SLUG,
     STAGE_PATHS,
     WIN_REASONS,
@@ -37,6 +46,8 @@ from apps.demo.data import (
     ascii_text,
     territory_team,
 )
+from apps.engine.bulk import bulk_enrollment_run, bulk_enrollment_start
+from apps.engine.models import BulkEnrollment, Enrollment
 from apps.playbooks.models import Playbook, PlaybookStep, PlaybookVersion
 from apps.playbooks.services import playbook_publish
 from apps.queues.models import Queue
@@ -90,6 +101,9 @@ def demo_data_seed(*, reset_passwords: bool = False) -> DemoSeedResult:
     _seed_queue(result, users)
     _seed_playbook(result, publisher=users["admin"])
     _seed_deals(result, accounts, products)
+    _seed_check_in_queue(result, users)
+    reviews = _seed_review_programme(result, publisher=users["admin"])
+    _seed_review_enrollments(result, reviews, actor=users["maria.manager"])
     return result
 
 
@@ -189,39 +203,81 @@ def _seed_accounts(result: DemoSeedResult, users: dict[str, User]) -> dict[str, 
 
 
 def _seed_queue(result: DemoSeedResult, users: dict[str, User]) -> Queue:
-    queue, created = Queue.objects.get_or_create(
+    return _seed_team_queue(
+        result,
+        users,
         slug=QUEUE_SLUG,
+        name="Onboarding",
+        description="Kickoff calls and first-month check-ins for new customers.",
+        # Two business days to act on a task; a breach raises its priority.
+        sla_hours=16,
+        raise_priority_on_breach=True,
+    )
+
+
+def _seed_check_in_queue(result: DemoSeedResult, users: dict[str, User]) -> Queue:
+    return _seed_team_queue(
+        result,
+        users,
+        slug=CHECK_IN_QUEUE_SLUG,
+        name="Customer success",
+        description="Business reviews and check-ins with existing customers.",
+        sla_hours=40,
+    )
+
+
+def _seed_team_queue(
+    result: DemoSeedResult, users: dict[str, User], *, slug: str, **settings
+) -> Queue:
+    """A queue of the customer-success team, managed by Maria, on New York hours."""
+    queue, created = Queue.objects.get_or_create(
+        slug=slug,
         defaults={
-            "name": "Onboarding",
             "team": "Customer Success",
-            "description": "Kickoff calls and first-month check-ins for new customers.",
             "manager": users["maria.manager"],
-            # Two business days to act on a task; a breach raises its priority.
-            "sla_hours": 16,
-            "raise_priority_on_breach": True,
             "timezone": "America/New_York",
             "country": "US",
+            **settings,
         },
     )
     result.count(Queue, created)
     if created:
-        members = [users[u.username] for u in DEMO_USERS if u.role in ("CS Manager", "CSM")]
-        queue.members.add(*members)
+        queue.members.add(*_cs_team(users))
     return queue
 
 
+def _cs_team(users: dict[str, User]) -> list[User]:
+    return [users[u.username] for u in DEMO_USERS if u.role in ("CS Manager", "CSM")]
+
+
 def _seed_playbook(result: DemoSeedResult, *, publisher: User) -> Playbook:
-    playbook, created = Playbook.objects.get_or_create(
+    return _seed_published_playbook(
+        result,
         name=PLAYBOOK_NAME,
-        defaults={
+        settings={
             "description": "Kickoff call and a hand-off reminder on the day of the win, a "
             "welcome email in the customer's working hours, check-ins on days 7 and 30, an "
             "escalation if the kickoff is still open on day 14, then quarterly check-ins.",
         },
+        steps=PLAYBOOK_STEPS,
+        publisher=publisher,
     )
+
+
+def _seed_published_playbook(
+    result: DemoSeedResult,
+    *,
+    name: str,
+    settings: dict,
+    steps: tuple[dict, ...],
+    publisher: User,
+) -> Playbook:
+    """The playbook with its steps, published; steps are added only to a new playbook
+    (an existing one's steps are the admins' business now)."""
+    playbook, created = Playbook.objects.get_or_create(name=name, defaults=settings)
     result.count(Playbook, created)
     if created:
-        for position, step in enumerate(PLAYBOOK_STEPS, start=1):
+        for position, step in enumerate(steps, start=1):
             PlaybookStep.objects.create(playbook=playbook, position=position, **step)
             result.count(PlaybookStep)
     if playbook.current_version_id is None:
@@ -300,3 +356,45 @@ def _walk_stages(
             else:
                 deal_services.deal_move(deal=deal, name=name, actor=None, source=SYSTEM)
         result.count(StageChange)
+
+
+def _seed_review_programme(result: DemoSeedResult, *, publisher: User) -> Playbook:
+    """Quarterly business reviews: one playbook whose two review steps are conditioned on
+    the account's tier (every 90 days for enterprise, 180 for the others). One playbook
+    reads better in the admin than two: one programme, one enrollment and one timeline
+    per account, and a tier change is followed without moving the account."""
+    return _seed_published_playbook(
+        result,
+        name=QBR_PLAYBOOK_NAME,
+        settings={
+            "description": QBR_DESCRIPTION,
+            "trigger": "deal.closed_won",
+            "filters": {"deal_kinds": [Deal.Kind.RENEWAL]},
+            "account_cooldown_days": 180,
+        },
+        steps=QBR_STEPS,
+        publisher=publisher,
+    )
+
+
+def _seed_review_enrollments(result: DemoSeedResult, playbook: Playbook, *, actor: User) -> None:
+    """The active customers join the programme through bulk enrollment, as a CS manager
+    would start it in the admin; it runs here rather than on a worker, so the demo is
+    complete when the command ends (the worker's copy of the message finds it done)."""
+    if playbook.status != Playbook.Status.ACTIVE or playbook.bulk_enrollments.exists():
+        return
+    try:
+        run = bulk_enrollment_start(
+            playbook=playbook,
+            filters=QBR_BULK_FILTERS,
+            spread_business_days=QBR_SPREAD_BUSINESS_DAYS,
+            actor=actor,
+        )
+    except ValidationFailed:
+        return  # no active customer (they were changed since seeding): nobody to enroll
+    if bulk_enrollment_run(bulk_enrollment_id=run.pk) != BulkEnrollment.State.DONE:
+        run.refresh_from_db()
+        raise RuntimeError(f"Enrolling the demo customers in “{playbook}” failed: {run.error}")
+    run.refresh_from_db()
+    result.count(BulkEnrollment)
+    result.count(Enrollment, run.enrolled)

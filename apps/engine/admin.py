@@ -13,6 +13,7 @@ from apps.core import clock
 from apps.core.admin_tools import ReadOnlyAdminMixin, pretty_json
 from apps.core.errors import DomainError, ValidationFailed
 from apps.deals.models import Deal
+from apps.engine import bulk_admin  # noqa: F401  (registers the bulk enrollment admin)
 from apps.engine.models import CompanyHoliday, Enrollment, StepRun
 from apps.engine.services import enrollment_pause, enrollment_resume, step_run_retry
 from apps.engine.simulation import playbook_simulate

@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.db import models
 
 from apps.core import clock
@@ -152,3 +153,73 @@ class CompanyHoliday(models.Model):
 
     def __str__(self) -> str:
         return f"{self.date}: {self.name}"
+
+
+class BulkEnrollment(models.Model):
+    """One run of "enroll existing accounts": which accounts (a filter), into which
+    playbook version, and how far it got.
+
+    Every enrollment it makes has the run's own ``playbook.bulk_enrolled`` event as its
+    trigger event, so the ``one_enrollment_per_trigger`` key makes a repeated chunk
+    harmless; ``last_account_id`` is how far the run got (accounts are taken in id order),
+    written in the same transaction as each chunk's enrollments.
+    """
+
+    class State(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    FINISHED_STATES = (State.DONE, State.FAILED)
+
+    playbook = models.ForeignKey(
+        Playbook, on_delete=models.PROTECT, related_name="bulk_enrollments"
+    )
+    version = models.ForeignKey(
+        PlaybookVersion, on_delete=models.PROTECT, related_name="bulk_enrollments"
+    )
+    filters = models.JSONField(default=dict, blank=True)
+    spread_business_days = models.PositiveSmallIntegerField(
+        default=0, help_text="Start dates spread over this many business days; 0 starts all now."
+    )
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    trigger_event = models.OneToOneField(
+        DomainEvent, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    state = models.CharField(max_length=10, choices=State.choices, default=State.QUEUED)
+    total = models.PositiveIntegerField(default=0, help_text="Accounts matching the filter.")
+    enrolled = models.PositiveIntegerField(default=0)
+    skipped_already_enrolled = models.PositiveIntegerField(default=0)
+    skipped_cooldown = models.PositiveIntegerField(default=0)
+    last_account_id = models.BigIntegerField(default=0)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=clock.now, editable=False)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"Bulk enrollment #{self.pk} in {self.playbook}"
+
+    @property
+    def skipped(self) -> int:
+        return self.skipped_already_enrolled + self.skipped_cooldown
+
+    @property
+    def processed(self) -> int:
+        return self.enrolled + self.skipped
+
+    @property
+    def percent(self) -> int:
+        if self.state == self.State.DONE or not self.total:
+            return 100 if self.state == self.State.DONE else 0
+        return min(100, self.processed * 100 // self.total)
+
+    @property
+    def is_finished(self) -> bool:
+        return self.state in self.FINISHED_STATES

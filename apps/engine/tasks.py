@@ -1,6 +1,6 @@
 from celery import shared_task
 
-from apps.engine import execution, services
+from apps.engine import bulk, execution, services
 
 
 @shared_task(name="engine.dispatch_due")
@@ -13,3 +13,11 @@ def dispatch_due() -> int:
 def run_steps(step_run_ids: list[int]) -> None:
     """Execute the named step runs (messages sent before batched execution)."""
     execution.step_runs_execute(ids=step_run_ids)
+
+
+# A run of 100,000 accounts takes about a minute; the default limits are for short tasks.
+@shared_task(name="engine.bulk_enroll", soft_time_limit=1800, time_limit=1860)
+def bulk_enroll(bulk_enrollment_id: int) -> str:
+    """Enroll the accounts of a bulk run, chunk by chunk (a repeated message continues
+    from where the run stands)."""
+    return bulk.bulk_enrollment_run(bulk_enrollment_id=bulk_enrollment_id)

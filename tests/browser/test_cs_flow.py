@@ -157,7 +157,10 @@ def test_manager_filters_a_queue_and_reassigns_in_bulk(browser_page, demo, scree
     page.get_by_role("button", name="Apply filters").click()
     expect()(page).to_have_url(re.compile(r"assignee=\d+"))
     rows = page.locator("[data-task-row]")
-    expect()(rows).to_have_count(3)
+    # Onboarding work, plus a business review if one fell due today (it depends on the day).
+    carla_tasks = Task.objects.filter(assignee__username="carla.csm").count()
+    assert carla_tasks >= 3
+    expect()(rows).to_have_count(carla_tasks)
     screenshot(page, "11-queue-filtered")
 
     for box in rows.get_by_role("checkbox").all():
@@ -174,7 +177,7 @@ def test_manager_filters_a_queue_and_reassigns_in_bulk(browser_page, demo, scree
     page.get_by_label("Action").select_option("assign")
     page.get_by_label("Assign to").select_option(label="Chris Okafor")
     page.get_by_role("button", name="Apply", exact=True).click()
-    expect()(page.get_by_text("3 of 3 tasks done.")).to_be_visible()
+    expect()(page.get_by_text(f"{carla_tasks} of {carla_tasks} tasks done.")).to_be_visible()
     expect()(page.get_by_role("heading", name="No tasks match these filters")).to_be_visible()
     screenshot(page, "13-bulk-reassigned")
     assert not Task.objects.filter(assignee__username="carla.csm", status="open").exists()

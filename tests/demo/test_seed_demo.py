@@ -9,6 +9,7 @@ from apps.customers.models import Account, Contact, Product, ProductFamily
 from apps.deals.models import Deal, DealLineItem, LossReason, Stage, StageChange, WinReason
 from apps.deals.services import deal_close_won_blockers
 from apps.demo.data import DEMO_USERS
+from apps.engine.models import BulkEnrollment, Enrollment, StepRun
 from apps.playbooks.models import Playbook, PlaybookStep, PlaybookVersion
 from apps.queues.models import Queue
 
@@ -30,6 +31,9 @@ COUNTED = (
     Playbook,
     PlaybookStep,
     PlaybookVersion,
+    BulkEnrollment,
+    Enrollment,
+    StepRun,
 )
 
 
@@ -56,7 +60,9 @@ def test_seeding_twice_creates_everything_once():
     assert counts() == after_first
     assert after_first["Account"] >= 20
     assert after_first["User"] == len(DEMO_USERS)
-    assert "Created 6 users" in first_output and "1 queue," in first_output
+    assert "Created 6 users" in first_output and "2 queues," in first_output
+    assert "1 bulk enrollment," in first_output
+    assert "active customers were enrolled in “Quarterly business reviews”" in first_output
     assert "nothing created" in second_output
     for user in DEMO_USERS:
         assert user.password in second_output  # still valid, so still printed
@@ -158,3 +164,36 @@ def test_refuses_to_run_in_production_without_force(settings):
 
     assert not Account.objects.exists()
     assert not User.objects.exists()
+
+
+def test_existing_customers_join_quarterly_business_reviews_through_bulk_enrollment():
+    seed()
+    seed()
+
+    playbook = Playbook.objects.get(name="Quarterly business reviews")
+    assert playbook.status == Playbook.Status.ACTIVE
+    reviews = {step.key: step for step in playbook.current_version.definitions}
+    enterprise, others = reviews["enterprise-review"], reviews["business-review"]
+    assert (enterprise.repeat_every_days, others.repeat_every_days) == (90, 180)
+    assert enterprise.conditions == ({"field": "account.tier", "op": "==", "value": "enterprise"},)
+    assert others.conditions == ({"field": "account.tier", "op": "!=", "value": "enterprise"},)
+    assert enterprise.config["queue"] == others.config["queue"] == "customer-success"
+    assert Queue.objects.get(slug="customer-success").manager.username == "maria.manager"
+
+    run = BulkEnrollment.objects.get()  # seeding again starts no second run
+    active = Account.objects.filter(lifecycle_status=Account.Lifecycle.ACTIVE)
+    assert (run.playbook, run.state, run.requested_by.username) == (
+        playbook,
+        "done",
+        "maria.manager",
+    )
+    assert run.enrolled == active.count() >= 3
+    enrolled = Enrollment.objects.filter(playbook=playbook)
+    assert sorted(enrolled.values_list("account_id", flat=True)) == sorted(
+        active.values_list("pk", flat=True)
+    )
+    # Each account's review waits as a pending row; its deal is the latest won deal.
+    assert not enrolled.filter(deal__isnull=True).exists()
+    runs = StepRun.objects.filter(enrollment__playbook=playbook)
+    assert runs.count() == 2 * active.count()
+    assert set(runs.values_list("state", flat=True)) == {StepRun.State.PENDING}

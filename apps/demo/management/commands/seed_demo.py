@@ -5,8 +5,9 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from apps.deals.models import StageChange
-from apps.demo.data import PLAYBOOK_NAME
+from apps.demo.data import PLAYBOOK_NAME, QBR_PLAYBOOK_NAME
 from apps.demo.services import demo_data_seed
+from apps.engine.models import BulkEnrollment, Enrollment
 
 BASE_URL = "http://127.0.0.1:8000"
 
@@ -24,8 +25,9 @@ def quiet_logger(name: str, level: int):
 
 class Command(BaseCommand):
     help = (
-        "Create demo users, accounts, products, deals in every stage and a published "
-        "onboarding playbook. Safe to run again: it only adds what is missing."
+        "Create demo users, accounts, products, deals in every stage, a published "
+        "onboarding playbook, and enroll the active customers in quarterly business "
+        "reviews. Safe to run again: it only adds what is missing."
     )
 
     def add_arguments(self, parser):
@@ -74,4 +76,10 @@ class Command(BaseCommand):
             self.stdout.write(
                 f"Closed-won deals emitted deal.closed_won; a running worker enrolls them "
                 f"in “{PLAYBOOK_NAME}”."
+            )
+        if result.created[BulkEnrollment]:
+            self.stdout.write(
+                f"{result.created[Enrollment]} active customers were enrolled in "
+                f"“{QBR_PLAYBOOK_NAME}” through bulk enrollment (admin: Engine → Bulk "
+                "enrollments)."
             )
