@@ -64,6 +64,7 @@ class BenchOptions:
     ticks: bool = True
     tick_1m: bool = True
     timeout: float = 1800
+    settle_timeout: float = 600
 
     @property
     def mode(self) -> str:
@@ -88,6 +89,7 @@ class BenchResult:
     closes_per_s: float
     drain_s: float
     settle_s: float
+    backlog_left: int
     steps_per_s: float
     steps_per_s_window_min: float | None
     steps_per_s_window_max: float | None
@@ -105,6 +107,7 @@ class BenchResult:
     worker_rss_end_mb: float
     worker_rss_growth_pct: float
     worker_peak_rss_mb: float
+    worker_rss_trace_mb: list
     duplicate_effects: int
     effects: dict
     worker_tasks: dict
@@ -135,6 +138,7 @@ class Bench:
         self.next_beat = 0.0
         self.rss_start: dict[int, int] = {}
         self.rss_end: dict[int, int] = {}
+        self.rss_trace: list[float] = []  # the largest worker at each tenth of the work
 
     # The run ---------------------------------------------------------------------------
 
@@ -170,7 +174,7 @@ class Bench:
             done = self._wait_done(workers, deals=len(deals))
             drain_s = (done - drain_from).total_seconds()
             self.log("waiting for the workers' queues to empty")
-            settle_s = self._settle(workers, timeout=600)
+            settle_s, backlog_left = self._settle(workers, timeout=self.options.settle_timeout)
         finally:
             stats = workers.stop()
         noop_stats = noop_stats or stats
@@ -180,6 +184,7 @@ class Bench:
             close_s=close_s,
             drain_s=drain_s,
             settle_s=settle_s,
+            backlog_left=backlog_left,
             stats=stats,
             noop_per_s=celery_noop_per_s(noop_stats, options.noop_tasks),
             started=started,
@@ -225,6 +230,8 @@ class Bench:
             completed = enrollments.count()
             if not self.rss_start and completed >= max(1, deals * RSS_BASELINE_SHARE):
                 self.rss_start = workers.rss_kb()
+            while len(self.rss_trace) < 10 and completed >= deals * (len(self.rss_trace) + 1) / 10:
+                self.rss_trace.append(_mb(max(workers.rss_kb().values(), default=0)))
             if completed >= deals:
                 self.rss_end = workers.rss_kb()
                 return clock.now()
@@ -233,9 +240,10 @@ class Bench:
         self.rss_end = workers.rss_kb()
         return clock.now()
 
-    def _settle(self, workers: Workers, *, timeout: float) -> float:
+    def _settle(self, workers: Workers, *, timeout: float) -> tuple[float, int]:
         """Until the broker holds nothing for the workers and no event waits (the
-        assignment notices, the wake-ups every close sent). Returns the seconds."""
+        assignment notices, the wake-ups every close sent). Returns the seconds and the
+        messages still waiting when ``timeout`` ran out (0 when it settled)."""
         started = time.monotonic()
         deadline = started + timeout
         quiet_since = None
@@ -254,7 +262,8 @@ class Bench:
             time.sleep(0.25)
         else:
             self.log(f"the workers were still busy after {timeout}s")
-        return round(time.monotonic() - started, 1)
+            return round(time.monotonic() - started, 1), broker_backlog()
+        return round(time.monotonic() - started, 1), 0
 
     # Measurements ----------------------------------------------------------------------
 
@@ -266,6 +275,7 @@ class Bench:
         close_s: float,
         drain_s: float,
         settle_s: float,
+        backlog_left: int,
         stats: dict,
         noop_per_s: float | None,
         started: float,
@@ -324,6 +334,7 @@ class Bench:
             closes_per_s=round(len(closed_at) / max(close_s, 1e-6), 1),
             drain_s=round(drain_s, 1),
             settle_s=settle_s,
+            backlog_left=backlog_left,
             steps_per_s=round(steps / steps_s, 1) if steps_s else 0.0,
             steps_per_s_window_min=window_min,
             steps_per_s_window_max=window_max,
@@ -341,6 +352,7 @@ class Bench:
             worker_rss_end_mb=_mb(self.rss_end.get(grew, 0)),
             worker_rss_growth_pct=round(growth[grew], 1) if grew else 0.0,
             worker_peak_rss_mb=_mb(stats["peak_rss_kb"]),
+            worker_rss_trace_mb=self.rss_trace,
             duplicate_effects=self._duplicate_effects(),
             effects=self._effects(),
             worker_tasks={

@@ -50,7 +50,15 @@ class Command(BaseCommand):
         parser.add_argument("--json", action="store_true", help="print one JSON object")
         parser.add_argument("--skip-ticks", action="store_true", help="skip the tick timings")
         parser.add_argument("--skip-1m", action="store_true", help="skip the 1M-row tick")
-        parser.add_argument("--timeout", type=float, default=1800, help="seconds to wait")
+        parser.add_argument(
+            "--timeout", type=float, default=1800, help="seconds to wait for the steps"
+        )
+        parser.add_argument(
+            "--settle-timeout",
+            type=float,
+            default=600,
+            help="seconds to wait afterwards for the queues to empty (email deliveries)",
+        )
         parser.add_argument(
             "--force", action="store_true", help="run on a database with other deals"
         )
@@ -88,6 +96,7 @@ class Command(BaseCommand):
                 ticks=not options["skip_ticks"],
                 tick_1m=not options["skip_1m"],
                 timeout=options["timeout"],
+                settle_timeout=options["settle_timeout"],
             ),
             log=log,
         )
