@@ -18,7 +18,8 @@ from decimal import Decimal
 from django.db import connection, transaction
 from django.db.models import Count
 
-from apps.benchmarks.engine import PREFIX, backend_name
+from apps.benchmarks.engine.bench import backend_name
+from apps.benchmarks.engine.data import PREFIX
 from apps.benchmarks.workers import Workers
 from apps.core.models import DomainEvent
 from apps.customers.models import Account

@@ -7,7 +7,7 @@ from django.core.management.base import CommandError
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 
-from apps.benchmarks.engine import other_data_exists
+from apps.benchmarks.engine.data import other_data_exists
 
 
 def require_bench_database(*, command: str, force: bool) -> None:
