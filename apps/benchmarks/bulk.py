@@ -20,7 +20,7 @@ from django.db.models import Count
 
 from apps.benchmarks.engine.bench import backend_name
 from apps.benchmarks.engine.data import PREFIX
-from apps.benchmarks.workers import Workers
+from apps.benchmarks.engine.workers import Workers
 from apps.core.models import DomainEvent
 from apps.customers.models import Account
 from apps.deals.models import Deal
@@ -145,7 +145,6 @@ class BulkBench:
             run.refresh_from_db()
             if run.is_finished:
                 break
-            workers.sample_rss()
             time.sleep(0.1)
         else:
             raise TimeoutError(f"bulk enrollment {run.pk} not finished after {self.timeout}s")
@@ -161,14 +160,14 @@ class BulkBench:
         )
         preview_ms = round((time.perf_counter() - started) * 1000, 1)
         self.log(f"preview: {preview.to_enroll} to enroll in {preview_ms} ms")
-        workers = Workers(count=1, name=self.run)
+        workers = Workers(count=1, name=self.run, log=self.log)
         workers.start()
         try:
             first, run_s = self.enroll(playbook, workers)
             self.log(f"first run: {first.enrolled} enrolled in {run_s} s")
             second, second_s = self.enroll(playbook, workers)
         finally:
-            workers.stop()
+            peak_rss_kb = workers.stop()["peak_rss_kb"]
         enrollments = Enrollment.objects.filter(playbook=playbook)
         duplicates = (
             enrollments.values("account_id").annotate(n=Count("id")).filter(n__gt=1).count()
@@ -186,7 +185,7 @@ class BulkBench:
             second_run_s=second_s,
             second_run_enrolled=second.enrolled,
             duplicate_enrollments=duplicates,
-            worker_peak_rss_mb=workers.peak_rss_mb,
+            worker_peak_rss_mb=round(peak_rss_kb / 1024, 1),
         )
 
     def clean_up(self) -> None:
