@@ -237,6 +237,7 @@ def _execute_claimed(*, ids: list[int] | None, limit: int) -> BatchResult:
     runnable: list[tuple[StepRun, Enrollment, StepDefinition]] = []
     fenced: list[StepRun] = []
     finished: list[FinishedRun] = []
+    broken: list[tuple[StepRun, str]] = []
     for run in runs:
         enrollment = enrollments.get(run.enrollment_id)
         if enrollment is None:
@@ -248,9 +249,13 @@ def _execute_claimed(*, ids: list[int] | None, limit: int) -> BatchResult:
             run.lease_until = None
             fenced.append(run)
             continue
-        step = enrollment.version.step(run.step_key)
         run.started_at = now
-        skipped = _skip_reason(run=run, step=step, enrollment=enrollment)
+        try:
+            step = enrollment.version.step(run.step_key)
+            skipped = _skip_reason(run=run, step=step, enrollment=enrollment)
+        except Exception as exc:  # a step gone from its version, a kind not registered…
+            broken.append((run, f"{type(exc).__name__}: {exc}"))
+            continue
         if skipped:
             finished.append(FinishedRun(run, StepRun.State.SKIPPED, {"skipped": skipped}))
         else:
@@ -259,6 +264,7 @@ def _execute_claimed(*, ids: list[int] | None, limit: int) -> BatchResult:
         rows_update(fenced, ["state", "lease_until"])
         outcome.fenced = len(fenced)
     done, failures = _execute_kinds(runnable, now=now)
+    failures += broken
     finished += done
     step_runs_finish(finished=finished, enrollments=enrollments, now=now)
     for run, error in failures:

@@ -178,3 +178,17 @@ def test_a_cool_down_refuses_the_second_close_of_an_account_in_the_same_batch(re
     events_process_due(limit=100)
 
     assert Enrollment.objects.filter(account=account).count() == 1
+
+
+def test_a_run_whose_kind_is_no_longer_registered_fails_alone(rep):
+    onboarding_playbook()
+    close_many(2, rep)
+    orphan = StepRun.objects.order_by("id").first()
+    StepRun.objects.filter(pk=orphan.pk).update(kind="retired_kind")
+
+    result = steps_execute_due(limit=100)
+
+    assert (result.executed, result.failed) == (1, 1)
+    orphan.refresh_from_db()
+    assert orphan.state == StepRun.State.FAILED
+    assert "Unknown step kind 'retired_kind'" in orphan.last_error
