@@ -1,12 +1,37 @@
 """Small pieces the apps' admin modules share."""
 
 import json
+from collections.abc import Callable, Iterable
 from typing import Any
 
+from django.contrib import messages
 from django.db.models import Model
 from django.utils.html import format_html
 
 from apps.core.errors import DomainError
+
+
+def admin_action_each(
+    request: Any,
+    rows: Iterable[Model],
+    act: Callable[[Model], object],
+    *,
+    name: Callable[[Model], str],
+    done: Callable[[int], str],
+) -> int:
+    """Run a service on each selected row of an admin action. A refusal is shown for its
+    row (named by ``name``) and the others go on; ``done`` words the success count."""
+    succeeded = 0
+    for row in rows:
+        try:
+            act(row)
+        except DomainError as exc:
+            messages.warning(request, f"{name(row)}: {exc.message}")
+        else:
+            succeeded += 1
+    if succeeded:
+        messages.success(request, done(succeeded))
+    return succeeded
 
 
 def pretty_json(value) -> str:
@@ -71,8 +96,8 @@ class ServiceWritesAdminMixin:
         class RefusedForm(form_class):
             def clean(self):
                 cleaned_data = super().clean()
-                for field, messages in refusal.as_dict().items():
-                    self.add_error(field if field in self.fields else None, list(messages))
+                for field, problems in refusal.as_dict().items():
+                    self.add_error(field if field in self.fields else None, list(problems))
                 return cleaned_data
 
         return RefusedForm

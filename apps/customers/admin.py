@@ -1,11 +1,10 @@
 from typing import Any
 
 from django import forms
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.db.models import Count
 
-from apps.core.admin_tools import ServiceWritesAdminMixin
-from apps.core.errors import DomainError
+from apps.core.admin_tools import ServiceWritesAdminMixin, admin_action_each
 from apps.customers.models import Account, Contact, Product, ProductFamily
 from apps.customers.services import (
     account_create,
@@ -54,18 +53,15 @@ class AccountAdmin(ServiceWritesAdminMixin, admin.ModelAdmin):
 
     @admin.action(description="Mark selected accounts as churned", permissions=["change"])
     def mark_churned(self, request, queryset) -> None:
-        churned = 0
-        for account in queryset:
-            try:
-                account_mark_churned(account=account, actor=request.user, reason="Marked in admin")
-            except DomainError as exc:
-                messages.warning(request, exc.message)
-            else:
-                churned += 1
-        if churned:
-            messages.success(
-                request, f"{churned} account(s) marked as churned; their playbooks stop."
-            )
+        admin_action_each(
+            request,
+            queryset,
+            lambda account: account_mark_churned(
+                account=account, actor=request.user, reason="Marked in admin"
+            ),
+            name=str,
+            done=lambda n: f"{n} account(s) marked as churned; their playbooks stop.",
+        )
 
     search_fields = ("name", "domain")
     list_select_related = ("owner", "csm")

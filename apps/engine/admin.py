@@ -2,7 +2,7 @@
 engine's services, so the admin is for watching runs, not for editing them."""
 
 from django import forms
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Q
 from django.shortcuts import get_object_or_404
@@ -10,8 +10,8 @@ from django.template.response import TemplateResponse
 from django.urls import path
 
 from apps.core import clock
-from apps.core.admin_tools import ReadOnlyAdminMixin, pretty_json
-from apps.core.errors import DomainError, ValidationFailed
+from apps.core.admin_tools import ReadOnlyAdminMixin, admin_action_each, pretty_json
+from apps.core.errors import ValidationFailed
 from apps.deals.models import Deal
 from apps.engine import bulk_admin  # noqa: F401  (registers the bulk enrollment admin)
 from apps.engine.models import CompanyHoliday, Enrollment, StepRun
@@ -124,16 +124,13 @@ class EnrollmentAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         self._run_for_each(request, queryset, enrollment_resume, "Resumed")
 
     def _run_for_each(self, request, queryset, service, verb: str) -> None:
-        done = 0
-        for enrollment in queryset:
-            try:
-                service(enrollment=enrollment, actor=request.user)
-            except DomainError as exc:
-                messages.warning(request, f"Enrollment {enrollment.pk}: {exc.message}")
-            else:
-                done += 1
-        if done:
-            messages.success(request, f"{verb} {done} enrollment{'s' if done != 1 else ''}.")
+        admin_action_each(
+            request,
+            queryset,
+            lambda enrollment: service(enrollment=enrollment, actor=request.user),
+            name=lambda enrollment: f"Enrollment {enrollment.pk}",
+            done=lambda n: f"{verb} {n} enrollment{'s' if n != 1 else ''}.",
+        )
 
     @admin.display(description="version", ordering="version__number")
     def version_number(self, enrollment: Enrollment) -> str:
@@ -153,16 +150,13 @@ class StepRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
     @admin.action(description="Retry selected dead or failed steps", permissions=["retry"])
     def retry_selected(self, request, queryset) -> None:
-        retried = 0
-        for run in queryset:
-            try:
-                step_run_retry(step_run=run, actor=request.user)
-            except DomainError as exc:
-                messages.warning(request, f"Step run {run.pk}: {exc.message}")
-            else:
-                retried += 1
-        if retried:
-            messages.success(request, f"{retried} step run(s) will run at the next dispatch.")
+        admin_action_each(
+            request,
+            queryset,
+            lambda run: step_run_retry(step_run=run, actor=request.user),
+            name=lambda run: f"Step run {run.pk}",
+            done=lambda n: f"{n} step run(s) will run at the next dispatch.",
+        )
 
     def changelist_view(self, request, extra_context=None):
         now = clock.now()

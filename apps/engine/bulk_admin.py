@@ -11,7 +11,8 @@ from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
-from apps.core.errors import DomainError, ValidationFailed
+from apps.core.admin_tools import admin_action_each
+from apps.core.errors import ValidationFailed
 from apps.customers.models import Account, Product
 from apps.engine.bulk import (
     ENROLLABLE_LIFECYCLES,
@@ -231,16 +232,13 @@ class BulkEnrollmentAdmin(admin.ModelAdmin):
         permissions=["add"],
     )
     def resume_selected(self, request, queryset) -> None:
-        resumed = 0
-        for run in queryset:
-            try:
-                bulk_enrollment_resume(bulk_enrollment=run, actor=request.user)
-            except DomainError as exc:
-                messages.warning(request, f"Run {run.pk}: {exc.message}")
-            else:
-                resumed += 1
-        if resumed:
-            messages.success(request, f"{resumed} run(s) will continue where they stand.")
+        admin_action_each(
+            request,
+            queryset,
+            lambda run: bulk_enrollment_resume(bulk_enrollment=run, actor=request.user),
+            name=lambda run: f"Run {run.pk}",
+            done=lambda n: f"{n} run(s) will continue where they stand.",
+        )
 
     @admin.display(description="skipped")
     def skipped_count(self, run: BulkEnrollment) -> int:
