@@ -7,8 +7,6 @@ retried with exponential backoff when the work fails. The pieces:
 - ``Backoff``: the delay before the next attempt;
 - ``send_after_commit``: send the message once the row is committed; a broker failure is
   logged, never raised, because the row is safe and the sweep will find it;
-- ``claim_due``: take due rows with ``SELECT … FOR UPDATE SKIP LOCKED`` and mark them
-  leased in the same transaction, so concurrent sweeps never take the same row;
 - ``claim_row``: take one row with a conditional ``UPDATE … WHERE`` whose row count
   says who won;
 - ``wake_after_commit`` and ``drain``: work that is due in the database is done by a
@@ -19,7 +17,7 @@ retried with exponential backoff when the work fails. The pieces:
 
 import datetime as dt
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -56,27 +54,6 @@ def send_after_commit(task: Any, *args: Any, what: str) -> None:
     that is not there yet, and a rolled-back write sends nothing.
     """
     transaction.on_commit(lambda: send_now(task, *args, what=what))
-
-
-def claim_due(
-    queryset: models.QuerySet,
-    *,
-    limit: int,
-    order_by: Sequence[str],
-    lease: dict[str, Any],
-) -> list[int]:
-    """Claim up to ``limit`` rows of ``queryset`` and apply ``lease`` (the field updates
-    that mark them taken). Call inside a transaction: the row locks are held until it
-    commits, and ``SKIP LOCKED`` makes a concurrent claimer pass over them. (SQLite has no
-    row locks; there the embedded default runs one worker.)"""
-    ids = list(
-        queryset.select_for_update(skip_locked=True)
-        .order_by(*order_by)
-        .values_list("pk", flat=True)[:limit]
-    )
-    if ids:
-        queryset.model.objects.filter(pk__in=ids).update(**lease)
-    return ids
 
 
 def claim_row(queryset: models.QuerySet, *, pk: int, lease: dict[str, Any]) -> bool:
