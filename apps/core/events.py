@@ -33,9 +33,18 @@ _batch_forms: dict[EventHandler, Callable[[list[DomainEvent]], object]] = {}
 EVENT_RETRY = outbox.Backoff(first=dt.timedelta(seconds=10), cap=dt.timedelta(hours=1))
 
 
-def subscribe(event_name: str, handler: EventHandler) -> None:
+def subscribe(
+    event_name: str,
+    handler: EventHandler,
+    *,
+    many: Callable[[list[DomainEvent]], object] | None = None,
+) -> None:
+    """Run ``handler`` for every ``event_name`` event; ``many`` is its batch form, used
+    when a batch holds several such events in a row."""
     if handler not in _handlers[event_name]:
         _handlers[event_name].append(handler)
+    if many is not None:
+        _batch_forms[handler] = many
 
 
 def subscribe_matching(

@@ -36,9 +36,9 @@ ENROLLMENT_RELATED = (
     "version",
     "playbook",
     "deal__primary_contact",
-    "deal__owner",
-    "account__csm",
-    "account__owner",
+    "deal__owner__profile",
+    "account__csm__profile",
+    "account__owner__profile",
 )
 
 

@@ -17,7 +17,11 @@ class NotificationsConfig(AppConfig):
 
         register_topbar_count("unread", unread_count)
 
-        subscribe("task.assigned", reminders.task_assigned_notify)
+        subscribe(
+            "task.assigned",
+            reminders.task_assigned_notify,
+            many=reminders.task_assigned_notify_many,
+        )
         subscribe("task.sla_breached", reminders.task_sla_breached_notify)
         for event_name in ("task.completed", "task.skipped", "task.cancelled"):
             subscribe(event_name, reminders.task_reminder_emails_withdraw)

@@ -22,11 +22,12 @@ from apps.core.models import DomainEvent, Profile
 from apps.notifications.models import EmailMessage, Notification, SilencedNotice
 from apps.notifications.selectors import profile_or_defaults
 from apps.notifications.services import (
+    Notice,
     absolute_url,
     email_queue,
     email_render,
     email_withdraw,
-    notify,
+    notify_many,
 )
 from apps.queues.models import Task
 
@@ -147,7 +148,7 @@ _TITLES = {
 }
 
 
-def task_notify(
+def task_notice(
     *,
     task: Task,
     reason: str,
@@ -155,9 +156,9 @@ def task_notify(
     at: dt.datetime,
     note: str = "",
     covered: bool = True,
-) -> bool:
-    """Notify ``about`` about ``task`` for ``reason``, once; with ``covered``, their backup
-    instead while they are out of office. Returns True if anything new was written."""
+) -> Notice:
+    """The notice telling ``about`` about ``task`` for ``reason``; with ``covered``,
+    telling their backup instead while they are out of office."""
     recipient = reminder_recipient(about, at=at) if covered else about
     profile = profile_or_defaults(recipient)
     covering_for = about if recipient.pk != about.pk else None
@@ -176,34 +177,38 @@ def task_notify(
         f"Due {facts['due']}" if facts["due"] else "",
         note,
     ]
-    url = task_url(task)
-    return notify(
+    return Notice(
         recipient=recipient,
         reason=reason,
         title=title,
         body="\n".join(line for line in lines if line),
-        url=url,
+        url=task_url(task),
         dedupe_key=task_reminder_key(task_id=task.pk, reason=reason, user_id=about.pk),
         context={"task": task, "facts": facts, "note": note, "covering_for": covering_for},
         account=task.account,
         deal=task.deal,
-    ).created
+    )
+
+
+def task_notify(**about_task: Any) -> bool:
+    """Give one ``task_notice``, once. Returns True if anything new was written."""
+    [notified] = notify_many(notices=[task_notice(**about_task)])
+    return notified.created
 
 
 # Event subscribers ---------------------------------------------------------------------
 
 
-def task_assigned_notify(event: DomainEvent) -> None:
+def _assigned_notice(event: DomainEvent, task: Task | None) -> Notice | None:
     """``task.assigned``: tell the new assignee, unless they took the task themselves."""
-    task = _open_task(event.payload.get("task_id"))
     if task is None or task.assignee_id is None:
-        return
+        return None
     # Reassigned again since this event: the newer event tells the newer assignee.
     if task.assignee_id != event.payload.get("assignee_id"):
-        return
+        return None
     if event.actor_id == task.assignee_id:
-        return
-    task_notify(
+        return None
+    return task_notice(
         task=task,
         reason=Reason.TASK_ASSIGNED,
         about=task.assignee,
@@ -212,6 +217,23 @@ def task_assigned_notify(event: DomainEvent) -> None:
         # The task is theirs even while they are away; reminders about it reach the backup.
         covered=False,
     )
+
+
+def task_assigned_notify(event: DomainEvent) -> None:
+    task_assigned_notify_many([event])
+
+
+def task_assigned_notify_many(events: list[DomainEvent]) -> None:
+    """``task.assigned`` for many events: one read of their tasks, one ``notify_many``."""
+    ids = {int(task_id) for event in events if (task_id := event.payload.get("task_id"))}
+    tasks = _tasks_with_people().filter(status__in=Task.OPEN_STATUSES).in_bulk(ids)
+    notices = [
+        notice
+        for event in events
+        if (notice := _assigned_notice(event, tasks.get(int(event.payload.get("task_id") or 0))))
+    ]
+    if notices:
+        notify_many(notices=notices)
 
 
 def task_sla_breached_notify(event: DomainEvent) -> None:

@@ -10,6 +10,7 @@ import datetime as dt
 import hashlib
 import logging
 import re
+import time
 from dataclasses import dataclass
 from email.utils import formataddr, parseaddr
 from typing import Any
@@ -84,6 +85,9 @@ class Notified:
     created: bool
 
 
+NOTHING = Notified(notification=None, email=None, created=False)
+
+
 def absolute_url(path: str) -> str:
     """A link that works from an email: ``path`` under the site's base URL, if set."""
     if not path or "://" in path:
@@ -99,82 +103,163 @@ def email_render(*, template: str, context: dict[str, Any]) -> tuple[str, str]:
     return text, render_to_string(f"{template}.html", context)
 
 
-@transaction.atomic
-def notify(
-    *,
-    recipient: Any,
-    reason: str,
-    title: str,
-    body: str = "",
-    url: str = "",
-    dedupe_key: str,
-    email_template: str | None = None,
-    context: dict[str, Any] | None = None,
-    account: Any = None,
-    deal: Any = None,
-    step_run: Any = None,
-) -> Notified:
-    """Tell ``recipient`` something on the channels they chose for ``reason``: an in-app
-    notification and/or an email rendered from ``email_template`` (by default
-    ``notifications/email/<reason>``) and queued in the outbox.
+@dataclass(frozen=True)
+class OutgoingEmail:
+    """An email for ``emails_queue_many``."""
 
-    Idempotent on ``dedupe_key``: a second call, a duplicate event delivery or a periodic
-    job running twice writes nothing new.
-    """
-    if not recipient.is_active:
-        return Notified(notification=None, email=None, created=False)
-    channels = notification_channels(recipient, reason)
-    notification = email = None
-    created = False
-    if IN_APP in channels:
-        notification = Notification.objects.filter(dedupe_key=dedupe_key).first()
-        if notification is None:
-            notification = notification_create(
-                recipient=recipient,
-                reason=reason,
-                title=title,
-                body=body,
-                url=url,
-                dedupe_key=dedupe_key,
-                account=account,
-                deal=deal,
-                step_run=step_run,
-            )
-            created = True
-    if EMAIL in channels and recipient.email:
-        email_key = f"{dedupe_key}:email"
-        email = EmailMessage.objects.filter(idempotency_key=email_key).first()
-        if email is None:
-            text, html = email_render(
-                template=email_template or f"notifications/email/{reason}",
-                context={
-                    "recipient": recipient,
-                    "title": title,
-                    "body": body,
-                    "url": absolute_url(url),
-                    **(context or {}),
-                },
-            )
-            try:
-                email = email_queue(
-                    to_email=recipient.email,
-                    to_name=recipient.get_full_name(),
-                    subject=title,
-                    body_text=text,
-                    body_html=html,
-                    idempotency_key=email_key,
-                    step_run=step_run,
-                    recipient=recipient,
-                )
-                created = True
-            except ValidationFailed:
-                # A mistyped address must not block the in-app notification.
-                logger.warning("not emailing user %s: invalid address", recipient.pk)
-    if notification is None and email is None:
-        SilencedNotice.objects.get_or_create(
-            dedupe_key=dedupe_key, defaults={"recipient": recipient, "reason": reason}
+    to_email: str
+    to_name: str
+    subject: str
+    body_text: str
+    idempotency_key: str
+    body_html: str = ""
+    step_run: Any = None
+    contact: Any = None
+    recipient: Any = None
+
+
+@dataclass(frozen=True)
+class Notice:
+    """Something to tell one person, for ``notify_many``. ``dedupe_key`` makes it once
+    only; the email is rendered from ``email_template`` (by default
+    ``notifications/email/<reason>``) with ``context``."""
+
+    recipient: Any
+    reason: str
+    title: str
+    dedupe_key: str
+    body: str = ""
+    url: str = ""
+    email_template: str | None = None
+    context: dict[str, Any] | None = None
+    account: Any = None
+    deal: Any = None
+    step_run: Any = None
+
+    def notification(self) -> Notification:
+        return Notification(
+            recipient=self.recipient,
+            reason=self.reason,
+            title=self.title[:300],
+            body=self.body,
+            url=self.url[:500],
+            dedupe_key=self.dedupe_key,
+            account=self.account,
+            deal=self.deal,
+            step_run=self.step_run,
         )
-    return Notified(notification=notification, email=email, created=created)
+
+    def email(self) -> OutgoingEmail:
+        text, html = email_render(
+            template=self.email_template or f"notifications/email/{self.reason}",
+            context={
+                "recipient": self.recipient,
+                "title": self.title,
+                "body": self.body,
+                "url": absolute_url(self.url),
+                **(self.context or {}),
+            },
+        )
+        return OutgoingEmail(
+            to_email=self.recipient.email,
+            to_name=self.recipient.get_full_name(),
+            subject=self.title,
+            body_text=text,
+            body_html=html,
+            idempotency_key=f"{self.dedupe_key}:email",
+            step_run=self.step_run,
+            recipient=self.recipient,
+        )
+
+
+@transaction.atomic
+def notify_many(*, notices: list[Notice]) -> list[Notified]:
+    """Tell each notice's recipient on the channels they chose for its reason: an in-app
+    notification and/or an email queued in the outbox. A few statements for all of
+    them: one read of the keys already used per table, one INSERT per table.
+
+    Idempotent on each ``dedupe_key``: a second call, a duplicate event delivery or a
+    periodic job running twice writes nothing new; a key repeated within ``notices``
+    counts once. Callers that pass many recipients ``select_related`` their profiles.
+    """
+    for notice in notices:
+        if notice.reason not in Notification.Reason.values:
+            raise ValidationFailed(
+                "Unknown notification reason.", {"reason": [f"“{notice.reason}”?"]}
+            )
+    keys = [notice.dedupe_key for notice in notices]
+    known = Notification.objects.in_bulk(keys, field_name="dedupe_key")
+    known_emails = EmailMessage.objects.in_bulk(
+        [f"{key}:email" for key in keys], field_name="idempotency_key"
+    )
+    fresh: list[Notification] = []
+    outgoing: dict[str, OutgoingEmail] = {}
+    plans: list[tuple[Notice, bool, bool]] = []
+    for notice in notices:
+        if not notice.recipient.is_active:
+            plans.append((notice, False, False))
+            continue
+        channels = notification_channels(notice.recipient, notice.reason)
+        in_app = IN_APP in channels
+        by_email = EMAIL in channels and bool(notice.recipient.email)
+        if in_app and notice.dedupe_key not in known:
+            known[notice.dedupe_key] = notice.notification()
+            fresh.append(known[notice.dedupe_key])
+        email_key = f"{notice.dedupe_key}:email"
+        if by_email and email_key not in known_emails and email_key not in outgoing:
+            outgoing[email_key] = notice.email()
+        plans.append((notice, in_app, by_email))
+    Notification.objects.bulk_create(fresh)
+    queued = dict(zip(outgoing, emails_queue_many(emails=list(outgoing.values())), strict=True))
+    for key, email in queued.items():
+        if isinstance(email, Exception):
+            # A mistyped address must not block the in-app notification.
+            logger.warning("not emailing %s: invalid address", outgoing[key].to_email)
+        else:
+            known_emails[key] = email
+    created = {row.dedupe_key for row in fresh}
+    created |= {key for key, email in queued.items() if not isinstance(email, Exception)}
+    results: list[Notified] = []
+    silenced: list[SilencedNotice] = []
+    for notice, in_app, by_email in plans:
+        if not notice.recipient.is_active:
+            results.append(NOTHING)
+            continue
+        email_key = f"{notice.dedupe_key}:email"
+        notification = known.get(notice.dedupe_key) if in_app else None
+        email = known_emails.get(email_key) if by_email else None
+        if notification is None and email is None:
+            silenced.append(
+                SilencedNotice(
+                    dedupe_key=notice.dedupe_key,
+                    recipient=notice.recipient,
+                    reason=notice.reason,
+                )
+            )
+        results.append(
+            Notified(
+                notification=notification,
+                email=email,
+                created=notice.dedupe_key in created or email_key in created,
+            )
+        )
+        # A repeated key is created once: later notices with it find it made.
+        created.discard(notice.dedupe_key)
+        created.discard(email_key)
+    SilencedNotice.objects.bulk_create(silenced, ignore_conflicts=True)
+    return results
+
+
+def notify(*, recipient: Any, reason: str, title: str, dedupe_key: str, **details: Any) -> Notified:
+    """``notify_many`` for one notice (see ``Notice`` for the details it takes)."""
+    [notified] = notify_many(
+        notices=[
+            Notice(
+                recipient=recipient, reason=reason, title=title, dedupe_key=dedupe_key, **details
+            )
+        ]
+    )
+    return notified
 
 
 @transaction.atomic
@@ -289,19 +374,6 @@ def email_queue(
     return email
 
 
-@dataclass(frozen=True)
-class OutgoingEmail:
-    """An email for ``emails_queue_many``."""
-
-    to_email: str
-    to_name: str
-    subject: str
-    body_text: str
-    idempotency_key: str
-    step_run: Any = None
-    contact: Any = None
-
-
 def emails_queue_many(*, emails: list[OutgoingEmail]) -> list[EmailMessage | Exception]:
     """``email_queue`` for many emails: one SELECT for those already queued, one INSERT,
     and one delivery message after commit for all of them. An invalid address comes back
@@ -331,9 +403,11 @@ def emails_queue_many(*, emails: list[OutgoingEmail]) -> list[EmailMessage | Exc
             to_name=email.to_name[:200],
             subject=" ".join(email.subject.split())[:300],
             body_text=email.body_text,
+            body_html=email.body_html,
             idempotency_key=email.idempotency_key,
             step_run=email.step_run,
             contact=email.contact,
+            recipient=email.recipient,
             created_at=now,
             next_attempt_at=now,  # due at once: the delivery run below takes them all
         )
@@ -360,18 +434,45 @@ def _email_claim(email_id: int, now: dt.datetime) -> bool:
     )
 
 
-def _email_build(email: EmailMessage) -> mail.EmailMultiAlternatives:
+def _email_build(email: EmailMessage, connection: Any = None) -> mail.EmailMultiAlternatives:
     message = mail.EmailMultiAlternatives(
         subject=email.subject,
         body=email.body_text,
         from_email=settings.DEFAULT_FROM_EMAIL,
         to=[formataddr((email.to_name, email.to_email))],
         headers={"Message-ID": email_message_id(email)},
-        connection=mail.get_connection(timeout=settings.EMAIL_TIMEOUT or SMTP_TIMEOUT_SECONDS),
+        connection=connection or _mail_connection(),
     )
     if email.body_html:
         message.attach_alternative(email.body_html, "text/html")
     return message
+
+
+def _mail_connection() -> Any:
+    return mail.get_connection(timeout=settings.EMAIL_TIMEOUT or SMTP_TIMEOUT_SECONDS)
+
+
+def _email_send_claimed(email: EmailMessage, connection: Any = None) -> str:
+    """Send an email this worker has claimed and record what happened. Returns the
+    status it ends in."""
+    if email.contact is not None and email.contact.unsubscribed:
+        EmailMessage.objects.filter(pk=email.pk, status=Status.SENDING).update(
+            status=Status.WITHDRAWN, lease_until=None, withdrawn_reason="Contact unsubscribed."
+        )
+        return Status.WITHDRAWN
+    try:
+        _email_build(email, connection).send()
+    except Exception as exc:
+        logger.warning("email %s failed (attempt %s)", email.pk, email.attempts, exc_info=True)
+        if connection is not None:
+            # The conversation may be broken; the next send opens a fresh one.
+            connection.close()
+        return _email_record_failure(email=email, error=f"{type(exc).__name__}: {exc}")
+    EmailMessage.objects.filter(pk=email.pk, status=Status.SENDING).update(
+        status=Status.SENT, sent_at=clock.now(), lease_until=None, last_error=""
+    )
+    logger.info("email %s sent", email.pk)
+    return Status.SENT
 
 
 def email_deliver(*, email_id: int) -> str:
@@ -380,26 +481,10 @@ def email_deliver(*, email_id: int) -> str:
     Must run outside a transaction: the claim commits before the SMTP conversation, and
     the outcome is written after it, so no database lock is held while the network is.
     """
-    now = clock.now()
-    if not _email_claim(email_id, now):
+    if not _email_claim(email_id, clock.now()):
         status = EmailMessage.objects.filter(pk=email_id).values_list("status", flat=True).first()
         return f"skipped: {status or 'missing'}"
-    email = EmailMessage.objects.select_related("contact").get(pk=email_id)
-    if email.contact is not None and email.contact.unsubscribed:
-        EmailMessage.objects.filter(pk=email_id, status=Status.SENDING).update(
-            status=Status.WITHDRAWN, lease_until=None, withdrawn_reason="Contact unsubscribed."
-        )
-        return Status.WITHDRAWN
-    try:
-        _email_build(email).send()
-    except Exception as exc:
-        logger.warning("email %s failed (attempt %s)", email_id, email.attempts, exc_info=True)
-        return _email_record_failure(email=email, error=f"{type(exc).__name__}: {exc}")
-    EmailMessage.objects.filter(pk=email_id, status=Status.SENDING).update(
-        status=Status.SENT, sent_at=clock.now(), lease_until=None, last_error=""
-    )
-    logger.info("email %s sent", email_id)
-    return Status.SENT
+    return _email_send_claimed(EmailMessage.objects.select_related("contact").get(pk=email_id))
 
 
 def _email_record_failure(*, email: EmailMessage, error: str) -> str:
@@ -415,19 +500,60 @@ def _email_record_failure(*, email: EmailMessage, error: str) -> str:
     return status
 
 
-def emails_deliver_due(*, limit: int = 100) -> int:
-    """Deliver emails whose retry is due, whose message was lost, or whose worker died
-    mid-send. Returns how many were sent."""
-    now = clock.now()
-    due = (
-        EmailMessage.objects.filter(
-            Q(status__in=[Status.QUEUED, Status.FAILED], next_attempt_at__lte=now)
-            | Q(status=Status.SENDING, lease_until__lt=now)
+def _emails_claim_due(*, now: dt.datetime, limit: int) -> list[EmailMessage]:
+    """Claim up to ``limit`` emails to send: those whose retry is due, whose message was
+    lost, or whose worker died mid-send. SKIP LOCKED: two workers claim different rows."""
+    with transaction.atomic():
+        ids = list(
+            EmailMessage.objects.select_for_update(skip_locked=True)
+            .filter(
+                Q(status__in=[Status.QUEUED, Status.FAILED], next_attempt_at__lte=now)
+                | Q(status=Status.SENDING, lease_until__lt=now)
+            )
+            .order_by("next_attempt_at", "id")
+            .values_list("id", flat=True)[:limit]
         )
-        .order_by("next_attempt_at", "id")
-        .values_list("id", flat=True)[:limit]
+        if not ids:
+            return []
+        EmailMessage.objects.filter(pk__in=ids).update(
+            status=Status.SENDING, lease_until=now + EMAIL_LEASE, attempts=F("attempts") + 1
+        )
+    return list(EmailMessage.objects.select_related("contact").filter(pk__in=ids).order_by("id"))
+
+
+def _emails_release(emails: list[EmailMessage]) -> None:
+    EmailMessage.objects.filter(
+        pk__in=[email.pk for email in emails], status=Status.SENDING
+    ).update(
+        status=Status.QUEUED,
+        lease_until=None,
+        next_attempt_at=clock.now(),
+        attempts=F("attempts") - 1,
     )
-    return sum(email_deliver(email_id=email_id) == Status.SENT for email_id in list(due))
+
+
+def emails_deliver_due(*, limit: int = 100, seconds: float = 30.0) -> int:
+    """Deliver due emails batch after batch (one claim per batch, one mail connection
+    for all of it) until none is due or ``seconds`` have passed. Returns how many were
+    sent. Runs outside a transaction, like ``email_deliver``."""
+    sent, deadline = 0, time.monotonic() + seconds
+    connection = _mail_connection()
+    try:
+        while time.monotonic() < deadline:
+            claimed_at = time.monotonic()
+            claimed = _emails_claim_due(now=clock.now(), limit=limit)
+            if not claimed:
+                break
+            for position, email in enumerate(claimed):
+                if time.monotonic() - claimed_at > EMAIL_LEASE.total_seconds() / 2:
+                    # A slow mail server: give the rest back before their lease runs out
+                    # and another worker takes them while this one still sends.
+                    _emails_release(claimed[position:])
+                    break
+                sent += _email_send_claimed(email, connection) == Status.SENT
+    finally:
+        connection.close()
+    return sent
 
 
 @transaction.atomic

@@ -14,10 +14,11 @@ from apps.customers.models import Contact
 from apps.engine.context import step_template_context, templates_missing_deal
 from apps.notifications.models import EmailMessage, Notification
 from apps.notifications.services import (
+    Notice,
     OutgoingEmail,
     email_withdraw,
     emails_queue_many,
-    notify,
+    notify_many,
 )
 
 REMINDER_RECIPIENTS = {
@@ -154,7 +155,8 @@ def _deal_url(deal: Any) -> str:
         return ""
 
 
-def execute_reminder_step(execution: step_kinds.StepExecution) -> dict[str, Any]:
+def _reminder_for(execution: step_kinds.StepExecution) -> Notice | dict[str, Any]:
+    """The notice a reminder step gives, or why it gives none."""
     config = execution.step.config
     if problem := templates_missing_deal(
         execution, templates={"title": config.get("title"), "body": config.get("body")}
@@ -168,26 +170,46 @@ def execute_reminder_step(execution: step_kinds.StepExecution) -> dict[str, Any]
     if user is None or not user.is_active:
         return {"skipped": "no recipient"}
     context = step_template_context(execution)
-    title = render_text(config["title"], context)
-    body = render_text(config.get("body", ""), context)
-    notified = notify(
+    return Notice(
         recipient=user,
         reason=Notification.Reason.PLAYBOOK_REMINDER,
-        title=title,
-        body=body,
-        url=_deal_url(execution.deal),
+        title=render_text(config["title"], context),
+        body=render_text(config.get("body", ""), context),
+        url=_deal_url(deal),
         dedupe_key=f"step:{execution.step_run.pk}",
-        context={"account": execution.account, "deal": execution.deal},
-        account=execution.account,
-        deal=execution.deal,
+        context={"account": account, "deal": deal},
+        account=account,
+        deal=deal,
         step_run=execution.step_run,
     )
-    result: dict[str, Any] = {"recipient_id": user.pk}
-    if notified.notification is not None:
-        result["notification_id"] = notified.notification.pk
-    if notified.email is not None:
-        result["email_id"] = notified.email.pk
-    result["summary"] = f"Reminder to {user.get_username()}: {title}"
+
+
+def execute_reminder_steps(
+    executions: list[step_kinds.StepExecution],
+) -> list[dict[str, Any] | Exception]:
+    """The reminders of many steps, written with ``notify_many``."""
+    planned = [_reminder_for(execution) for execution in executions]
+    notified = iter(notify_many(notices=[item for item in planned if isinstance(item, Notice)]))
+    results: list[dict[str, Any] | Exception] = []
+    for item in planned:
+        if not isinstance(item, Notice):
+            results.append(item)
+            continue
+        outcome = next(notified)
+        result: dict[str, Any] = {"recipient_id": item.recipient.pk}
+        if outcome.notification is not None:
+            result["notification_id"] = outcome.notification.pk
+        if outcome.email is not None:
+            result["email_id"] = outcome.email.pk
+        result["summary"] = f"Reminder to {item.recipient.get_username()}: {item.title}"
+        results.append(result)
+    return results
+
+
+def execute_reminder_step(execution: step_kinds.StepExecution) -> dict[str, Any]:
+    [result] = execute_reminder_steps([execution])
+    if isinstance(result, Exception):
+        raise result
     return result
 
 
@@ -196,6 +218,7 @@ step_kinds.register(
         name="reminder",
         label="Reminder to the deal owner or CSM",
         execute=execute_reminder_step,
+        execute_many=execute_reminder_steps,
         validate_config=validate_reminder_config,
         withdraw=withdraw_step_emails,
     )

@@ -9,14 +9,17 @@ from django.core.mail.backends.locmem import EmailBackend
 from django.db import connection
 
 from apps.core import clock
+from apps.notifications import services
 from apps.notifications.models import EmailMessage
 from apps.notifications.services import (
+    OutgoingEmail,
     email_deliver,
     email_queue,
     email_withdraw,
     emails_deliver_due,
+    emails_queue_many,
 )
-from tests.services import app_broker, free_port
+from tests.services import app_broker, free_port, require_postgres
 
 pytestmark = pytest.mark.django_db
 
@@ -204,3 +207,71 @@ def test_concurrent_deliveries_send_one_email(mailoutbox, monkeypatch):
     assert len(results) == 4 and results.count("sent") == 1
     assert all(r.startswith("skipped") for r in results if r != "sent")
     assert len(mailoutbox) == 1
+
+
+def queue_many(count: int) -> list[EmailMessage]:
+    emails = [
+        OutgoingEmail(
+            to_email=f"person{n}@globex.test",
+            to_name=f"Person {n}",
+            subject="Your QBR",
+            body_text="See you there.",
+            idempotency_key=f"qbr:{n}",
+        )
+        for n in range(count)
+    ]
+    return emails_queue_many(emails=emails)
+
+
+def test_the_sweep_sends_batch_after_batch_until_none_is_due(mailoutbox):
+    queue_many(5)
+
+    assert emails_deliver_due(limit=2) == 5
+    assert emails_deliver_due(limit=2) == 0
+    assert sorted(message.to[0] for message in mailoutbox)[0] == "Person 0 <person0@globex.test>"
+    assert len(mailoutbox) == 5
+    assert set(EmailMessage.objects.values_list("status", "attempts")) == {("sent", 1)}
+
+
+def test_a_slow_mail_server_gives_back_what_it_could_not_send_in_time(mailoutbox, monkeypatch):
+    queue_many(3)
+    # The lease runs out at once: nothing claimed may be sent, and nothing is lost.
+    monkeypatch.setattr(services, "EMAIL_LEASE", dt.timedelta(0))
+
+    assert emails_deliver_due(seconds=0.5) == 0
+    assert mailoutbox == []
+    assert set(EmailMessage.objects.values_list("status", "attempts", "lease_until")) == {
+        ("queued", 0, None)
+    }
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_sweeps_at_once_claim_different_emails(mailoutbox, monkeypatch):
+    require_postgres()
+    queue_many(40)
+    original = EmailBackend.send_messages
+    barrier = threading.Barrier(2)
+    totals = []
+
+    def slow_send(self, messages):
+        threading.Event().wait(0.01)
+        return original(self, messages)
+
+    monkeypatch.setattr(EmailBackend, "send_messages", slow_send)
+
+    def sweep():
+        try:
+            barrier.wait()
+            totals.append(emails_deliver_due(limit=5))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=sweep) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+
+    assert sum(totals) == 40 and all(totals)  # both took part, neither sent one twice
+    assert len(mailoutbox) == 40
+    assert len({message.to[0] for message in mailoutbox}) == 40
