@@ -189,9 +189,8 @@ def notify_many(*, notices: list[Notice]) -> list[Notified]:
             )
     keys = [notice.dedupe_key for notice in notices]
     known = Notification.objects.in_bulk(keys, field_name="dedupe_key")
-    known_emails = EmailMessage.objects.in_bulk(
-        [f"{key}:email" for key in keys], field_name="idempotency_key"
-    )
+    # Emails already queued come back from ``emails_queue_many`` in their place.
+    known_emails: dict[str, EmailMessage] = {}
     fresh: list[Notification] = []
     outgoing: dict[str, OutgoingEmail] = {}
     plans: list[tuple[Notice, bool, bool]] = []
@@ -206,11 +205,12 @@ def notify_many(*, notices: list[Notice]) -> list[Notified]:
             known[notice.dedupe_key] = notice.notification()
             fresh.append(known[notice.dedupe_key])
         email_key = f"{notice.dedupe_key}:email"
-        if by_email and email_key not in known_emails and email_key not in outgoing:
+        if by_email and email_key not in outgoing:
             outgoing[email_key] = notice.email()
         plans.append((notice, in_app, by_email))
     Notification.objects.bulk_create(fresh)
-    queued = dict(zip(outgoing, emails_queue_many(emails=list(outgoing.values())), strict=True))
+    queued_list, written = _emails_queue(list(outgoing.values()))
+    queued = dict(zip(outgoing, queued_list, strict=True))
     for key, email in queued.items():
         if isinstance(email, Exception):
             # A mistyped address must not block the in-app notification.
@@ -218,7 +218,7 @@ def notify_many(*, notices: list[Notice]) -> list[Notified]:
         else:
             known_emails[key] = email
     created = {row.dedupe_key for row in fresh}
-    created |= {key for key, email in queued.items() if not isinstance(email, Exception)}
+    created |= written
     results: list[Notified] = []
     silenced: list[SilencedNotice] = []
     for notice, in_app, by_email in plans:
@@ -378,6 +378,13 @@ def emails_queue_many(*, emails: list[OutgoingEmail]) -> list[EmailMessage | Exc
     """``email_queue`` for many emails: one SELECT for those already queued, one INSERT,
     and one delivery message after commit for all of them. An invalid address comes back
     as a ``ValidationFailed`` in its place; the others are queued."""
+    return _emails_queue(emails)[0]
+
+
+def _emails_queue(
+    emails: list[OutgoingEmail],
+) -> tuple[list[EmailMessage | Exception], set[str]]:
+    """``emails_queue_many``, and the keys of the emails it wrote (not found queued)."""
     existing = EmailMessage.objects.in_bulk(
         [email.idempotency_key for email in emails], field_name="idempotency_key"
     )
@@ -418,7 +425,7 @@ def emails_queue_many(*, emails: list[OutgoingEmail]) -> list[EmailMessage | Exc
         from apps.notifications.tasks import deliver_due_emails
 
         outbox.send_after_commit(deliver_due_emails, what=f"delivery of {len(fresh)} emails")
-    return results
+    return results, {row.idempotency_key for row in fresh}
 
 
 def _email_claim(email_id: int, now: dt.datetime) -> bool:

@@ -33,6 +33,7 @@ from apps.benchmarks.engine.data import (
     deals_create,
     playbook_create,
     rows_delete,
+    tables_vacuum,
 )
 from apps.benchmarks.engine.workers import Workers, broker_backlog
 from apps.core import clock
@@ -148,6 +149,7 @@ class Bench:
         bench_data_delete()  # an interrupted run's deals would be enrolled too
         self.playbook = playbook_create(run=self.run, shape=options.shape)
         deals_create(run=self.run, count=options.deal_count, log=self.log)
+        tables_vacuum()
         deals = list(
             Deal.objects.filter(name__startswith=f"{self.run} deal")
             .select_related("account", "primary_contact")
