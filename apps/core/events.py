@@ -185,7 +185,10 @@ def _process_claimed(event: DomainEvent) -> bool:
     return True
 
 
-def events_process_due(*, limit: int = 100) -> int:
+EVENT_BATCH = 100
+
+
+def events_process_due(*, limit: int = EVENT_BATCH) -> int:
     """Process up to ``limit`` unprocessed events in one transaction, oldest first.
     Consecutive events of the same name whose handlers all have a batch form run
     together in one savepoint; the others (and a batch that fails) run one savepoint
@@ -242,10 +245,10 @@ def events_drain(*, seconds: float = 30.0) -> int:
     """Process events batch after batch until none is due."""
     total, deadline = 0, time.monotonic() + seconds
     while time.monotonic() < deadline:
-        taken = events_process_due()
+        taken = events_process_due(limit=EVENT_BATCH)
         total += taken
-        if not taken:
-            break
+        if taken < EVENT_BATCH:
+            break  # fewer than a batch were due: none is left
     return total
 
 

@@ -15,6 +15,7 @@ retried with exponential backoff when the work fails. The pieces:
   message; beat sends one every few seconds in case a message was lost.
 """
 
+import contextvars
 import datetime as dt
 import logging
 from collections.abc import Callable
@@ -74,18 +75,37 @@ def register_drainer(name: str, drainer: Drainer) -> None:
         _drainers.append((name, drainer))
 
 
+# A round that did this much work is a backlog: one wake-up asks another worker to help.
+HELP_AFTER = 50
+_draining: contextvars.ContextVar[bool] = contextvars.ContextVar("draining", default=False)
+
+
 def drain(*, rounds: int = 50) -> dict[str, int]:
     """Run every drainer until a whole round finds nothing to do. Returns how much each
-    did."""
+    did.
+
+    Work this drain makes due (a step's events, an event's steps) sends no wake-up: the
+    next round takes it. A backlog sends one, so an idle worker joins in, and so does
+    running out of rounds with work left."""
     done = {name: 0 for name, _ in _drainers}
-    for _ in range(rounds):
-        progress = 0
-        for name, drainer in _drainers:
-            count = drainer()
-            done[name] += count
-            progress += count
-        if not progress:
-            break
+    token = _draining.set(True)
+    helped = False
+    try:
+        for _ in range(rounds):
+            progress = 0
+            for name, drainer in _drainers:
+                count = drainer()
+                done[name] += count
+                progress += count
+            if not progress:
+                break
+            if progress >= HELP_AFTER and not helped:
+                helped = True
+                _wake()
+        else:
+            _wake()
+    finally:
+        _draining.reset(token)
     return done
 
 
@@ -98,7 +118,9 @@ def _wake() -> None:
 def wake_after_commit() -> None:
     """Ask a worker to drain due work once the current transaction commits. One message
     per transaction however many rows it made due; a rolled-back transaction sends
-    none."""
+    none. Inside a drain it sends nothing: the drain's next round takes the work."""
+    if _draining.get():
+        return
     if any(callback is _wake for _, callback, _ in connection.run_on_commit):
         return
     transaction.on_commit(_wake)

@@ -193,20 +193,30 @@ def _claim(*, ids: list[int] | None, limit: int, now: dt.datetime) -> list[StepR
         unfinished = [*StepRun.DUE_STATES, StepRun.State.RUNNING]
         query = StepRun.objects.filter(pk__in=ids, state__in=unfinished).order_by("id")
         return list(query.select_for_update(skip_locked=True, of=("self",)))
-    runs = list(_due(now).select_for_update(skip_locked=True, of=("self",))[:limit])
-    if len(runs) < limit:
-        # Rows a worker of the earlier design claimed and then died holding.
-        expired = StepRun.objects.filter(state=StepRun.State.RUNNING, lease_until__lt=now)
-        runs += list(
-            expired.order_by("lease_until").select_for_update(skip_locked=True)[: limit - len(runs)]
-        )
-    return runs
+    return list(_due(now).select_for_update(skip_locked=True, of=("self",))[:limit])
 
 
-def step_runs_claim_due(*, limit: int) -> list[int]:
-    """Lock up to ``limit`` due runs for the caller's transaction (what a batch does
-    first; the benchmark times it with a million pending rows)."""
-    return [run.pk for run in _claim(ids=None, limit=limit, now=clock.now())]
+# Leases are checked at most once a minute (by the clock, so a frozen test clock moves it).
+LEASE_CHECK_EVERY = dt.timedelta(minutes=1)
+_leases_checked_at: dt.datetime | None = None
+
+
+def step_runs_release_expired(*, now: dt.datetime) -> int:
+    """Make runs due again that a worker leased (``running``, as one step per message
+    did) and died holding: one UPDATE. Returns how many."""
+    return StepRun.objects.filter(state=StepRun.State.RUNNING, lease_until__lt=now).update(
+        state=StepRun.State.PENDING, lease_until=None
+    )
+
+
+def _release_expired_now_and_then() -> None:
+    global _leases_checked_at
+    now = clock.now()
+    if _leases_checked_at is not None and abs(now - _leases_checked_at) < LEASE_CHECK_EVERY:
+        return
+    _leases_checked_at = now
+    if released := step_runs_release_expired(now=now):
+        logger.warning("%s step runs whose worker died holding them are due again", released)
 
 
 def _lock_enrollments(ids: set[int]) -> dict[int, Enrollment]:
@@ -486,12 +496,13 @@ def steps_drain(*, seconds: float | None = None) -> int:
     size, low, high = settings.ENGINE_BATCH_SIZE, 10, settings.ENGINE_BATCH_MAX
     target = settings.ENGINE_BATCH_TARGET_MS / 1000
     total = 0
+    _release_expired_now_and_then()
     while time.monotonic() < deadline:
         started = time.monotonic()
         result = steps_execute_due(limit=size)
         total += result.executed + result.failed
-        if result.claimed == 0:
-            break
+        if result.claimed < size:
+            break  # the queue held less than a batch: nothing more was due
         took = time.monotonic() - started
         if took > target:
             size = max(low, size // 2)

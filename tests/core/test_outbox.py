@@ -2,15 +2,16 @@ import datetime as dt
 import logging
 
 import pytest
+from django.db import connection
 
-from apps.core import clock
+from apps.core import clock, outbox
 from apps.core.events import event_process, events_sweep
 from apps.core.models import DomainEvent
 from apps.engine.execution import step_run_execute
 from apps.engine.models import Enrollment
 from apps.queues.models import Task
 from tests.deals.test_close_won import close_won
-from tests.factories import closable_deal, onboarding_playbook
+from tests.factories import AccountFactory, UserFactory, closable_deal, onboarding_playbook
 from tests.services import app_broker, free_port
 
 pytestmark = pytest.mark.django_db
@@ -96,3 +97,28 @@ def test_failing_handler_rolls_back_and_is_retried_later(rep, monkeypatch):
     with clock.frozen(later(3600)):
         assert events_sweep() == 1
     assert Enrollment.objects.filter(deal=deal).count() == 1
+
+
+def wakes(callbacks) -> int:
+    return sum(callback is outbox._wake for callback in callbacks)
+
+
+def test_work_a_drain_makes_due_is_taken_by_its_next_round_without_a_wake_up(
+    rep, django_capture_on_commit_callbacks
+):
+    onboarding_playbook()
+    account = AccountFactory(csm=UserFactory(username="cleo", role="CSM"))
+    with django_capture_on_commit_callbacks() as closing:
+        close_won(closable_deal(account=account), actor=rep)
+    assert wakes(closing) == 1  # the close asks a worker to drain
+    connection.run_on_commit.clear()  # as its commit would: that wake-up was sent
+
+    with django_capture_on_commit_callbacks() as draining:
+        done = outbox.drain()
+
+    # The close's event, the kickoff step it made due and the kickoff task's
+    # ``task.assigned`` event were all taken by this drain, which asked nobody else.
+    assert done == {"events": 2, "steps": 1}
+    assert wakes(draining) == 0
+    assert Task.objects.count() == 1
+    assert not DomainEvent.objects.filter(processed_at__isnull=True).exists()
