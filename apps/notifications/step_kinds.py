@@ -4,6 +4,7 @@ Executors run inside the engine's transaction, so they only write rows: the emai
 the outbox and the delivery task sends it after commit.
 """
 
+from functools import lru_cache
 from typing import Any
 
 from django.urls import NoReverseMatch, reverse
@@ -146,13 +147,19 @@ def validate_reminder_config(config: dict[str, Any]) -> step_kinds.ConfigErrors:
     return errors
 
 
-def _deal_url(deal: Any) -> str:
-    if deal is None:
-        return ""
+@lru_cache(maxsize=1)
+def _deal_url_pattern() -> str:
+    # ``reverse`` walks the URL resolver on every call; a batch needs one per deal.
     try:
-        return reverse("admin:deals_deal_change", args=[deal.pk])
+        return reverse("admin:deals_deal_change", args=[0]).replace("/0/", "/{pk}/")
     except NoReverseMatch:
         return ""
+
+
+def _deal_url(deal: Any) -> str:
+    if deal is None or not (pattern := _deal_url_pattern()):
+        return ""
+    return pattern.format(pk=deal.pk)
 
 
 def _reminder_for(execution: step_kinds.StepExecution) -> Notice | dict[str, Any]:
