@@ -15,10 +15,11 @@ retried with exponential backoff when the work fails. The pieces:
   message; beat sends one every few seconds in case a message was lost.
 """
 
+import contextlib
 import contextvars
 import datetime as dt
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -124,3 +125,20 @@ def wake_after_commit() -> None:
     if any(callback is _wake for _, callback, _ in connection.run_on_commit):
         return
     transaction.on_commit(_wake)
+
+
+@contextlib.contextmanager
+def commit_without_flush() -> Iterator[None]:
+    """A transaction whose COMMIT does not wait for the disk (PostgreSQL's
+    ``synchronous_commit = off`` for it alone).
+
+    For a mark that may be lost only if the database server itself crashes within a
+    fraction of a second, and whose loss repeats safe work: "this email was sent" lost
+    means the email is sent again, with the same Message-ID. A worker dying loses
+    nothing: the server has the commit.
+    """
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL synchronous_commit TO OFF")
+        yield

@@ -475,9 +475,12 @@ def _email_send_claimed(email: EmailMessage, connection: Any = None) -> str:
             # The conversation may be broken; the next send opens a fresh one.
             connection.close()
         return _email_record_failure(email=email, error=f"{type(exc).__name__}: {exc}")
-    EmailMessage.objects.filter(pk=email.pk, status=Status.SENDING).update(
-        status=Status.SENT, sent_at=clock.now(), lease_until=None, last_error=""
-    )
+    # Lost only if the database crashes right now, and then sent again: with the same
+    # Message-ID, so mail clients show it once.
+    with outbox.commit_without_flush():
+        EmailMessage.objects.filter(pk=email.pk, status=Status.SENDING).update(
+            status=Status.SENT, sent_at=clock.now(), lease_until=None, last_error=""
+        )
     logger.info("email %s sent", email.pk)
     return Status.SENT
 
