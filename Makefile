@@ -22,6 +22,7 @@ install: $(STAMP)
 run: export DJANGO_DEBUG ?= 0
 run: install
 	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py createcachetable
 	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
 	$(BIN)/python manage.py seed_demo
 	$(BIN)/honcho start -f Procfile
@@ -40,6 +41,7 @@ format: install
 
 demo: install
 	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py createcachetable
 	$(BIN)/python manage.py seed_demo
 
 check-deploy: install

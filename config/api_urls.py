@@ -7,6 +7,7 @@ from apps.deals.api import DealLineItemViewSet, DealViewSet, LossReasonViewSet, 
 from apps.engine.api import BulkEnrollmentViewSet
 from apps.notifications.api import NotificationViewSet
 from apps.queues.api import QueueViewSet, TaskViewSet
+from apps.surveys.api import ResponseViewSet
 
 router = DefaultRouter()
 router.register("accounts", AccountViewSet)
@@ -20,6 +21,7 @@ router.register("queues", QueueViewSet)
 router.register("tasks", TaskViewSet, basename="task")
 router.register("notifications", NotificationViewSet, basename="notification")
 router.register("bulk-enrollments", BulkEnrollmentViewSet)
+router.register("survey-responses", ResponseViewSet, basename="survey-response")
 
 urlpatterns = [
     path("auth/token/", obtain_auth_token, name="api-token"),

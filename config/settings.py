@@ -85,6 +85,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_htmx",
+    "django_ratelimit",
     "apps.core",
     "apps.customers",
     "apps.deals",
@@ -92,6 +93,7 @@ INSTALLED_APPS = [
     "apps.engine",
     "apps.queues",
     "apps.notifications",
+    "apps.surveys",
     "apps.demo",
     "apps.benchmarks",
 ]
@@ -106,6 +108,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "django_ratelimit.middleware.RatelimitMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -237,6 +240,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "DealKindEnum": "apps.deals.models.Deal.Kind",
+        "SurveyKindEnum": "apps.surveys.models.Kind",
+    },
 }
 
 # Celery --------------------------------------------------------------------------------
@@ -301,6 +308,7 @@ CELERY_BEAT_SCHEDULE = {
     "email-deliver-due": {"task": "notifications.deliver_due_emails", "schedule": 30.0},
     "task-reminders": {"task": "notifications.send_task_reminders", "schedule": 300.0},
     "daily-digests": {"task": "notifications.send_digests", "schedule": 300.0},
+    "survey-reminders": {"task": "surveys.send_reminders", "schedule": 600.0},
 }
 
 # Afterwin ------------------------------------------------------------------------------
@@ -347,3 +355,32 @@ LOGGING = {
         "django.request": {"level": "ERROR"},
     },
 }
+
+# Caching: rate-limit counters on public pages, shared by every web process: in Redis
+# (CACHE_URL, or the broker's Redis), else in a database table (``createcachetable``).
+_cache_url = env.str("CACHE_URL", default="") or (
+    CELERY_BROKER_URL if CELERY_BROKER_IS_REDIS else ""
+)
+CACHES = {
+    "default": (
+        {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": _cache_url,
+            "KEY_PREFIX": "afterwin",
+        }
+        if _cache_url
+        else {
+            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+            "LOCATION": "afterwin_cache",
+        }
+    )
+}
+# django-ratelimit wants an atomic increment, which only Redis and memcached have. The
+# database cache is shared by every process but counts read-then-write, so two hits at
+# the same instant may count once: a limit a little soft, on the embedded default only.
+SILENCED_SYSTEM_CHECKS = [] if _cache_url else ["django_ratelimit.E003", "django_ratelimit.W001"]
+# Public pages (survey answers, unsubscribe): django-ratelimit counts per IP and token.
+RATELIMIT_USE_CACHE = "default"
+RATELIMIT_VIEW = "apps.core.views.rate_limited"
+SURVEY_POST_RATE_PER_IP = env.str("SURVEY_POST_RATE_PER_IP", default="30/m")
+SURVEY_POST_RATE_PER_TOKEN = env.str("SURVEY_POST_RATE_PER_TOKEN", default="5/m")

@@ -5,6 +5,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, Spec
 
 from apps.core.pages import home
 from apps.core.views import healthz
+from apps.notifications.public_views import unsubscribe
 
 urlpatterns = [
     path("", home, name="home"),
@@ -16,7 +17,10 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(next_page="login"), name="logout"),
     path("", include("apps.queues.urls")),
     path("notifications/", include("apps.notifications.urls")),
+    path("surveys/", include("apps.surveys.urls")),
     path("healthz", healthz, name="healthz"),
+    path("u/<str:token>/", unsubscribe, name="unsubscribe"),
+    path("s/", include("apps.surveys.public_urls")),
     path("admin/", admin.site.urls),
     path("api/", include("config.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

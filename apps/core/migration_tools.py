@@ -31,3 +31,30 @@ def vacuum_often(*tables: str) -> migrations.RunPython:
             )
 
     return migrations.RunPython(forwards, backwards, elidable=True)
+
+
+def grant_to_roles(app_label: str, grants: dict[str, list[str]]) -> migrations.RunPython:
+    """A migration operation that gives role groups permissions on ``app_label``'s models
+    (creating the permissions first, as they only appear after migrate otherwise). A
+    role group that does not exist is skipped: the queues app's roles migration makes
+    them, so callers depend on it."""
+
+    def grant(apps, schema_editor):
+        from django.contrib.auth.management import create_permissions
+
+        app_config = apps.get_app_config(app_label)
+        app_config.models_module = True
+        create_permissions(app_config, verbosity=0, apps=apps)
+        app_config.models_module = None
+        Group = apps.get_model("auth", "Group")
+        Permission = apps.get_model("auth", "Permission")
+        for role, codenames in grants.items():
+            group = Group.objects.filter(name=role).first()
+            if group is not None:
+                group.permissions.add(
+                    *Permission.objects.filter(
+                        content_type__app_label=app_label, codename__in=codenames
+                    )
+                )
+
+    return migrations.RunPython(grant, migrations.RunPython.noop)

@@ -8,6 +8,7 @@ top-bar count (``register_topbar_count``) and, for one of them, the start page
 
 import functools
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -37,6 +38,52 @@ def register_start_page(url_name: str) -> None:
     """Where "/" sends someone who is logged in (a URL name such as "app:view")."""
     global _start_page
     _start_page = url_name
+
+
+@dataclass(frozen=True)
+class NavLink:
+    label: str
+    url_name: str
+    permission: str | None
+    key: str
+
+
+@dataclass(frozen=True)
+class TaskPanel:
+    """A section of the task page another app draws: ``template`` rendered with
+    ``items`` = ``read(task)``, shown when that is not empty."""
+
+    template: str
+    read: Callable[[Any], list[Any]]
+
+
+_nav_links: dict[str, NavLink] = {}
+_task_panels: dict[str, TaskPanel] = {}
+
+
+def register_nav_link(*, label: str, url_name: str, permission: str | None, key: str) -> None:
+    """A link in the top bar's main menu, after the built-in ones, for those with
+    ``permission``. ``key`` marks it current when a page passes ``nav=key``."""
+    _nav_links[key] = NavLink(label=label, url_name=url_name, permission=permission, key=key)
+
+
+def nav_links(user: Any) -> list[NavLink]:
+    return [
+        link
+        for link in _nav_links.values()
+        if link.permission is None or user.has_perm(link.permission)
+    ]
+
+
+def register_task_panel(template: str, read: Callable[[Any], list[Any]]) -> None:
+    """Show ``template`` on the task page with what ``read(task)`` returns."""
+    _task_panels[template] = TaskPanel(template=template, read=read)
+
+
+def task_panels(task: Any) -> list[tuple[str, list[Any]]]:
+    """(template, items) for each registered panel that has something for ``task``."""
+    panels = [(panel.template, panel.read(task)) for panel in _task_panels.values()]
+    return [(template, items) for template, items in panels if items]
 
 
 def topbar_counts(user: Any) -> dict[str, int]:
@@ -77,6 +124,7 @@ def render_page(
     band, so a completed task or a read notification shows in the bar at once)."""
     context = {
         **topbar_counts(request.user),
+        "nav_links": nav_links(request.user),
         "viewer_timezone": request.profile.timezone,
         **context,
     }

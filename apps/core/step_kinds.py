@@ -134,6 +134,11 @@ class StepKind:
     # The step reads the enrollment's deal (its owner, its amount…): without a deal it
     # is skipped with that reason instead of running.
     needs_deal: bool = False
+    # For simulations: what the outside world would answer once the step ran (a
+    # customer's survey score). Given the executed run and the answers the simulation
+    # was asked to assume (``{"nps": "3"}``), it writes the answer and returns the events
+    # that announce it, for waits to pick up.
+    simulate_answer: Callable[[Any, Mapping[str, str]], list[Any]] | None = None
 
 
 _registry: dict[str, StepKind] = {}

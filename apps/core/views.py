@@ -38,3 +38,12 @@ def healthz(request):
     body = {name: "ok" if ok else "down" for name, ok in checks.items()}
     body["status"] = "ok" if all(checks.values()) else "down"
     return JsonResponse(body, status=200 if all(checks.values()) else 503)
+
+
+def rate_limited(request, exception=None):
+    """What a client that asked too often gets (django-ratelimit's RATELIMIT_VIEW)."""
+    from django.shortcuts import render
+
+    response = render(request, "429.html", status=429)
+    response["Retry-After"] = "60"
+    return response

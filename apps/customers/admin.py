@@ -5,7 +5,7 @@ from django.contrib import admin
 from django.db.models import Count
 
 from apps.core.admin_tools import ServiceWritesAdminMixin, admin_action_each
-from apps.customers.models import Account, Contact, Product, ProductFamily
+from apps.customers.models import Account, ConsentChange, Contact, Product, ProductFamily
 from apps.customers.services import (
     account_create,
     account_mark_churned,
@@ -83,6 +83,19 @@ class AccountAdmin(ServiceWritesAdminMixin, admin.ModelAdmin):
     inlines = (ContactInline,)
 
 
+class ConsentChangeInline(admin.TabularInline):
+    """When and how the contact said yes or no to customer email. A record: read-only."""
+
+    model = ConsentChange
+    fields = ("at", "unsubscribed", "how", "actor", "email_id")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
 @admin.register(Contact)
 class ContactAdmin(ServiceWritesAdminMixin, admin.ModelAdmin):
     list_display = ("name", "email", "title", "account", "is_primary", "unsubscribed")
@@ -91,6 +104,7 @@ class ContactAdmin(ServiceWritesAdminMixin, admin.ModelAdmin):
     list_select_related = ("account",)
     autocomplete_fields = ("account",)
     readonly_fields = ("created_at", "updated_at")
+    inlines = [ConsentChangeInline]
 
     def create_through_service(self, request, form) -> Contact:
         return contact_create(actor=request.user, **form.cleaned_data)

@@ -4,6 +4,7 @@ from django.conf import settings
 from django.core.validators import MinValueValidator
 from django.db import models
 
+from apps.core import clock
 from apps.core.models import TimeStampedModel
 from apps.core.validators import validate_country, validate_timezone
 
@@ -110,3 +111,32 @@ class Product(TimeStampedModel):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.sku})"
+
+
+class ConsentChange(models.Model):
+    """A contact said yes or no to customer email: when, how, and through whom. Kept as a
+    record: a later change adds a row, it never edits one."""
+
+    class How(models.TextChoices):
+        EMAIL_LINK = "email_link", "Unsubscribe link in an email"
+        ONE_CLICK = "one_click", "One-click unsubscribe (mail client)"
+        STAFF = "staff", "Changed by staff"
+        API = "api", "Changed through the API"
+
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="consent_changes")
+    unsubscribed = models.BooleanField()
+    how = models.CharField(max_length=20, choices=How.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    email_id = models.BigIntegerField(
+        null=True, blank=True, help_text="The email whose link was used, if any."
+    )
+    at = models.DateTimeField(default=clock.now, editable=False)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+
+    def __str__(self) -> str:
+        verb = "unsubscribed" if self.unsubscribed else "subscribed again"
+        return f"{self.contact} {verb} ({self.get_how_display()})"

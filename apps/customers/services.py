@@ -13,7 +13,7 @@ from apps.core.writes import (
     require_known_fields,
     require_permission,
 )
-from apps.customers.models import Account, Contact
+from apps.customers.models import Account, ConsentChange, Contact
 
 # Lifecycle changes go through account_set_lifecycle, which the update hands them to.
 ACCOUNT_DETAILS = ("name", "domain", "timezone", "country", "tier", "segment", "owner", "csm")
@@ -140,4 +140,30 @@ def contact_update(*, contact: Contact, actor: Any, **changes: Any) -> Contact:
     changed = model_changes_apply(contact, changes)
     if changed:
         _contact_save(contact, message="The contact was not saved.", fields=changed)
+    if "unsubscribed" in changed:
+        ConsentChange.objects.create(
+            contact=contact,
+            unsubscribed=contact.unsubscribed,
+            how=ConsentChange.How.STAFF,
+            actor=actor if getattr(actor, "pk", None) else None,
+        )
     return contact
+
+
+@transaction.atomic
+def contact_unsubscribe(
+    *, contact: Contact, how: str, email_id: int | None = None, actor: Any = None
+) -> bool:
+    """Stop customer email to ``contact`` and record when and how. Returns False if they
+    had already unsubscribed (nothing is recorded twice)."""
+    updated = Contact.objects.filter(pk=contact.pk, unsubscribed=False).update(unsubscribed=True)
+    contact.unsubscribed = True
+    if updated:
+        ConsentChange.objects.create(
+            contact=contact,
+            unsubscribed=True,
+            how=how,
+            email_id=email_id,
+            actor=actor if getattr(actor, "pk", None) else None,
+        )
+    return bool(updated)

@@ -387,6 +387,7 @@ STAGE_PATHS = {
 # Playbook --------------------------------------------------------------------------------
 
 QUEUE_SLUG = "onboarding"
+ESCALATION_QUEUE_SLUG = "escalations"
 PLAYBOOK_NAME = "New customer onboarding"
 
 
@@ -507,6 +508,80 @@ PLAYBOOK_STEPS = (
         "window_end": dt.time(17, 0),
     },
     {
+        "key": "nps_survey",
+        "name": "Day-30 NPS survey",
+        "kind": "survey",
+        "config": {"survey": "nps", "to": "primary_contact"},
+        "start": ENROLLMENT,
+        "delay_days": 30,
+        "at_time": dt.time(10, 0),
+        "window_start": dt.time(9, 0),
+        "window_end": dt.time(17, 0),
+    },
+    {
+        "key": "nps_answer",
+        "name": "NPS answer (up to 14 days)",
+        "kind": "wait",
+        "config": {"until_event": "survey.answered", "for_step": "nps_survey"},
+        "start": AFTER_STEP,
+        "after_step": "nps_survey",
+        "delay_days": 14,
+    },
+    {
+        "key": "detractor_call_back",
+        "name": "Detractor: call back",
+        "kind": "task",
+        "config": {
+            **_task(
+                "Call back {{ contact.name }} at {{ account.name }}: NPS "
+                "{{ context.steps.nps_answer.score }}",
+                "{{ contact.name }} answered {{ context.steps.nps_answer.score }} of 10 to the "
+                "day-30 NPS survey.\n\nTheir comment: "
+                "“{{ context.steps.nps_answer.comment|default:'(none)' }}”\n\n"
+                "Call within one business day, listen, and agree a recovery plan.",
+                kind="call",
+                priority=1,
+                due_in_days=1,
+                queue=ESCALATION_QUEUE_SLUG,
+            ),
+            "assign_to": "queue_manager",
+            "sla_hours": 8,
+        },
+        "start": AFTER_STEP,
+        "after_step": "nps_answer",
+        "conditions": [{"field": "steps.nps_answer.band", "op": "==", "value": "detractor"}],
+    },
+    {
+        "key": "passive_check_in",
+        "name": "Passive: check-in",
+        "kind": "task",
+        "config": _task(
+            "Check in with {{ account.name }}: NPS {{ context.steps.nps_answer.score }}",
+            "{{ contact.name }} answered {{ context.steps.nps_answer.score }} of 10. Ask what "
+            "would make it a 9 or 10. Their comment: “{{ context.steps.nps_answer.comment }}”",
+            kind="check_in",
+            due_in_days=5,
+        ),
+        "start": AFTER_STEP,
+        "after_step": "nps_answer",
+        "conditions": [{"field": "steps.nps_answer.band", "op": "==", "value": "passive"}],
+    },
+    {
+        "key": "promoter_thanks",
+        "name": "Promoter: thank you",
+        "kind": "task",
+        "config": _task(
+            "Thank {{ contact.name }} at {{ account.name }} for their NPS "
+            "{{ context.steps.nps_answer.score }}",
+            "A promoter. Say thank you personally; ask whether we may quote them.",
+            kind="general",
+            due_in_days=3,
+        ),
+        "start": AFTER_STEP,
+        "after_step": "nps_answer",
+        "conditions": [{"field": "steps.nps_answer.band", "op": "==", "value": "promoter"}],
+    },
+    {
         "key": "quarterly-check-in",
         "name": "Quarterly check-in",
         "kind": "task",
@@ -571,3 +646,52 @@ QBR_STEPS = (
         "business-review", "Half-yearly business review", every_days=180, times=2, tier_op="!="
     ),
 )
+
+
+# Relationship NPS: existing customers asked every 180 days ------------------------------
+
+RNPS_PLAYBOOK_NAME = "Relationship NPS"
+RNPS_DESCRIPTION = (
+    "The relationship survey: active customers' primary contacts are asked the NPS "
+    "question every 180 days (the contact policy still holds back anyone asked by another "
+    "playbook in the last 90 days). Customers join through Enrollments → Enroll existing "
+    "accounts."
+)
+RNPS_STEPS = (
+    {
+        "key": "relationship_nps",
+        "name": "Relationship NPS survey",
+        "kind": "survey",
+        "config": {"survey": "nps", "to": "primary_contact"},
+        "start": ENROLLMENT,
+        "at_time": dt.time(10, 0),
+        "window_start": dt.time(9, 0),
+        "window_end": dt.time(17, 0),
+        "repeat_every_days": 180,
+        "repeat_max": 4,
+    },
+)
+RNPS_BULK_FILTERS = {"lifecycle_status": [Account.Lifecycle.ACTIVE]}
+RNPS_SPREAD_BUSINESS_DAYS = 10
+# The demo's answer history: twelve months back from today.
+RESPONSE_HISTORY_MONTHS = 12
+HISTORY_EVERY_DAYS = 61
+# How each segment's answers lean (-1 unhappier … +1 happier), so metrics differ by segment.
+SEGMENT_LEAN = {
+    "Software": 1,
+    "Fintech": 1,
+    "Professional services": 0.5,
+    "Healthcare": 0.5,
+    "Retail": -0.5,
+    "Logistics": -1,
+    "Manufacturing": -0.5,
+    "Travel": -1,
+}
+HISTORY_COMMENTS = {
+    "promoter": ["Great onboarding team.", "Reports save us hours every week.", ""],
+    "passive": ["Good, but the mobile app is slow.", "Support could answer faster.", ""],
+    "detractor": ["Too many bugs after the last release.", "Nobody called us back.", ""],
+    "high": ["Quick and friendly support.", ""],
+    "neutral": ["Fine overall.", ""],
+    "low": ["The setup took far too long.", ""],
+}

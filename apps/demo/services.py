@@ -10,6 +10,7 @@ nothing and leaves existing passwords alone.
 """
 
 import datetime as dt
+import random
 from collections import Counter
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -28,6 +29,9 @@ from apps.demo.data import (
     CHECK_IN_QUEUE_SLUG,
     DEALS,
     DEMO_USERS,
+    ESCALATION_QUEUE_SLUG,
+    HISTORY_COMMENTS,
+    HISTORY_EVERY_DAYS,
     INACTIVE_WIN_REASONS,
     LOSS_REASONS,
     PLAYBOOK_NAME,
@@ -39,6 +43,13 @@ from apps.demo.data import (
     QBR_SPREAD_BUSINESS_DAYS,
     QBR_STEPS,
     QUEUE_SLUG,
+    RESPONSE_HISTORY_MONTHS,
+    RNPS_BULK_FILTERS,
+    RNPS_DESCRIPTION,
+    RNPS_PLAYBOOK_NAME,
+    RNPS_SPREAD_BUSINESS_DAYS,
+    RNPS_STEPS,
+    SEGMENT_LEAN,
     STAGE_PATHS,
     WIN_REASONS,
     DemoDeal,
@@ -51,6 +62,7 @@ from apps.engine.models import BulkEnrollment, Enrollment
 from apps.playbooks.models import Playbook, PlaybookStep, PlaybookVersion
 from apps.playbooks.services import playbook_publish
 from apps.queues.models import Queue
+from apps.surveys.models import SCALES, Invitation, Response, Survey, band_of
 
 SYSTEM = StageChange.Source.SYSTEM
 
@@ -99,11 +111,34 @@ def demo_data_seed(*, reset_passwords: bool = False) -> DemoSeedResult:
     _seed_reasons(result)
     accounts = _seed_accounts(result, users)
     _seed_queue(result, users)
+    _seed_escalation_queue(result, users)
     _seed_playbook(result, publisher=users["admin"])
     _seed_deals(result, accounts, products)
     _seed_check_in_queue(result, users)
     reviews = _seed_review_programme(result, publisher=users["admin"])
-    _seed_review_enrollments(result, reviews, actor=users["maria.manager"])
+    _seed_bulk_enrollments(
+        result, reviews, QBR_BULK_FILTERS, QBR_SPREAD_BUSINESS_DAYS, actor=users["maria.manager"]
+    )
+    _seed_response_history(result)
+    relationship = _seed_published_playbook(
+        result,
+        name=RNPS_PLAYBOOK_NAME,
+        settings={
+            "description": RNPS_DESCRIPTION,
+            "trigger": "deal.closed_won",
+            "filters": {"deal_kinds": [Deal.Kind.RENEWAL]},
+            "account_cooldown_days": 180,
+        },
+        steps=RNPS_STEPS,
+        publisher=users["admin"],
+    )
+    _seed_bulk_enrollments(
+        result,
+        relationship,
+        RNPS_BULK_FILTERS,
+        RNPS_SPREAD_BUSINESS_DAYS,
+        actor=users["maria.manager"],
+    )
     return result
 
 
@@ -377,18 +412,17 @@ def _seed_review_programme(result: DemoSeedResult, *, publisher: User) -> Playbo
     )
 
 
-def _seed_review_enrollments(result: DemoSeedResult, playbook: Playbook, *, actor: User) -> None:
-    """The active customers join the programme through bulk enrollment, as a CS manager
+def _seed_bulk_enrollments(
+    result: DemoSeedResult, playbook: Playbook, filters: dict, spread: int, *, actor: User
+) -> None:
+    """Existing customers join a programme through bulk enrollment, as a CS manager
     would start it in the admin; it runs here rather than on a worker, so the demo is
     complete when the command ends (the worker's copy of the message finds it done)."""
     if playbook.status != Playbook.Status.ACTIVE or playbook.bulk_enrollments.exists():
         return
     try:
         run = bulk_enrollment_start(
-            playbook=playbook,
-            filters=QBR_BULK_FILTERS,
-            spread_business_days=QBR_SPREAD_BUSINESS_DAYS,
-            actor=actor,
+            playbook=playbook, filters=filters, spread_business_days=spread, actor=actor
         )
     except ValidationFailed:
         return  # no active customer (they were changed since seeding): nobody to enroll
@@ -398,3 +432,88 @@ def _seed_review_enrollments(result: DemoSeedResult, playbook: Playbook, *, acto
     run.refresh_from_db()
     result.count(BulkEnrollment)
     result.count(Enrollment, run.enrolled)
+
+
+def _seed_escalation_queue(result: DemoSeedResult, users: dict[str, User]) -> Queue:
+    return _seed_team_queue(
+        result,
+        users,
+        slug=ESCALATION_QUEUE_SLUG,
+        name="Escalations",
+        description="Unhappy customers: detractor call-backs and stalled projects. While an "
+        "account has an open task here, it gets no survey.",
+        sla_hours=8,
+    )
+
+
+def _seed_response_history(result: DemoSeedResult) -> None:
+    """A year of answers from the customers who were customers before Afterwin (their
+    survey tool's history): each contact asked every two months, NPS mostly, CSAT and
+    CES now and then, scores leaning by segment so the metrics differ between them.
+    Seeded once."""
+    if Response.objects.exists():
+        return
+    now = clock.now()
+    surveys = {s.kind: s for s in Survey.objects.filter(slug__in=["nps", "csat", "ces"])}
+    if len(surveys) < 3:
+        return
+    rng = random.Random(7)
+    contacts = list(
+        Contact.objects.filter(
+            account__lifecycle_status__in=[Account.Lifecycle.ACTIVE, Account.Lifecycle.ONBOARDING]
+        )
+        .exclude(email="")
+        .select_related("account")
+        .order_by("pk")
+    )
+    invitations, responses = [], []
+    for contact in contacts:
+        lean = SEGMENT_LEAN.get(contact.account.segment, 0)
+        first = rng.randint(0, 80)
+        for days_ago in range(RESPONSE_HISTORY_MONTHS * 30 - first, 20, -HISTORY_EVERY_DAYS):
+            asked = now - dt.timedelta(days=days_ago, hours=rng.randint(0, 8))
+            survey = surveys[rng.choices(["nps", "csat", "ces"], weights=[6, 2, 1])[0]]
+            low, high, _, _ = SCALES[survey.kind]
+            answered = rng.random() < 0.7
+            invitation = Invitation(
+                survey=survey,
+                contact=contact,
+                account=contact.account,
+                status=Invitation.Status.ANSWERED if answered else Invitation.Status.SENT,
+                created_at=asked,
+                expires_at=asked + dt.timedelta(days=survey.expires_after_days),
+                reminded_at=None if answered else asked + dt.timedelta(days=4),
+            )
+            invitations.append(invitation)
+            if not answered:
+                continue
+            centre = (high + low) / 2 + (high - low) * (0.2 + 0.1 * lean)
+            score = max(low, min(high, round(rng.gauss(centre, (high - low) / 4))))
+            band = band_of(survey.kind, score)
+            responses.append(
+                Response(
+                    invitation=invitation,
+                    survey=survey,
+                    kind=survey.kind,
+                    score=score,
+                    band=band,
+                    comment=rng.choice(HISTORY_COMMENTS[band]),
+                    answered_at=asked + dt.timedelta(hours=rng.randint(1, 72)),
+                    account=contact.account,
+                    contact=contact,
+                    segment=contact.account.segment,
+                    csm_id=contact.account.csm_id,
+                    followed_up_at=asked + dt.timedelta(days=1)
+                    if band in ("detractor", "low")
+                    else None,
+                    follow_up_note="Called back; agreed a recovery plan."
+                    if band in ("detractor", "low")
+                    else "",
+                )
+            )
+    Invitation.objects.bulk_create(invitations)
+    for response in responses:
+        response.invitation_id = response.invitation.pk
+    Response.objects.bulk_create(responses)
+    result.count(Invitation, len(invitations))
+    result.count(Response, len(responses))

@@ -15,7 +15,12 @@ from apps.core.errors import ValidationFailed
 from apps.deals.models import Deal
 from apps.engine import bulk_admin  # noqa: F401  (registers the bulk enrollment admin)
 from apps.engine.models import CompanyHoliday, Enrollment, StepRun
-from apps.engine.services import enrollment_pause, enrollment_resume, step_run_retry
+from apps.engine.services import (
+    enrollment_pause,
+    enrollment_resume,
+    step_run_retry,
+    step_run_run_now,
+)
 from apps.engine.simulation import playbook_simulate
 from apps.playbooks.models import Playbook
 
@@ -143,10 +148,20 @@ class EnrollmentAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 @admin.register(StepRun)
 class StepRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    actions = ("retry_selected",)
+    actions = ("run_now_selected", "retry_selected")
 
     def has_retry_permission(self, request) -> bool:
         return request.user.has_perm("engine.change_steprun")
+
+    @admin.action(description="Run selected scheduled steps now", permissions=["retry"])
+    def run_now_selected(self, request, queryset) -> None:
+        admin_action_each(
+            request,
+            queryset,
+            lambda run: step_run_run_now(step_run=run, actor=request.user),
+            name=lambda run: f"Step run {run.pk}",
+            done=lambda n: f"{n} step run(s) are due now; a worker runs them in seconds.",
+        )
 
     @admin.action(description="Retry selected dead or failed steps", permissions=["retry"])
     def retry_selected(self, request, queryset) -> None:

@@ -100,6 +100,17 @@ class StepRun(models.Model):
     created_at = models.DateTimeField(default=clock.now, editable=False)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # "Run now": someone brought a scheduled step forward (trying a playbook, a customer
+    # who asked early). When, who, and the time it was planned for.
+    run_now_at = models.DateTimeField(null=True, blank=True)
+    run_now_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    run_now_was_due_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["due_at", "id"]

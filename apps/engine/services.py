@@ -12,7 +12,7 @@ from typing import Any
 from django.db import transaction
 from django.db.models import F
 
-from apps.core import clock, step_kinds
+from apps.core import clock, outbox, step_kinds
 from apps.core import event_registry as registry
 from apps.core.errors import Conflict
 from apps.core.models import DomainEvent
@@ -383,6 +383,25 @@ def validate_wait_config(config: dict[str, Any]) -> step_kinds.ConfigErrors:
     if not config.get("for_step"):
         errors["for_step"] = ["Name the step whose task or survey to wait for."]
     return errors
+
+
+@transaction.atomic
+def step_run_run_now(*, step_run: StepRun, actor: Any) -> StepRun:
+    """Make a scheduled step due now, recording who asked, when, and when it was due.
+    Only a pending or failed step of an active enrollment can be brought forward."""
+    run = StepRun.objects.select_for_update().get(pk=step_run.pk)
+    if run.state not in StepRun.DUE_STATES:
+        raise Conflict(f"Only a pending or failed step can run now; this one is {run.state}.")
+    enrollment = Enrollment.objects.get(pk=run.enrollment_id)
+    if enrollment.state != Enrollment.State.ACTIVE:
+        raise Conflict(f"The enrollment is {enrollment.state}; resume it first.")
+    now = clock.now()
+    run.run_now_was_due_at, run.due_at = run.due_at, now
+    run.run_now_at, run.run_now_by = now, actor if getattr(actor, "pk", None) else None
+    run.save(update_fields=["due_at", "run_now_at", "run_now_by", "run_now_was_due_at"])
+    outbox.wake_after_commit()
+    logger.info("step run %s brought forward by %s", run.pk, actor)
+    return run
 
 
 @transaction.atomic

@@ -12,14 +12,14 @@ from decimal import Decimal
 
 from django.db import transaction
 
-from apps.core import clock
+from apps.core import clock, step_kinds
 from apps.core.models import DomainEvent
 from apps.customers.models import Account, Contact
 from apps.deals.models import Deal
 from apps.engine.execution import step_run_execute
 from apps.engine.models import Enrollment, StepRun
 from apps.engine.selectors import step_run_effect, step_run_move
-from apps.engine.services import step_runs_schedule
+from apps.engine.services import step_runs_resume_waiting, step_runs_schedule
 from apps.playbooks.models import Playbook
 from apps.playbooks.services import playbook_publish
 
@@ -64,9 +64,12 @@ def playbook_simulate(
     deal: Deal | None = None,
     days: int = 180,
     start: dt.datetime | None = None,
+    answers: dict[str, str] | None = None,
 ) -> list[TimelineRow]:
     """What ``playbook``'s current draft would do for ``deal`` (or a sample deal) over
-    ``days`` days from ``start``. Deterministic for the same inputs; writes nothing."""
+    ``days`` days from ``start``. ``answers`` are what customers answer when a step asks
+    them (``{"nps": "3"}``, or ``"none"`` for no answer), through the step kind's
+    ``simulate_answer``. Deterministic for the same inputs; writes nothing."""
     start = start or clock.now().replace(hour=9, minute=0, second=0, microsecond=0)
     end = start + dt.timedelta(days=days)
     rows: list[TimelineRow] = []
@@ -103,25 +106,51 @@ def playbook_simulate(
                 )
                 step_run_execute(step_run_id=run.pk)
                 run.refresh_from_db()
-                local = run.due_at.astimezone(tz)
-                rows.append(
-                    TimelineRow(
-                        day=(local.date() - start.astimezone(tz).date()).days,
-                        at=run.due_at,
-                        local=local.strftime("%a %Y-%m-%d %H:%M %Z"),
-                        step_key=run.step_key,
-                        step_name=names.get(run.step_key, run.step_key),
-                        occurrence=run.occurrence,
-                        kind=run.kind,
-                        state=run.state,
-                        effect=step_run_effect(run) or run.state,
-                        moved=step_run_move(run, tz=tz),
+                finished = [run, *_answered(run, answers or {})]
+                for done in finished:
+                    local = done.due_at.astimezone(tz)
+                    if done is not run:
+                        local = clock.now().astimezone(tz)
+                    rows.append(
+                        TimelineRow(
+                            day=(local.date() - start.astimezone(tz).date()).days,
+                            at=local.astimezone(dt.UTC),
+                            local=local.strftime("%a %Y-%m-%d %H:%M %Z"),
+                            step_key=done.step_key,
+                            step_name=names.get(done.step_key, done.step_key),
+                            occurrence=done.occurrence,
+                            kind=done.kind,
+                            state=done.state,
+                            effect=step_run_effect(done) or done.state,
+                            moved=step_run_move(done, tz=tz) if done is run else "",
+                        )
                     )
-                )
             raise _Rollback
     except _Rollback:
         pass
     return rows
+
+
+def _answered(run: StepRun, answers: dict[str, str]) -> list[StepRun]:
+    """The runs an assumed answer to ``run`` finished (the waits for it)."""
+    try:
+        kind = step_kinds.get(run.kind)
+    except LookupError:
+        return []
+    if kind.simulate_answer is None or run.state != StepRun.State.DONE:
+        return []
+    finished: list[StepRun] = []
+    for event in kind.simulate_answer(run, answers):
+        waiting = set(
+            run.enrollment.step_runs.filter(kind="wait", state__in=StepRun.DUE_STATES).values_list(
+                "pk", flat=True
+            )
+        )
+        step_runs_resume_waiting(event)
+        finished += list(
+            StepRun.objects.filter(pk__in=waiting, state=StepRun.State.DONE).order_by("id")
+        )
+    return finished
 
 
 def timeline_as_text(rows: list[TimelineRow]) -> str:

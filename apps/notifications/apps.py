@@ -8,7 +8,7 @@ class NotificationsConfig(AppConfig):
 
     def ready(self) -> None:
         from apps.core.events import subscribe
-        from apps.core.pages import register_topbar_count
+        from apps.core.pages import register_nav_link, register_topbar_count
         from apps.notifications import (
             reminders,
             step_kinds,  # noqa: F401  (registers "email", "reminder")
@@ -16,6 +16,12 @@ class NotificationsConfig(AppConfig):
         from apps.notifications.selectors import unread_count
 
         register_topbar_count("unread", unread_count)
+        register_nav_link(
+            label="Emails",
+            url_name="notifications:emails",
+            permission="notifications.view_emailmessage",
+            key="emails",
+        )
 
         subscribe(
             "task.assigned",

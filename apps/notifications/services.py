@@ -27,6 +27,7 @@ from apps.core import clock, outbox
 from apps.core.errors import NotPermitted, ValidationFailed
 from apps.notifications.models import EmailMessage, Notification, SilencedNotice
 from apps.notifications.selectors import EMAIL, IN_APP, notification_channels
+from apps.notifications.unsubscribe import unsubscribe_headers, with_unsubscribe_footer
 
 logger = logging.getLogger(__name__)
 
@@ -353,6 +354,10 @@ def email_queue(
             "The email address is not valid.", {"to_email": [f"“{to_email}” is not an address."]}
         ) from None
     now = clock.now()
+    if contact is not None:
+        body_text, body_html = with_unsubscribe_footer(
+            text=body_text, html=body_html, contact_id=contact.pk
+        )
     email, created = EmailMessage.objects.get_or_create(
         idempotency_key=idempotency_key,
         defaults={
@@ -405,12 +410,15 @@ def _emails_queue(
                 )
             )
             continue
+        text, html = email.body_text, email.body_html
+        if email.contact is not None:
+            text, html = with_unsubscribe_footer(text=text, html=html, contact_id=email.contact.pk)
         row = EmailMessage(
             to_email=email.to_email,
             to_name=email.to_name[:200],
             subject=" ".join(email.subject.split())[:300],
-            body_text=email.body_text,
-            body_html=email.body_html,
+            body_text=text,
+            body_html=html,
             idempotency_key=email.idempotency_key,
             step_run=email.step_run,
             contact=email.contact,
@@ -447,7 +455,10 @@ def _email_build(email: EmailMessage, connection: Any = None) -> mail.EmailMulti
         body=email.body_text,
         from_email=settings.DEFAULT_FROM_EMAIL,
         to=[formataddr((email.to_name, email.to_email))],
-        headers={"Message-ID": email_message_id(email)},
+        headers={
+            "Message-ID": email_message_id(email),
+            **(unsubscribe_headers(email.contact_id) if email.contact_id else {}),
+        },
         connection=connection or _mail_connection(),
     )
     if email.body_html:

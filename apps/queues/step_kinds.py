@@ -14,6 +14,7 @@ from apps.queues.services import StepTask, task_cancel, tasks_create_for_steps
 ASSIGN_TO = {
     "account_csm": "the account's CSM",
     "deal_owner": "the deal owner",
+    "queue_manager": "the queue's manager (for escalations)",
     "round_robin": "the queue's members in turn",
     "least_open": "the queue member with the least open work",
     "queue": "whoever the queue's own assignment rule picks",
@@ -76,12 +77,16 @@ def _step_task(execution: step_kinds.StepExecution, queues: dict[str, Queue]) ->
     context = step_template_context(execution)
     assign_to = config.get("assign_to", "account_csm")
     if config["queue"] not in queues:
-        queues[config["queue"]] = Queue.objects.get(slug=config["queue"])
+        queues[config["queue"]] = Queue.objects.select_related("manager").get(slug=config["queue"])
+    queue = queues[config["queue"]]
     # None lets task creation apply the queue's own rule.
     strategy = {"queue": None, "unassigned": Queue.Strategy.UNASSIGNED}.get(assign_to, assign_to)
+    if assign_to == "queue_manager":
+        # A queue without a manager falls back to its own rule.
+        strategy = f"user:{queue.manager.get_username()}" if queue.manager else None
     return StepTask(
         step_run=execution.step_run,
-        queue=queues[config["queue"]],
+        queue=queue,
         title=render_text(config["title"], context),
         body=render_text(config.get("body", ""), context),
         kind=config.get("task_kind", "general"),

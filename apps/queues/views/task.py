@@ -10,7 +10,6 @@ from collections.abc import Callable
 from typing import Any
 
 from django import forms
-from django.apps import apps as django_apps
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
@@ -23,7 +22,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from apps.core import clock
 from apps.core.errors import Conflict, DomainError, NotPermitted
-from apps.core.pages import cs_page, render_page, safe_next
+from apps.core.pages import cs_page, render_page, safe_next, task_panels
 from apps.engine.models import Enrollment
 from apps.engine.selectors import enrollment_timeline
 from apps.queues import selectors, services
@@ -126,20 +125,6 @@ def _timeline(task: Task) -> list[dict[str, Any]]:
     return enrollment_timeline(enrollments=enrollments, current_step_run_id=task.step_run_id)
 
 
-def _survey_answers(task: Task) -> list[Any]:
-    """Survey responses for the account, once a surveys app provides them."""
-    if not task.account_id or not django_apps.is_installed("apps.surveys"):
-        return []
-    for name in ("SurveyResponse", "Response"):
-        try:
-            model = django_apps.get_model("surveys", name)
-        except LookupError:
-            continue
-        if any(f.name == "account" for f in model._meta.get_fields()):
-            return list(model.objects.filter(account_id=task.account_id).order_by("-pk")[:10])
-    return []
-
-
 def _task_detail_context(
     request: HttpRequest, task: Task, bound: dict[str, forms.Form] | None = None
 ) -> dict[str, Any]:
@@ -160,7 +145,7 @@ def _task_detail_context(
         "line_items": list(deal.line_items.select_related("product")) if deal else [],
         "timeline": _timeline(task),
         "past_tasks": past_tasks,
-        "survey_answers": _survey_answers(task),
+        "panels": task_panels(task),
         "back_url": safe_next(request, reverse("queues:my_work")),
     }
 

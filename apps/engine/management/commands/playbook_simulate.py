@@ -21,6 +21,14 @@ class Command(BaseCommand):
         parser.add_argument(
             "--start", help="enrollment moment, ISO 8601 (default: today 09:00 UTC)"
         )
+        parser.add_argument(
+            "--answer",
+            action="append",
+            default=[],
+            metavar="SURVEY=SCORE",
+            help="what the customer answers when asked, e.g. --answer nps=3 (or nps=none: "
+            "no answer); may be given once per survey type",
+        )
 
     def handle(self, *args, **options):
         playbook = Playbook.objects.filter(name=options["playbook"]).first()
@@ -44,9 +52,15 @@ class Command(BaseCommand):
                 ) from None
             if start.tzinfo is None:
                 start = start.replace(tzinfo=dt.UTC)
+        answers = {}
+        for item in options["answer"]:
+            name, sep, value = item.partition("=")
+            if not sep or not name.strip() or not value.strip():
+                raise CommandError(f"--answer: “{item}” is not SURVEY=SCORE, e.g. nps=3.")
+            answers[name.strip().lower()] = value.strip().lower()
         try:
             rows = playbook_simulate(
-                playbook=playbook, deal=deal, days=options["days"], start=start
+                playbook=playbook, deal=deal, days=options["days"], start=start, answers=answers
             )
         except ValidationFailed as exc:
             problems = "; ".join(f"{k}: {' '.join(v)}" for k, v in exc.errors.items())

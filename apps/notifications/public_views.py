@@ -1,0 +1,44 @@
+"""Pages customers reach from an email, without logging in: unsubscribe.
+
+The signed token in the link is the only credential. A GET only asks (mail scanners
+open links); a POST unsubscribes, from the page's button or from the mail client's
+one-click request (RFC 8058), which carries no CSRF token: the signed token stands in.
+"""
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_http_methods
+from django_ratelimit.decorators import ratelimit
+
+from apps.customers.models import ConsentChange, Contact
+from apps.customers.services import contact_unsubscribe
+from apps.notifications.unsubscribe import contact_id_from_token
+
+
+def _token_key(group: str, request: HttpRequest) -> str:
+    return request.resolver_match.kwargs.get("token", "")[:200]
+
+
+@csrf_exempt
+@require_http_methods(["GET", "POST"])
+@ratelimit(key="ip", rate=lambda g, r: settings.SURVEY_POST_RATE_PER_IP, block=True)
+@ratelimit(
+    key=_token_key, rate=lambda g, r: settings.SURVEY_POST_RATE_PER_TOKEN, method="POST", block=True
+)
+def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
+    contact_id = contact_id_from_token(token)
+    contact = Contact.objects.select_related("account").filter(pk=contact_id).first()
+    if contact is None:
+        return render(request, "notifications/unsubscribe_invalid.html", status=404)
+    if request.method == "POST":
+        # A mail client's one-click POST says List-Unsubscribe=One-Click in its body.
+        how = (
+            ConsentChange.How.ONE_CLICK
+            if request.POST.get("List-Unsubscribe") == "One-Click"
+            else ConsentChange.How.EMAIL_LINK
+        )
+        contact_unsubscribe(contact=contact, how=how)
+        return render(request, "notifications/unsubscribed.html", {"contact": contact})
+    return render(request, "notifications/unsubscribe.html", {"contact": contact})

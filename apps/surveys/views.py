@@ -1,0 +1,86 @@
+"""Survey responses in the CS web UI: the list with its filters, metrics and trend, and
+one response with its follow-up."""
+
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect
+from django.views.decorators.http import require_GET, require_POST
+
+from apps.core.errors import DomainError
+from apps.core.pages import cs_page, render_page
+from apps.queues.forms import add_domain_errors
+from apps.surveys.charts import nps_trend
+from apps.surveys.forms import FollowUpForm, ResponseFilterForm
+from apps.surveys.models import Response
+from apps.surveys.selectors import ResponseFilters, response_list, response_metrics
+from apps.surveys.services import response_follow_up
+
+PAGE_SIZE = 25
+
+
+@require_GET
+@cs_page(permission="surveys.view_response")
+def responses(request: HttpRequest) -> HttpResponse:
+    form = ResponseFilterForm(request.GET or None)
+    filters = form.filters() if form.is_valid() else ResponseFilters()
+    status = 400 if form.is_bound and not form.is_valid() else 200
+    page = Paginator(response_list(filters), PAGE_SIZE).get_page(request.GET.get("page"))
+    [overall] = response_metrics(filters)
+    by_month = response_metrics(filters, by="month")
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render_page(
+        request,
+        "surveys/responses.html",
+        {
+            "nav": "responses",
+            "form": form,
+            "page": page,
+            "overall": overall,
+            "by_month": by_month,
+            "trend": nps_trend(by_month),
+            "query": query.urlencode(),
+        },
+        status=status,
+    )
+
+
+@cs_page(permission="surveys.view_response")
+def response_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    response = get_object_or_404(
+        Response.objects.select_related(
+            "account", "contact", "csm", "followed_up_by", "survey", "invitation"
+        ),
+        pk=pk,
+    )
+    return render_page(
+        request,
+        "surveys/response_detail.html",
+        {"nav": "responses", "response": response, "form": FollowUpForm()},
+    )
+
+
+@require_POST
+@cs_page(permission="surveys.change_response")
+def response_follow_up_view(request: HttpRequest, pk: int) -> HttpResponse:
+    response = get_object_or_404(Response, pk=pk)
+    form = FollowUpForm(request.POST)
+    if form.is_valid():
+        try:
+            note = form.cleaned_data["note"]
+            response_follow_up(response=response, actor=request.user, note=note)
+        except DomainError as error:
+            add_domain_errors(form, error)
+        else:
+            messages.success(request, "Marked as followed up.")
+            return redirect("surveys:response_detail", pk=pk)
+    response = Response.objects.select_related(
+        "account", "contact", "csm", "followed_up_by", "survey"
+    ).get(pk=pk)
+    return render_page(
+        request,
+        "surveys/response_detail.html",
+        {"nav": "responses", "response": response, "form": form},
+        status=400,
+    )
