@@ -132,7 +132,8 @@ class DealLineItemFactory(factory.django.DjangoModelFactory):
 def closable_deal(**kwargs) -> Deal:
     """A deal in negotiation that meets every closed-won requirement."""
     account = kwargs.pop("account", None) or AccountFactory()
-    ContactFactory(account=account, is_primary=True)
+    if not account.contacts.filter(is_primary=True).exists():
+        ContactFactory(account=account, is_primary=True)
     deal = DealFactory(
         account=account,
         amount=Decimal("2400.00"),

@@ -4,7 +4,7 @@ on the Responses page."""
 from django.db.models import QuerySet
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import serializers, viewsets
+from rest_framework import permissions, serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
@@ -87,6 +87,15 @@ class MetricsSerializer(serializers.Serializer):
     response_rate = serializers.FloatField(allow_null=True, required=False)
 
 
+class FollowUpPermission(permissions.BasePermission):
+    """Following up is changing a response (the model permission for a POST would be
+    "add", which nobody has: responses come from customers)."""
+
+    def has_permission(self, request, view) -> bool:
+        needed = ["surveys.view_response", "surveys.change_response"]
+        return bool(request.user and request.user.has_perms(needed))
+
+
 @extend_schema(parameters=FILTER_PARAMETERS)
 class ResponseViewSet(viewsets.ReadOnlyModelViewSet):
     """Survey responses, newest first. Needs the "view survey response" permission;
@@ -105,7 +114,9 @@ class ResponseViewSet(viewsets.ReadOnlyModelViewSet):
         return self.get_paginated_response(self.get_serializer(page, many=True).data)
 
     @extend_schema(request=FollowUpSerializer, responses=ResponseSerializer)
-    @action(detail=True, methods=["post"], url_path="follow-up")
+    @action(
+        detail=True, methods=["post"], url_path="follow-up", permission_classes=[FollowUpPermission]
+    )
     def follow_up(self, request: Request, pk: str | None = None) -> ApiResponse:
         """Mark the response followed up, with a note of what was done (once)."""
         response = self.get_object()
