@@ -30,10 +30,15 @@ class UserFactory(factory.django.DjangoModelFactory):
             self.groups.add(role_group(extracted))
 
 
-# Migrations that give the roles more permissions after they were created.
+# Migrations that give the roles more permissions after they were created, and that seed
+# data (the default surveys): transactional tests flush what they wrote.
 ROLE_GRANTS = (
     "apps.queues.migrations.0004_taskactivity_role_perms",
     "apps.engine.migrations.0007_bulkenrollment_role_perms",
+    "apps.customers.migrations.0003_consentchange_role_perms",
+    "apps.notifications.migrations.0004_emailmessage_role_perms",
+    "apps.surveys.migrations.0002_default_surveys",
+    "apps.surveys.migrations.0003_role_perms",
 )
 
 
@@ -46,7 +51,8 @@ def role_group(name: str) -> Group:
         roles = importlib.import_module("apps.queues.migrations.0002_roles")
         roles.create_roles(apps, None)
         for later in ROLE_GRANTS:
-            importlib.import_module(later).grant(apps, None)
+            for operation in importlib.import_module(later).Migration.operations:
+                operation.code(apps, None)
         group = Group.objects.get(name=name)
     return group
 

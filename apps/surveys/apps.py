@@ -11,12 +11,12 @@ class SurveysConfig(AppConfig):
         from apps.core.pages import register_nav_link, register_task_panel
         from apps.surveys import step_kinds  # noqa: F401  (registers the "survey" kind)
         from apps.surveys.models import BANDS
-        from apps.surveys.selectors import responses_for_task
+        from apps.surveys.selectors import answer_facts, responses_for_task
 
         # A wait on a survey step finishes on the answer; later steps read
         # ``steps.<survey step>.score``, ``.band`` and ``.comment``.
         registry.register_waitable(
-            registry.Waitable(name="survey.answered", label="Survey answered")
+            registry.Waitable(name="survey.answered", label="Survey answered", facts=answer_facts)
         )
         # A playbook may also start on an answer (a detractor anywhere, say).
         registry.register_trigger(

@@ -10,7 +10,9 @@ class ResponseFilterForm(forms.Form):
     """The Responses page's and the API's filters. Invalid values are errors, not
     silently ignored."""
 
-    kind = forms.ChoiceField(choices=[("", "Any survey"), *Kind.choices], required=False)
+    kind = forms.ChoiceField(
+        label="Survey", choices=[("", "Any survey"), *Kind.choices], required=False
+    )
     band = forms.ChoiceField(
         choices=[("", "Any band"), *((b, b.title()) for b in BANDS)], required=False
     )
@@ -21,6 +23,7 @@ class ResponseFilterForm(forms.Form):
         required=False,
         empty_label="Any CSM",
         to_field_name="username",
+        label="CSM",
     )
     playbook = forms.ModelChoiceField(
         queryset=Playbook.objects.order_by("name"), required=False, empty_label="Any playbook"

@@ -38,7 +38,9 @@ def _token_key(group: str, request: HttpRequest) -> str:
 def _page(request, template, context, status=200) -> HttpResponse:
     response = render(request, template, context, status=status)
     response["Cache-Control"] = "no-store"
-    response["Referrer-Policy"] = "no-referrer"  # the token must not leak to other sites
+    # The token is in the path: it must not leak to other sites ("no-referrer" would also
+    # blank the Origin of our own form post, which the CSRF check needs).
+    response["Referrer-Policy"] = "same-origin"
     return response
 
 

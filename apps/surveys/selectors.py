@@ -171,3 +171,19 @@ def suppressions_for_enrollment(enrollment_id: int) -> list[Invitation]:
             enrollment_id=enrollment_id, status=Invitation.Status.SUPPRESSED
         ).select_related("contact")
     )
+
+
+def answer_facts(event: Any) -> dict[str, Any]:
+    """What a wait on a survey reads from ``survey.answered`` (``steps.<wait>.score``,
+    ``.band``, ``.comment``), with a line for timelines."""
+    payload = event.payload or {}
+    facts = {
+        key: payload.get(key)
+        for key in ("survey", "survey_kind", "score", "band", "comment", "contact", "response_id")
+    }
+    comment = f": “{payload['comment']}”" if payload.get("comment") else ""
+    facts["summary"] = (
+        f"Answered {payload.get('score')} ({payload.get('band')}) by "
+        f"{payload.get('contact') or 'the contact'}{comment}"
+    )[:300]
+    return facts
