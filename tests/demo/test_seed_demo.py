@@ -182,7 +182,9 @@ def test_existing_customers_join_quarterly_business_reviews_through_bulk_enrollm
     assert enterprise.config["queue"] == others.config["queue"] == "customer-success"
     assert Queue.objects.get(slug="customer-success").manager.username == "maria.manager"
 
-    run = BulkEnrollment.objects.get()  # seeding again starts no second run
+    # One run per programme (reviews, relationship NPS); seeding again starts no second.
+    assert BulkEnrollment.objects.count() == 2
+    run = BulkEnrollment.objects.get(playbook=playbook)
     active = Account.objects.filter(lifecycle_status=Account.Lifecycle.ACTIVE)
     assert (run.playbook, run.state, run.requested_by.username) == (
         playbook,
