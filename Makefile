@@ -20,6 +20,8 @@ install: $(STAMP)
 
 # The product as users see it: DEBUG off (friendly error pages), unless DJANGO_DEBUG is set.
 run: export DJANGO_DEBUG ?= 0
+# Links in emails (survey answers, unsubscribe) point at the server make run starts.
+run: export AFTERWIN_SITE_URL ?= http://$(or $(WEB_BIND),127.0.0.1:8000)
 run: install
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py createcachetable
