@@ -17,6 +17,14 @@ from apps.surveys.selectors import ResponseFilters, response_list, response_metr
 from apps.surveys.services import response_follow_up
 
 PAGE_SIZE = 25
+BREAKDOWNS = {"segment": "Segment", "csm": "CSM", "playbook": "Playbook", "month": "Month"}
+
+
+def _without(query, *names: str) -> str:
+    query = query.copy()
+    for name in names:
+        query.pop(name, None)
+    return query.urlencode()
 
 
 @require_GET
@@ -28,8 +36,8 @@ def responses(request: HttpRequest) -> HttpResponse:
     page = Paginator(response_list(filters), PAGE_SIZE).get_page(request.GET.get("page"))
     [overall] = response_metrics(filters)
     by_month = response_metrics(filters, by="month")
-    query = request.GET.copy()
-    query.pop("page", None)
+    by = request.GET.get("by") if request.GET.get("by") in BREAKDOWNS else "segment"
+    breakdown = by_month if by == "month" else response_metrics(filters, by=by)
     return render_page(
         request,
         "surveys/responses.html",
@@ -40,7 +48,11 @@ def responses(request: HttpRequest) -> HttpResponse:
             "overall": overall,
             "by_month": by_month,
             "trend": nps_trend(by_month),
-            "query": query.urlencode(),
+            "by": by,
+            "breakdowns": BREAKDOWNS,
+            "breakdown": breakdown,
+            "breakdown_query": _without(request.GET, "by", "page"),
+            "query": _without(request.GET, "page"),
         },
         status=status,
     )

@@ -99,6 +99,8 @@ def test_the_responses_page_filters_and_shows_metrics(client, history, cs_manage
     assert "Responses (3)" in html
     # Only detractors: this view's NPS is -100, and so is each month's on the trend.
     assert "2026-10: -100.0; 2026-11: -100.0" in html
+    by_segment = client.get(reverse("surveys:responses"), {"kind": "nps", "by": "segment"})
+    assert "<td>Software</td><td>4</td><td>25.0</td>" in by_segment.content.decode()
     bad = client.get(reverse("surveys:responses"), {"score": "eleven"})
     assert bad.status_code == 400 and "Enter a whole number" in bad.content.decode()
 
