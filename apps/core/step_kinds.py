@@ -141,6 +141,20 @@ class StepKind:
     simulate_answer: Callable[[Any, Mapping[str, str]], list[Any]] | None = None
 
 
+def one_at_a_time(
+    execute_many: Callable[[list[StepExecution]], list[dict[str, Any] | Exception]],
+) -> Callable[[StepExecution], dict[str, Any]]:
+    """A kind's ``execute`` made from its batch form: a batch of one (its exception raised)."""
+
+    def execute(execution: StepExecution) -> dict[str, Any]:
+        [result] = execute_many([execution])
+        if isinstance(result, Exception):
+            raise result
+        return result
+
+    return execute
+
+
 _registry: dict[str, StepKind] = {}
 
 

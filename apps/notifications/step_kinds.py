@@ -117,18 +117,11 @@ def execute_email_steps(
     return results
 
 
-def execute_email_step(execution: step_kinds.StepExecution) -> dict[str, Any]:
-    [result] = execute_email_steps([execution])
-    if isinstance(result, Exception):
-        raise result
-    return result
-
-
 step_kinds.register(
     step_kinds.StepKind(
         name="email",
         label="Email to the customer",
-        execute=execute_email_step,
+        execute=step_kinds.one_at_a_time(execute_email_steps),
         execute_many=execute_email_steps,
         validate_config=validate_email_config,
         withdraw=withdraw_step_emails,
@@ -213,18 +206,11 @@ def execute_reminder_steps(
     return results
 
 
-def execute_reminder_step(execution: step_kinds.StepExecution) -> dict[str, Any]:
-    [result] = execute_reminder_steps([execution])
-    if isinstance(result, Exception):
-        raise result
-    return result
-
-
 step_kinds.register(
     step_kinds.StepKind(
         name="reminder",
         label="Reminder to the deal owner or CSM",
-        execute=execute_reminder_step,
+        execute=step_kinds.one_at_a_time(execute_reminder_steps),
         execute_many=execute_reminder_steps,
         validate_config=validate_reminder_config,
         withdraw=withdraw_step_emails,

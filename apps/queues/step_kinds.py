@@ -135,13 +135,6 @@ def execute_task_steps(
     return [_result(next(tasks)) if result is None else result for result in results]
 
 
-def execute_task_step(execution: step_kinds.StepExecution) -> dict[str, Any]:
-    [result] = execute_task_steps([execution])
-    if isinstance(result, Exception):
-        raise result
-    return result
-
-
 def withdraw_task(step_run: Any, reason: str) -> int:
     task = Task.objects.filter(step_run=step_run).first()
     return int(task is not None and task_cancel(task=task, reason=reason))
@@ -151,7 +144,7 @@ step_kinds.register(
     step_kinds.StepKind(
         name="task",
         label="Task in a queue",
-        execute=execute_task_step,
+        execute=step_kinds.one_at_a_time(execute_task_steps),
         execute_many=execute_task_steps,
         validate_config=validate_task_config,
         withdraw=withdraw_task,

@@ -1,5 +1,6 @@
 from django.contrib import admin
 
+from apps.core.admin_tools import ReadOnlyAdminMixin
 from apps.surveys.models import ContactPolicy, Invitation, Response, Survey
 from apps.surveys.services import answer_url
 
@@ -47,7 +48,7 @@ class ContactPolicyAdmin(admin.ModelAdmin):
 
 
 @admin.register(Invitation)
-class InvitationAdmin(admin.ModelAdmin):
+class InvitationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Who was asked, and who the contact policy held back and why. Read-only."""
 
     list_display = (
@@ -71,18 +72,9 @@ class InvitationAdmin(admin.ModelAdmin):
     def link(self, invitation: Invitation) -> str:
         return answer_url(invitation) if invitation.status == Invitation.Status.SENT else "–"
 
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
-
 
 @admin.register(Response)
-class ResponseAdmin(admin.ModelAdmin):
+class ResponseAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """What customers answered: kept as given (follow-ups are made in the CS web UI)."""
 
     list_display = (
@@ -100,12 +92,3 @@ class ResponseAdmin(admin.ModelAdmin):
     search_fields = ("account__name", "contact__name", "comment")
     date_hierarchy = "answered_at"
     list_select_related = ("account", "csm")
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False

@@ -34,24 +34,39 @@ def _overdue_before(now: dt.datetime) -> dt.datetime:
     return now - dt.timedelta(hours=hours)
 
 
+# Where each filter looks, on responses and on invitations (their account's fields).
+RESPONSE_FIELDS = {
+    "kind": "kind",
+    "band": "band",
+    "score": "score",
+    "segment": "segment",
+    "csm_id": "csm_id",
+    "playbook_id": "playbook_id",
+    "answered_from": "answered_at__date__gte",
+    "answered_to": "answered_at__date__lte",
+}
+INVITATION_FIELDS = {
+    "kind": "survey__kind",
+    "segment": "account__segment",
+    "csm_id": "account__csm_id",
+    "playbook_id": "playbook_id",
+    "answered_from": "created_at__date__gte",
+    "answered_to": "created_at__date__lte",
+}
+
+
+def _matching(filters: ResponseFilters, fields: dict[str, str]) -> Q:
+    """The filters that are set, as one Q over ``fields``."""
+    conditions = {
+        lookup: getattr(filters, name)
+        for name, lookup in fields.items()
+        if getattr(filters, name) not in (None, "")
+    }
+    return Q(**conditions)
+
+
 def responses_filtered(filters: ResponseFilters) -> QuerySet[Response]:
-    responses = Response.objects.all()
-    if filters.kind:
-        responses = responses.filter(kind=filters.kind)
-    if filters.band:
-        responses = responses.filter(band=filters.band)
-    if filters.score is not None:
-        responses = responses.filter(score=filters.score)
-    if filters.segment:
-        responses = responses.filter(segment=filters.segment)
-    if filters.csm_id:
-        responses = responses.filter(csm_id=filters.csm_id)
-    if filters.playbook_id:
-        responses = responses.filter(playbook_id=filters.playbook_id)
-    if filters.answered_from:
-        responses = responses.filter(answered_at__date__gte=filters.answered_from)
-    if filters.answered_to:
-        responses = responses.filter(answered_at__date__lte=filters.answered_to)
+    responses = Response.objects.filter(_matching(filters, RESPONSE_FIELDS))
     if filters.followed_up is not None:
         responses = responses.filter(followed_up_at__isnull=not filters.followed_up)
     return responses
@@ -130,19 +145,7 @@ def response_metrics(filters: ResponseFilters, *, by: str | None = None) -> list
 
 def invitation_counts(filters: ResponseFilters) -> dict[str, Any]:
     """Sent, answered and suppressed invitations in the window: the response rate."""
-    invitations = Invitation.objects.all()
-    if filters.kind:
-        invitations = invitations.filter(survey__kind=filters.kind)
-    if filters.segment:
-        invitations = invitations.filter(account__segment=filters.segment)
-    if filters.csm_id:
-        invitations = invitations.filter(account__csm_id=filters.csm_id)
-    if filters.playbook_id:
-        invitations = invitations.filter(playbook_id=filters.playbook_id)
-    if filters.answered_from:
-        invitations = invitations.filter(created_at__date__gte=filters.answered_from)
-    if filters.answered_to:
-        invitations = invitations.filter(created_at__date__lte=filters.answered_to)
+    invitations = Invitation.objects.filter(_matching(filters, INVITATION_FIELDS))
     counts = invitations.aggregate(
         invited=Count("id", filter=~Q(status=Invitation.Status.SUPPRESSED)),
         answered=Count("id", filter=Q(status=Invitation.Status.ANSWERED)),

@@ -143,13 +143,6 @@ def _result(execution, surveys, per_run) -> dict[str, Any]:
     }
 
 
-def execute_survey_step(execution: step_kinds.StepExecution) -> dict[str, Any]:
-    [result] = execute_survey_steps([execution])
-    if isinstance(result, Exception):
-        raise result
-    return result
-
-
 def withdraw_survey(step_run: Any, reason: str) -> int:
     """A cancelled enrollment's unsent invitation emails are withdrawn."""
     from apps.notifications.step_kinds import withdraw_step_emails
@@ -182,7 +175,7 @@ step_kinds.register(
     step_kinds.StepKind(
         name="survey",
         label="Survey to the customer (NPS, CSAT, CES)",
-        execute=execute_survey_step,
+        execute=step_kinds.one_at_a_time(execute_survey_steps),
         execute_many=execute_survey_steps,
         validate_config=validate_survey_config,
         withdraw=withdraw_survey,
