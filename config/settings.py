@@ -375,10 +375,14 @@ CACHES = {
         }
     )
 }
-# django-ratelimit wants an atomic increment, which only Redis and memcached have. The
-# database cache is shared by every process but counts read-then-write, so two hits at
-# the same instant may count once: a limit a little soft, on the embedded default only.
-SILENCED_SYSTEM_CHECKS = [] if _cache_url else ["django_ratelimit.E003", "django_ratelimit.W001"]
+# django-ratelimit lists Django's own Redis cache as "not officially supported" (W001),
+# though its increment is atomic. It refuses the database cache (E003) for want of an
+# atomic increment: that cache is shared by every process but counts read-then-write,
+# so two hits at the same instant may count once, a limit a little soft, on the embedded
+# default only.
+SILENCED_SYSTEM_CHECKS = ["django_ratelimit.W001"] + (
+    [] if _cache_url else ["django_ratelimit.E003"]
+)
 # Public pages (survey answers, unsubscribe): django-ratelimit counts per IP and token.
 RATELIMIT_USE_CACHE = "default"
 RATELIMIT_VIEW = "apps.core.views.rate_limited"

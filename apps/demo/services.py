@@ -63,6 +63,7 @@ from apps.playbooks.models import Playbook, PlaybookStep, PlaybookVersion
 from apps.playbooks.services import playbook_publish
 from apps.queues.models import Queue
 from apps.surveys.models import SCALES, Invitation, Response, Survey, band_of
+from apps.surveys.rollups import rollups_rebuild
 
 SYSTEM = StageChange.Source.SYSTEM
 
@@ -516,5 +517,6 @@ def _seed_response_history(result: DemoSeedResult) -> None:
     for response in responses:
         response.invitation_id = response.invitation.pk
     Response.objects.bulk_create(responses)
+    rollups_rebuild()
     result.count(Invitation, len(invitations))
     result.count(Response, len(responses))

@@ -222,3 +222,64 @@ class Response(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.score} from {self.account}"
+
+
+class ResponseMonth(models.Model):
+    """How many responses a month had for each combination of what the Responses page
+    filters on: the metrics and counts read these few rows instead of every response.
+    Kept by the services that write responses (``rollups.py``); 0 stands for "no CSM" and
+    "no playbook" so that every key is comparable."""
+
+    month = models.DateField()
+    kind = models.CharField(max_length=10)
+    band = models.CharField(max_length=12)
+    score = models.SmallIntegerField()
+    segment = models.CharField(max_length=64)
+    csm_id = models.BigIntegerField()
+    playbook_id = models.BigIntegerField()
+    followed_up = models.BooleanField()
+    responses = models.IntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=[
+                    "month",
+                    "kind",
+                    "band",
+                    "score",
+                    "segment",
+                    "csm_id",
+                    "playbook_id",
+                    "followed_up",
+                ],
+                name="response_month_key",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.month:%Y-%m} {self.kind} {self.score}: {self.responses}"
+
+
+class InvitationMonth(models.Model):
+    """How many invitations were sent or held back in a month, by the same keys: the
+    response rate's denominator and the suppression count, without reading invitations."""
+
+    month = models.DateField()
+    kind = models.CharField(max_length=10)
+    segment = models.CharField(max_length=64)
+    csm_id = models.BigIntegerField()
+    playbook_id = models.BigIntegerField()
+    suppressed = models.BooleanField()
+    invitations = models.IntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["month", "kind", "segment", "csm_id", "playbook_id", "suppressed"],
+                name="invitation_month_key",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.month:%Y-%m} {self.kind}: {self.invitations}"

@@ -19,6 +19,7 @@ from apps.core.errors import Conflict, NotPermitted, ValidationFailed
 from apps.core.events import event_emit
 from apps.notifications.services import OutgoingEmail, emails_queue_many
 from apps.surveys.models import SCALES, Invitation, Response, Survey, band_of
+from apps.surveys.rollups import response_followed_up, responses_counted
 from apps.surveys.tokens import invitation_token
 
 logger = logging.getLogger(__name__)
@@ -140,6 +141,7 @@ def response_record(*, invitation: Invitation, score: Any, comment: str = "") ->
     )
     invitation.status = Invitation.Status.ANSWERED
     invitation.save(update_fields=["status"])
+    responses_counted([response])
     event_emit(
         name="survey.answered",
         aggregate=response,
@@ -177,6 +179,7 @@ def response_follow_up(*, response: Response, actor: Any, note: str) -> Response
     if not updated:
         raise Conflict("This response was already followed up.")
     response.refresh_from_db()
+    response_followed_up(response)
     return response
 
 

@@ -13,6 +13,7 @@ from apps.customers.models import Contact
 from apps.notifications.services import emails_queue_many
 from apps.surveys.models import Invitation, Survey
 from apps.surveys.policy import Governor
+from apps.surveys.rollups import invitations_counted
 from apps.surveys.services import invitation_email, response_record
 
 RECIPIENTS = {
@@ -112,6 +113,7 @@ def execute_survey_steps(
                 fresh.append(invitation)
             per_run.setdefault(run.pk, []).append(invitation)
     Invitation.objects.bulk_create(fresh)
+    invitations_counted(fresh)
     emails_queue_many(
         emails=[invitation_email(inv) for inv in fresh if inv.status == Invitation.Status.SENT]
     )

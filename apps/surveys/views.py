@@ -5,6 +5,7 @@ from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
+from django.utils.functional import cached_property
 from django.views.decorators.http import require_GET, require_POST
 
 from apps.core.errors import DomainError
@@ -13,10 +14,30 @@ from apps.queues.forms import add_domain_errors
 from apps.surveys.charts import nps_trend
 from apps.surveys.forms import FollowUpForm, ResponseFilterForm
 from apps.surveys.models import Response
-from apps.surveys.selectors import ResponseFilters, response_list, response_metrics
+from apps.surveys.selectors import (
+    ResponseFilters,
+    response_list,
+    response_metrics,
+    responses_count,
+)
 from apps.surveys.services import response_follow_up
 
 PAGE_SIZE = 25
+
+
+class CountedPaginator(Paginator):
+    """A paginator told how many rows there are (from the monthly counts), instead of
+    counting a million of them for every page."""
+
+    def __init__(self, object_list, per_page, *, count: int) -> None:
+        super().__init__(object_list, per_page)
+        self._known_count = count
+
+    @cached_property
+    def count(self) -> int:
+        return self._known_count
+
+
 BREAKDOWNS = {"segment": "Segment", "csm": "CSM", "playbook": "Playbook", "month": "Month"}
 
 
@@ -33,7 +54,8 @@ def responses(request: HttpRequest) -> HttpResponse:
     form = ResponseFilterForm(request.GET or None)
     filters = form.filters() if form.is_valid() else ResponseFilters()
     status = 400 if form.is_bound and not form.is_valid() else 200
-    page = Paginator(response_list(filters), PAGE_SIZE).get_page(request.GET.get("page"))
+    paginator = CountedPaginator(response_list(filters), PAGE_SIZE, count=responses_count(filters))
+    page = paginator.get_page(request.GET.get("page"))
     [overall] = response_metrics(filters)
     by_month = response_metrics(filters, by="month")
     by = request.GET.get("by") if request.GET.get("by") in BREAKDOWNS else "segment"
