@@ -149,3 +149,20 @@ def test_api_follow_up_once_with_a_note(history, cs_manager, rep):
     assert again.status_code == 409
     detractor.refresh_from_db()
     assert detractor.follow_up_note == "Called."
+
+
+def test_every_page_of_responses_in_order(client, history, cs_manager, settings):
+    from apps.surveys import views
+
+    client.force_login(cs_manager)
+    expected = list(Response.objects.order_by("-answered_at", "-id").values_list("pk", flat=True))
+    seen = []
+    original = views.PAGE_SIZE
+    views.PAGE_SIZE = 4  # 14 responses: 4 pages, the last two read from the other end
+    try:
+        for number in range(1, 5):
+            page = client.get(reverse("surveys:responses"), {"page": number})
+            seen += [row.pk for row in page.context["page"].object_list]
+    finally:
+        views.PAGE_SIZE = original
+    assert seen == expected
