@@ -11,6 +11,7 @@ from apps.core import step_kinds
 from apps.core.models import DomainEvent
 from apps.customers.models import Contact
 from apps.notifications.services import emails_queue_many
+from apps.notifications.step_kinds import withdraw_step_emails
 from apps.surveys.models import Invitation, Survey
 from apps.surveys.policy import Governor
 from apps.surveys.rollups import invitations_counted
@@ -145,13 +146,6 @@ def _result(execution, surveys, per_run) -> dict[str, Any]:
     }
 
 
-def withdraw_survey(step_run: Any, reason: str) -> int:
-    """A cancelled enrollment's unsent invitation emails are withdrawn."""
-    from apps.notifications.step_kinds import withdraw_step_emails
-
-    return withdraw_step_emails(step_run, reason)
-
-
 def simulate_survey_answer(step_run: Any, answers: Mapping[str, str]) -> list[Any]:
     """In a simulation: the contacts asked answer ``answers[<survey kind>]`` (none with
     "none" or no entry), through the same service as the public page."""
@@ -180,7 +174,8 @@ step_kinds.register(
         execute=step_kinds.one_at_a_time(execute_survey_steps),
         execute_many=execute_survey_steps,
         validate_config=validate_survey_config,
-        withdraw=withdraw_survey,
+        # A cancelled enrollment's unsent invitations and reminders are withdrawn.
+        withdraw=withdraw_step_emails,
         simulate_answer=simulate_survey_answer,
     )
 )

@@ -130,3 +130,17 @@ def test_one_reminder_when_unanswered_and_none_after_an_answer_or_expiry(rep):
     reminders = EmailMessage.objects.filter(idempotency_key__endswith=":reminder")
     assert [e.idempotency_key for e in reminders] == [f"survey:{first.pk}:reminder"]
     assert reminders.get().subject.startswith("Reminder: ")
+
+
+def test_a_reopened_deal_withdraws_the_unsent_invitation(rep, cs_manager):
+    from apps.deals import services as deal_services
+
+    survey_playbook()
+    deal = won_with_contact(rep)
+    invitation = invitation_of(deal)
+
+    deal_services.deal_reopen(deal=deal, actor=cs_manager, source="admin", reason="Wrong deal")
+    outbox.drain()
+
+    email = EmailMessage.objects.get(idempotency_key=f"survey:{invitation.pk}:invite")
+    assert email.status == EmailMessage.Status.WITHDRAWN
