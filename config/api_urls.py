@@ -5,6 +5,7 @@ from rest_framework.routers import DefaultRouter
 from apps.customers.api import AccountViewSet, ContactViewSet, ProductViewSet
 from apps.deals.api import DealLineItemViewSet, DealViewSet, LossReasonViewSet, WinReasonViewSet
 from apps.engine.api import BulkEnrollmentViewSet
+from apps.growth.api import UsageSnapshotViewSet
 from apps.notifications.api import NotificationViewSet
 from apps.queues.api import QueueViewSet, TaskViewSet
 from apps.surveys.api import ResponseViewSet
@@ -21,6 +22,7 @@ router.register("queues", QueueViewSet)
 router.register("tasks", TaskViewSet, basename="task")
 router.register("notifications", NotificationViewSet, basename="notification")
 router.register("bulk-enrollments", BulkEnrollmentViewSet)
+router.register("usage-snapshots", UsageSnapshotViewSet)
 router.register("survey-responses", ResponseViewSet, basename="survey-response")
 
 urlpatterns = [

@@ -94,6 +94,7 @@ INSTALLED_APPS = [
     "apps.queues",
     "apps.notifications",
     "apps.surveys",
+    "apps.growth",
     "apps.demo",
     "apps.benchmarks",
 ]
@@ -388,3 +389,6 @@ RATELIMIT_USE_CACHE = "default"
 RATELIMIT_VIEW = "apps.core.views.rate_limited"
 SURVEY_POST_RATE_PER_IP = env.str("SURVEY_POST_RATE_PER_IP", default="30/m")
 SURVEY_POST_RATE_PER_TOKEN = env.str("SURVEY_POST_RATE_PER_TOKEN", default="5/m")
+# Usage signals: a product's utilisation at or above this (unless the product has its own
+# threshold in admin) is an expansion signal.
+GROWTH_USAGE_THRESHOLD_PERCENT = _env_int("GROWTH_USAGE_THRESHOLD_PERCENT", 80, minimum=1)

@@ -39,6 +39,7 @@ ROLE_GRANTS = (
     "apps.notifications.migrations.0004_emailmessage_role_perms",
     "apps.surveys.migrations.0002_default_surveys",
     "apps.surveys.migrations.0003_role_perms",
+    "apps.growth.migrations.0002_role_perms",
 )
 
 

@@ -1,0 +1,186 @@
+"""Usage signals: snapshots in, threshold crossings out.
+
+A batch is all or nothing: a row with an error stores nothing, and the error names the
+row and the field. A snapshot sent again (same account, product and moment) is counted
+as a duplicate and changes nothing. A snapshot that is the newest for its account and
+product and takes utilisation from below the product's threshold to at or above it raises
+``account.usage_threshold_crossed``, once per crossing: the snapshots above it that follow
+raise nothing until utilisation has dropped below again.
+"""
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.utils.dateparse import parse_datetime
+
+from apps.core.errors import ValidationFailed
+from apps.core.events import EventSpec, events_emit_many
+from apps.customers.models import Account, Product
+from apps.growth.models import UsageSnapshot, UsageThreshold
+
+MAX_BATCH = 1000
+
+
+@dataclass(frozen=True)
+class UsageResult:
+    created: int
+    duplicates: int
+    crossings: int
+
+
+def default_threshold() -> Decimal:
+    return Decimal(str(getattr(settings, "GROWTH_USAGE_THRESHOLD_PERCENT", 80)))
+
+
+def _whole(value: Any) -> int | None:
+    if isinstance(value, bool):
+        return None
+    try:
+        number = Decimal(str(value))
+    except (InvalidOperation, ValueError):
+        return None
+    return int(number) if number == number.to_integral_value() and number >= 0 else None
+
+
+def _parse(items: list[Any]) -> tuple[list[UsageSnapshot], dict[str, list[str]]]:
+    """The snapshots ``items`` describe, or the errors keyed "<row>.<field>" (rows from 0)."""
+    errors: dict[str, list[str]] = {}
+    rows = [item if isinstance(item, dict) else {} for item in items]
+    account_ids = {_whole(row.get("account")) for row in rows} - {None}
+    accounts = Account.objects.in_bulk(account_ids)
+    skus = {str(row["product"]) for row in rows if isinstance(row.get("product"), str)}
+    product_ids = {_whole(row.get("product")) for row in rows} - {None}
+    products = Product.objects.in_bulk(product_ids)
+    by_sku = Product.objects.in_bulk(skus, field_name="sku")
+    snapshots = []
+    for index, (item, row) in enumerate(zip(items, rows, strict=True)):
+        problems: dict[str, str] = {}
+        if not isinstance(item, dict):
+            errors[f"{index}"] = [
+                "Each snapshot is an object with account, product, "
+                "measured_at, licensed_units and used_units."
+            ]
+            continue
+        account = accounts.get(_whole(row.get("account")))
+        if account is None:
+            problems["account"] = f"There is no account with id {row.get('account')!r}."
+        product = by_sku.get(str(row.get("product"))) or products.get(_whole(row.get("product")))
+        if product is None:
+            problems["product"] = f"There is no product with the id or SKU {row.get('product')!r}."
+        measured = row.get("measured_at")
+        moment = parse_datetime(measured) if isinstance(measured, str) else measured
+        if not isinstance(moment, dt.datetime):
+            problems["measured_at"] = "Give the moment as ISO 8601, e.g. 2026-11-30T09:00:00Z."
+        elif moment.tzinfo is None:
+            problems["measured_at"] = "Include the time zone, e.g. 2026-11-30T09:00:00Z."
+        licensed, used = _whole(row.get("licensed_units")), _whole(row.get("used_units"))
+        if licensed is None:
+            problems["licensed_units"] = "A whole number, 0 or more."
+        if used is None:
+            problems["used_units"] = "A whole number, 0 or more."
+        if problems:
+            errors.update({f"{index}.{field}": [message] for field, message in problems.items()})
+            continue
+        snapshots.append(
+            UsageSnapshot(
+                account=account,
+                product=product,
+                measured_at=moment,
+                licensed_units=licensed,
+                used_units=used,
+            )
+        )
+    return snapshots, errors
+
+
+def _above(snapshot: UsageSnapshot, thresholds: dict[int, Decimal]) -> bool:
+    utilisation = snapshot.utilisation
+    limit = thresholds.get(snapshot.product_id, default_threshold())
+    return utilisation is not None and utilisation >= limit
+
+
+@transaction.atomic
+def usage_record_many(*, items: list[Any]) -> UsageResult:
+    """Store usage snapshots (at most ``MAX_BATCH``), all or none; see the module text."""
+    if not isinstance(items, list) or not items:
+        raise ValidationFailed("Send one snapshot or a list of them.", {"snapshots": ["Empty."]})
+    if len(items) > MAX_BATCH:
+        raise ValidationFailed(
+            "Too many snapshots.",
+            {"snapshots": [f"Send at most {MAX_BATCH} at a time; this had {len(items)}."]},
+        )
+    snapshots, errors = _parse(items)
+    if errors:
+        raise ValidationFailed("Some snapshots are not valid; none was stored.", errors)
+    keys = {(s.account_id, s.product_id, s.measured_at) for s in snapshots}
+    existing = set(
+        UsageSnapshot.objects.filter(
+            account_id__in={k[0] for k in keys}, product_id__in={k[1] for k in keys}
+        )
+        .filter(measured_at__in={k[2] for k in keys})
+        .values_list("account_id", "product_id", "measured_at")
+    )
+    fresh, seen = [], set()
+    for snapshot in sorted(snapshots, key=lambda s: s.measured_at):
+        key = (snapshot.account_id, snapshot.product_id, snapshot.measured_at)
+        if key in existing or key in seen:
+            continue
+        seen.add(key)
+        fresh.append(snapshot)
+    crossings = _crossings(fresh)
+    UsageSnapshot.objects.bulk_create(fresh)
+    events_emit_many(
+        events=[
+            EventSpec(
+                name="account.usage_threshold_crossed",
+                aggregate_type="account",
+                aggregate_id=s.account_id,
+                payload={
+                    "account_id": s.account_id,
+                    "product_id": s.product_id,
+                    "sku": s.product.sku,
+                    "family": s.product.family.name,
+                    "used_units": s.used_units,
+                    "licensed_units": s.licensed_units,
+                    "utilisation": float(s.utilisation or 0),
+                    "measured_at": s.measured_at.isoformat(),
+                },
+            )
+            for s in crossings
+        ]
+    )
+    return UsageResult(
+        created=len(fresh), duplicates=len(snapshots) - len(fresh), crossings=len(crossings)
+    )
+
+
+def _crossings(fresh: list[UsageSnapshot]) -> list[UsageSnapshot]:
+    """The new snapshots that cross upward; marks them. Only a snapshot newer than every
+    stored one for its pair counts: one arriving late for a past moment raises nothing."""
+    thresholds = dict(
+        UsageThreshold.objects.filter(product_id__in={s.product_id for s in fresh}).values_list(
+            "product_id", "percent"
+        )
+    )
+    latest: dict[tuple[int, int], UsageSnapshot | None] = {}
+    crossed = []
+    for snapshot in fresh:  # oldest first
+        pair = (snapshot.account_id, snapshot.product_id)
+        if pair not in latest:
+            latest[pair] = (
+                UsageSnapshot.objects.filter(account_id=pair[0], product_id=pair[1])
+                .order_by("-measured_at")
+                .first()
+            )
+        before = latest[pair]
+        if before is not None and before.measured_at > snapshot.measured_at:
+            continue  # a late arrival for the past
+        if _above(snapshot, thresholds) and (before is None or not _above(before, thresholds)):
+            snapshot.crossed = True
+            crossed.append(snapshot)
+        latest[pair] = snapshot
+    return crossed
