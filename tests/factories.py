@@ -40,6 +40,7 @@ ROLE_GRANTS = (
     "apps.surveys.migrations.0002_default_surveys",
     "apps.surveys.migrations.0003_role_perms",
     "apps.growth.migrations.0002_role_perms",
+    "apps.growth.migrations.0004_expansion_perms",
 )
 
 

@@ -1,7 +1,7 @@
 from django.contrib import admin
 
 from apps.core.admin_tools import ReadOnlyAdminMixin
-from apps.growth.models import CrossSellRule, UsageSnapshot, UsageThreshold
+from apps.growth.models import CrossSellRule, ExpansionDeal, UsageSnapshot, UsageThreshold
 
 
 @admin.register(CrossSellRule)
@@ -37,3 +37,13 @@ class UsageSnapshotAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     search_fields = ("account__name", "product__sku")
     date_hierarchy = "measured_at"
     list_select_related = ("account", "product")
+
+
+@admin.register(ExpansionDeal)
+class ExpansionDealAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Expansion deals playbook steps opened, and what they won: the attribution."""
+
+    list_display = ("deal", "playbook", "version_number", "step_key", "won_at", "won_amount")
+    list_filter = ("playbook",)
+    search_fields = ("deal__name", "step_key")
+    list_select_related = ("deal", "playbook")

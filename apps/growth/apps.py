@@ -8,6 +8,11 @@ class GrowthConfig(AppConfig):
 
     def ready(self) -> None:
         from apps.core import event_registry as registry
+        from apps.core.events import subscribe
+        from apps.growth import step_kinds  # noqa: F401  (registers "expansion_prompt")
+        from apps.growth.services import expansion_won
+
+        subscribe("deal.closed_won", expansion_won)
 
         # Usage crossing a product's threshold starts expansion playbooks.
         registry.register_trigger(

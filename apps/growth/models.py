@@ -91,3 +91,30 @@ class UsageSnapshot(models.Model):
         if not self.licensed_units:
             return None
         return (Decimal(self.used_units) * 100 / self.licensed_units).quantize(Decimal("0.1"))
+
+
+class ExpansionDeal(models.Model):
+    """An expansion deal a playbook step opened: where it came from, and what it won.
+    Attribution is read from here (revenue by playbook, version and step)."""
+
+    deal = models.OneToOneField(
+        "deals.Deal", on_delete=models.CASCADE, related_name="expansion_source"
+    )
+    originating_deal = models.ForeignKey(
+        "deals.Deal", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    step_run = models.ForeignKey(
+        "engine.StepRun", null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    playbook = models.ForeignKey(
+        "playbooks.Playbook", null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    version_number = models.PositiveIntegerField(null=True)
+    step_key = models.CharField(max_length=64)
+    families = models.JSONField(default=list, help_text="The product families suggested.")
+    created_at = models.DateTimeField(default=clock.now, editable=False)
+    won_at = models.DateTimeField(null=True, blank=True)
+    won_amount = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.deal} (prompted by {self.step_key})"

@@ -20,7 +20,8 @@ from django.utils.dateparse import parse_datetime
 from apps.core.errors import ValidationFailed
 from apps.core.events import EventSpec, events_emit_many
 from apps.customers.models import Account, Product
-from apps.growth.models import UsageSnapshot, UsageThreshold
+from apps.deals.models import Deal
+from apps.growth.models import ExpansionDeal, UsageSnapshot, UsageThreshold
 
 MAX_BATCH = 1000
 
@@ -184,3 +185,13 @@ def _crossings(fresh: list[UsageSnapshot]) -> list[UsageSnapshot]:
             crossed.append(snapshot)
         latest[pair] = snapshot
     return crossed
+
+
+def expansion_won(event: Any) -> None:
+    """``deal.closed_won``: an expansion deal a step opened records what it won, for the
+    attribution to its playbook and step (once; a repeated event changes nothing)."""
+    deal_id = (event.payload or {}).get("deal_id")
+    amount = Deal.objects.filter(pk=deal_id).values_list("amount", flat=True).first()
+    ExpansionDeal.objects.filter(deal_id=deal_id, won_at__isnull=True).update(
+        won_at=event.occurred_at, won_amount=amount
+    )
