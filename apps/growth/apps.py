@@ -10,9 +10,10 @@ class GrowthConfig(AppConfig):
         from apps.core import event_registry as registry
         from apps.core.events import subscribe
         from apps.growth import step_kinds  # noqa: F401  (registers "expansion_prompt")
-        from apps.growth.services import expansion_won
+        from apps.growth.services import expansion_won, expansions_won
 
-        subscribe("deal.closed_won", expansion_won)
+        # With its batch form, so a batch of closes is still enrolled together.
+        subscribe("deal.closed_won", expansion_won, many=expansions_won)
 
         # Usage crossing a product's threshold starts expansion playbooks.
         registry.register_trigger(

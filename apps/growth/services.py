@@ -20,7 +20,6 @@ from django.utils.dateparse import parse_datetime
 from apps.core.errors import ValidationFailed
 from apps.core.events import EventSpec, events_emit_many
 from apps.customers.models import Account, Product
-from apps.deals.models import Deal
 from apps.growth.models import ExpansionDeal, UsageSnapshot, UsageThreshold
 
 MAX_BATCH = 1000
@@ -188,10 +187,16 @@ def _crossings(fresh: list[UsageSnapshot]) -> list[UsageSnapshot]:
 
 
 def expansion_won(event: Any) -> None:
+    expansions_won([event])
+
+
+def expansions_won(events: list[Any]) -> None:
     """``deal.closed_won``: an expansion deal a step opened records what it won, for the
-    attribution to its playbook and step (once; a repeated event changes nothing)."""
-    deal_id = (event.payload or {}).get("deal_id")
-    amount = Deal.objects.filter(pk=deal_id).values_list("amount", flat=True).first()
-    ExpansionDeal.objects.filter(deal_id=deal_id, won_at__isnull=True).update(
-        won_at=event.occurred_at, won_amount=amount
-    )
+    attribution to its playbook and step (once; a repeated event changes nothing). One
+    query for a batch of closes that opened no expansion deal, which is most of them."""
+    won_at = {(e.payload or {}).get("deal_id"): e.occurred_at for e in events}
+    for expansion in ExpansionDeal.objects.filter(
+        deal_id__in=[deal_id for deal_id in won_at if deal_id], won_at__isnull=True
+    ).select_related("deal"):
+        expansion.won_at, expansion.won_amount = won_at[expansion.deal_id], expansion.deal.amount
+        expansion.save(update_fields=["won_at", "won_amount"])

@@ -192,3 +192,14 @@ def test_a_run_whose_kind_is_no_longer_registered_fails_alone(rep):
     orphan.refresh_from_db()
     assert orphan.state == StepRun.State.FAILED
     assert "Unknown step kind 'retired_kind'" in orphan.last_error
+
+
+def test_every_handler_of_a_close_has_a_batch_form():
+    """One handler without a batch form makes a batch of closes run one event at a time
+    (the statement count above would grow with the batch): every app that subscribes to
+    closed-won must give one."""
+    from apps.core.events import _batch_forms, handlers_for
+
+    handlers = handlers_for("deal.closed_won")
+    assert len(handlers) >= 2  # the engine's enrollment, growth's attribution
+    assert [h.__qualname__ for h in handlers if h not in _batch_forms] == []
