@@ -566,9 +566,11 @@ def emails_deliver_due(*, limit: int = 100, seconds: float = 30.0) -> int:
             if not claimed:
                 break
             for position, email in enumerate(claimed):
-                if time.monotonic() - claimed_at > EMAIL_LEASE.total_seconds() / 2:
+                late = time.monotonic() - claimed_at > EMAIL_LEASE.total_seconds() / 2
+                if late or time.monotonic() > deadline:
                     # A slow mail server: give the rest back before their lease runs out
-                    # and another worker takes them while this one still sends.
+                    # (another worker would take them while this one still sends) or the
+                    # task's time limit stops this one half-way.
                     _emails_release(claimed[position:])
                     break
                 sent += _email_send_claimed(email, connection) == Status.SENT
