@@ -224,6 +224,20 @@ class Response(models.Model):
         return f"{self.get_kind_display()} {self.score} from {self.account}"
 
 
+# What a monthly count is kept per (and what the metrics can filter it on).
+RESPONSE_MONTH_KEY = (
+    "month",
+    "kind",
+    "band",
+    "score",
+    "segment",
+    "csm_id",
+    "playbook_id",
+    "followed_up",
+)
+INVITATION_MONTH_KEY = ("month", "kind", "segment", "csm_id", "playbook_id", "suppressed")
+
+
 class ResponseMonth(models.Model):
     """How many responses a month had for each combination of what the Responses page
     filters on: the metrics and counts read these few rows instead of every response.
@@ -242,19 +256,7 @@ class ResponseMonth(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(
-                fields=[
-                    "month",
-                    "kind",
-                    "band",
-                    "score",
-                    "segment",
-                    "csm_id",
-                    "playbook_id",
-                    "followed_up",
-                ],
-                name="response_month_key",
-            )
+            models.UniqueConstraint(fields=list(RESPONSE_MONTH_KEY), name="response_month_key")
         ]
 
     def __str__(self) -> str:
@@ -275,10 +277,7 @@ class InvitationMonth(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(
-                fields=["month", "kind", "segment", "csm_id", "playbook_id", "suppressed"],
-                name="invitation_month_key",
-            )
+            models.UniqueConstraint(fields=list(INVITATION_MONTH_KEY), name="invitation_month_key")
         ]
 
     def __str__(self) -> str:

@@ -14,10 +14,14 @@ from django.db import connection, transaction
 from django.db.models import Count
 from django.db.models.functions import Coalesce, TruncMonth
 
-from apps.surveys.models import Invitation, InvitationMonth, Response, ResponseMonth
-
-RESPONSE_KEY = ("month", "kind", "band", "score", "segment", "csm_id", "playbook_id", "followed_up")
-INVITATION_KEY = ("month", "kind", "segment", "csm_id", "playbook_id", "suppressed")
+from apps.surveys.models import (
+    INVITATION_MONTH_KEY,
+    RESPONSE_MONTH_KEY,
+    Invitation,
+    InvitationMonth,
+    Response,
+    ResponseMonth,
+)
 
 
 def month_of(moment: dt.datetime) -> dt.date:
@@ -58,7 +62,7 @@ def _response_key(response: Response, *, followed_up: bool) -> tuple:
 
 def responses_counted(responses: Iterable[Response]) -> None:
     counts = Counter(_response_key(r, followed_up=r.followed_up_at is not None) for r in responses)
-    _add(ResponseMonth, RESPONSE_KEY, "responses", counts)
+    _add(ResponseMonth, RESPONSE_MONTH_KEY, "responses", counts)
 
 
 def response_followed_up(response: Response) -> None:
@@ -66,7 +70,7 @@ def response_followed_up(response: Response) -> None:
     counts = Counter()
     counts[_response_key(response, followed_up=False)] -= 1
     counts[_response_key(response, followed_up=True)] += 1
-    _add(ResponseMonth, RESPONSE_KEY, "responses", counts)
+    _add(ResponseMonth, RESPONSE_MONTH_KEY, "responses", counts)
 
 
 def invitations_counted(invitations: Iterable[Invitation]) -> None:
@@ -81,7 +85,7 @@ def invitations_counted(invitations: Iterable[Invitation]) -> None:
         )
         for inv in invitations
     )
-    _add(InvitationMonth, INVITATION_KEY, "invitations", counts)
+    _add(InvitationMonth, INVITATION_MONTH_KEY, "invitations", counts)
 
 
 @transaction.atomic
@@ -107,7 +111,7 @@ def rollups_rebuild() -> None:
         )
         counts[(*base, True)] += row["followed"]
         counts[(*base, False)] += row["n"] - row["followed"]
-    _add(ResponseMonth, RESPONSE_KEY, "responses", counts)
+    _add(ResponseMonth, RESPONSE_MONTH_KEY, "responses", counts)
     invitations = (
         Invitation.objects.annotate(
             month=TruncMonth("created_at", tzinfo=dt.UTC),
@@ -128,4 +132,4 @@ def rollups_rebuild() -> None:
             row["status"] == Invitation.Status.SUPPRESSED,
         )
         counts[key] += row["n"]
-    _add(InvitationMonth, INVITATION_KEY, "invitations", counts)
+    _add(InvitationMonth, INVITATION_MONTH_KEY, "invitations", counts)

@@ -4,7 +4,10 @@ import datetime as dt
 
 import pytest
 
-from apps.surveys.models import InvitationMonth, ResponseMonth
+from apps.surveys.models import (
+    InvitationMonth,
+    ResponseMonth,
+)
 from apps.surveys.rollups import rollups_rebuild
 from apps.surveys.selectors import ResponseFilters, response_metrics, responses_count
 from apps.surveys.services import response_follow_up, response_record
