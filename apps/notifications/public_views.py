@@ -5,27 +5,26 @@ open links); a POST unsubscribes, from the page's button or from the mail client
 one-click request (RFC 8058), which carries no CSRF token: the signed token stands in.
 """
 
-from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 from django_ratelimit.decorators import ratelimit
 
+from apps.core.ratelimits import path_token_key, per_ip_rate, per_token_rate
 from apps.customers.models import ConsentChange, Contact
 from apps.customers.services import contact_unsubscribe
 from apps.notifications.unsubscribe import contact_id_from_token
 
 
-def _token_key(group: str, request: HttpRequest) -> str:
-    return request.resolver_match.kwargs.get("token", "")[:200]
-
-
 @csrf_exempt
 @require_http_methods(["GET", "POST"])
-@ratelimit(key="ip", rate=lambda g, r: settings.SURVEY_POST_RATE_PER_IP, block=True)
+@ratelimit(key="ip", rate=per_ip_rate, block=True)
 @ratelimit(
-    key=_token_key, rate=lambda g, r: settings.SURVEY_POST_RATE_PER_TOKEN, method="POST", block=True
+    key=path_token_key,
+    rate=per_token_rate,
+    method="POST",
+    block=True,
 )
 def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
     contact_id = contact_id_from_token(token)

@@ -29,6 +29,12 @@ BAND_NAMES: dict[str, tuple[str, str, str]] = {
     Kind.CES: ("low", "neutral", "high"),
 }
 BANDS = ("detractor", "passive", "promoter", "low", "neutral", "high")
+# What the ends of each scale mean, in the email and on the answer page.
+SCALE_LABELS: dict[str, tuple[str, str]] = {
+    Kind.NPS: ("Not at all likely", "Extremely likely"),
+    Kind.CSAT: ("Very dissatisfied", "Very satisfied"),
+    Kind.CES: ("Very difficult", "Very easy"),
+}
 
 
 def band_of(kind: str, score: int) -> str:

@@ -6,7 +6,6 @@ score in the link is only preselected, and one tap on the button (a POST) answer
 Tampered, unknown, expired and answered tokens get a page that says which, with a 4xx.
 """
 
-from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_http_methods
@@ -14,7 +13,8 @@ from django_ratelimit.decorators import ratelimit
 
 from apps.core import clock
 from apps.core.errors import Conflict, ValidationFailed
-from apps.surveys.models import BAND_NAMES, SCALES, Invitation, band_of
+from apps.core.ratelimits import path_token_key, per_ip_rate, per_token_rate
+from apps.surveys.models import BAND_NAMES, SCALE_LABELS, SCALES, Invitation, band_of
 from apps.surveys.services import (
     COMMENT_MAX,
     invitation_state,
@@ -23,16 +23,6 @@ from apps.surveys.services import (
     response_record,
 )
 from apps.surveys.tokens import invitation_id_from_token
-
-LABELS = {
-    "nps": ("Not at all likely", "Extremely likely"),
-    "csat": ("Very dissatisfied", "Very satisfied"),
-    "ces": ("Very difficult", "Very easy"),
-}
-
-
-def _token_key(group: str, request: HttpRequest) -> str:
-    return request.resolver_match.kwargs.get("token", "")[:200]
 
 
 def _page(request, template, context, status=200) -> HttpResponse:
@@ -45,9 +35,12 @@ def _page(request, template, context, status=200) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
-@ratelimit(key="ip", rate=lambda g, r: settings.SURVEY_POST_RATE_PER_IP, method="POST", block=True)
+@ratelimit(key="ip", rate=per_ip_rate, method="POST", block=True)
 @ratelimit(
-    key=_token_key, rate=lambda g, r: settings.SURVEY_POST_RATE_PER_TOKEN, method="POST", block=True
+    key=path_token_key,
+    rate=per_token_rate,
+    method="POST",
+    block=True,
 )
 def answer(request: HttpRequest, token: str) -> HttpResponse:
     invitation_id = invitation_id_from_token(token)
@@ -114,7 +107,7 @@ def answer(request: HttpRequest, token: str) -> HttpResponse:
                 {**base, "response": response, "thanks": survey.thanks_for(response.band)},
             )
     band = band_of(survey.kind, selected) if selected is not None else BAND_NAMES[survey.kind][0]
-    low_label, high_label = LABELS[survey.kind]
+    low_label, high_label = SCALE_LABELS[survey.kind]
     return _page(
         request,
         "surveys/public/answer.html",

@@ -240,14 +240,6 @@ def responses_for_task(task: Any) -> list[Response]:
     )
 
 
-def suppressions_for_enrollment(enrollment_id: int) -> list[Invitation]:
-    return list(
-        Invitation.objects.filter(
-            enrollment_id=enrollment_id, status=Invitation.Status.SUPPRESSED
-        ).select_related("contact")
-    )
-
-
 def answer_facts(event: Any) -> dict[str, Any]:
     """What a wait on a survey reads from ``survey.answered`` (``steps.<wait>.score``,
     ``.band``, ``.comment``), with a line for timelines."""

@@ -17,8 +17,9 @@ from django.urls import reverse
 from apps.core import clock
 from apps.core.errors import Conflict, NotPermitted, ValidationFailed
 from apps.core.events import event_emit
+from apps.core.templating import render_text
 from apps.notifications.services import OutgoingEmail, emails_queue_many
-from apps.surveys.models import SCALES, Invitation, Response, Survey, band_of
+from apps.surveys.models import SCALE_LABELS, SCALES, Invitation, Response, Survey, band_of
 from apps.surveys.rollups import response_followed_up, responses_counted
 from apps.surveys.tokens import invitation_token
 
@@ -38,7 +39,9 @@ def answer_url(invitation: Invitation, score: int | None = None) -> str:
 
 
 def question_text(survey: Survey, company: str) -> str:
-    return survey.question.replace("{{ company }}", company).replace("{{company}}", company)
+    """The survey's question with ``{{ company }}`` filled in (admin-written: rendered as
+    every other admin template is)."""
+    return render_text(survey.question, {"company": company})
 
 
 def invitation_email(invitation: Invitation, *, reminder: bool = False) -> OutgoingEmail:
@@ -51,13 +54,11 @@ def invitation_email(invitation: Invitation, *, reminder: bool = False) -> Outgo
         "company": invitation.account.name,
         "question": question_text(survey, invitation.account.name),
         "scores": [(score, answer_url(invitation, score)) for score in range(low, high + 1)],
-        "low_label": "Not at all likely" if survey.kind == "nps" else "Poor",
-        "high_label": "Extremely likely" if survey.kind == "nps" else "Excellent",
+        "low_label": SCALE_LABELS[survey.kind][0],
+        "high_label": SCALE_LABELS[survey.kind][1],
         "reminder": reminder,
         "expires_at": invitation.expires_at,
     }
-    if survey.kind == "ces":
-        context["low_label"], context["high_label"] = "Very difficult", "Very easy"
     subject = question_text(survey, invitation.account.name)
     if reminder:
         subject = f"Reminder: {subject}"
