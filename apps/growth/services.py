@@ -15,6 +15,8 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import F, QuerySet, Window
+from django.db.models.functions import RowNumber
 from django.utils.dateparse import parse_datetime
 
 from apps.core.errors import ValidationFailed
@@ -158,6 +160,27 @@ def usage_record_many(*, items: list[Any]) -> UsageResult:
     )
 
 
+def latest_snapshots(snapshots: QuerySet[UsageSnapshot]) -> QuerySet[UsageSnapshot]:
+    """Of ``snapshots``, the newest of each (account, product) pair, in one query."""
+    newest_first = Window(
+        RowNumber(),
+        partition_by=[F("account_id"), F("product_id")],
+        order_by=F("measured_at").desc(),
+    )
+    return snapshots.annotate(rank=newest_first).filter(rank=1)
+
+
+def _latest_stored(pairs: set[tuple[int, int]]) -> dict[tuple[int, int], UsageSnapshot]:
+    if not pairs:
+        return {}
+    rows = latest_snapshots(
+        UsageSnapshot.objects.filter(
+            account_id__in={a for a, _ in pairs}, product_id__in={p for _, p in pairs}
+        )
+    )
+    return {(r.account_id, r.product_id): r for r in rows if (r.account_id, r.product_id) in pairs}
+
+
 def _crossings(fresh: list[UsageSnapshot]) -> list[UsageSnapshot]:
     """The new snapshots that cross upward; marks them. Only a snapshot newer than every
     stored one for its pair counts: one arriving late for a past moment raises nothing."""
@@ -166,17 +189,11 @@ def _crossings(fresh: list[UsageSnapshot]) -> list[UsageSnapshot]:
             "product_id", "percent"
         )
     )
-    latest: dict[tuple[int, int], UsageSnapshot | None] = {}
+    latest = _latest_stored({(s.account_id, s.product_id) for s in fresh})
     crossed = []
     for snapshot in fresh:  # oldest first
         pair = (snapshot.account_id, snapshot.product_id)
-        if pair not in latest:
-            latest[pair] = (
-                UsageSnapshot.objects.filter(account_id=pair[0], product_id=pair[1])
-                .order_by("-measured_at")
-                .first()
-            )
-        before = latest[pair]
+        before = latest.get(pair)
         if before is not None and before.measured_at > snapshot.measured_at:
             continue  # a late arrival for the past
         if _above(snapshot, thresholds) and (before is None or not _above(before, thresholds)):

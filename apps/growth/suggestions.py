@@ -10,7 +10,7 @@ from django.db.models import Min
 from apps.customers.models import Account, Product
 from apps.deals.models import Deal, DealLineItem, Stage
 from apps.growth.models import CrossSellRule, UsageSnapshot, UsageThreshold
-from apps.growth.services import default_threshold
+from apps.growth.services import default_threshold, latest_snapshots
 
 TIER_ORDER = {Account.Tier.SMB: 0, Account.Tier.MID_MARKET: 1, Account.Tier.ENTERPRISE: 2}
 
@@ -77,15 +77,17 @@ def suggestions_for(account: Account, *, now: dt.datetime) -> list[Suggestion]:
         product = _offer(rule.suggest_family_id)
         if product is not None and family not in found:
             found[family] = Suggestion(family, product, 1, rule.reason)
-    latest: dict[int, UsageSnapshot] = {}
-    for snapshot in UsageSnapshot.objects.filter(account=account).select_related("product__family"):
-        if (
-            snapshot.product_id not in latest
-            or snapshot.measured_at > latest[snapshot.product_id].measured_at
-        ):
-            latest[snapshot.product_id] = snapshot
-    thresholds = dict(UsageThreshold.objects.values_list("product_id", "percent"))
-    for snapshot in latest.values():
+    latest = list(
+        latest_snapshots(UsageSnapshot.objects.filter(account=account)).select_related(
+            "product__family"
+        )
+    )
+    thresholds = dict(
+        UsageThreshold.objects.filter(product_id__in=[s.product_id for s in latest]).values_list(
+            "product_id", "percent"
+        )
+    )
+    for snapshot in latest:
         family = snapshot.product.family.name
         limit = thresholds.get(snapshot.product_id, default_threshold())
         utilisation = snapshot.utilisation
