@@ -11,6 +11,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.template.loader import render_to_string
 from django.urls import reverse
 
@@ -190,22 +191,26 @@ def response_follow_up(*, response: Response, actor: Any, note: str) -> Response
 def invitations_remind_due(*, now: dt.datetime) -> int:
     """Periodic: one reminder per unanswered invitation once its survey's reminder delay
     has passed, and never after an answer or expiry. Returns how many were queued."""
-    candidates = list(
+    # One reminder delay per survey: due invitations are chosen in the database per
+    # survey (a handful), so a long delay on one survey never holds back another's.
+    waiting = Q()
+    for survey in Survey.objects.filter(remind_after_days__gt=0):
+        waiting |= Q(
+            survey=survey, created_at__lte=now - dt.timedelta(days=survey.remind_after_days)
+        )
+    if not waiting:
+        return 0
+    due = list(
         Invitation.objects.select_related("survey", "contact", "account", "step_run")
         .filter(
+            waiting,
             status=Invitation.Status.SENT,
             reminded_at__isnull=True,
             expires_at__gt=now,
-            survey__remind_after_days__gt=0,
             contact__unsubscribed=False,
         )
         .order_by("created_at")[:REMINDER_BATCH]
     )
-    due = [
-        invitation
-        for invitation in candidates
-        if invitation.created_at + dt.timedelta(days=invitation.survey.remind_after_days) <= now
-    ]
     if not due:
         return 0
     with transaction.atomic():
