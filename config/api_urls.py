@@ -5,7 +5,7 @@ from rest_framework.routers import DefaultRouter
 from apps.customers.api import AccountViewSet, ContactViewSet, ProductViewSet
 from apps.deals.api import DealLineItemViewSet, DealViewSet, LossReasonViewSet, WinReasonViewSet
 from apps.engine.api import BulkEnrollmentViewSet
-from apps.growth.api import UsageSnapshotViewSet
+from apps.growth.api import ExpansionDealViewSet, ReferralViewSet, UsageSnapshotViewSet
 from apps.notifications.api import NotificationViewSet
 from apps.queues.api import QueueViewSet, TaskViewSet
 from apps.surveys.api import ResponseViewSet
@@ -23,6 +23,8 @@ router.register("tasks", TaskViewSet, basename="task")
 router.register("notifications", NotificationViewSet, basename="notification")
 router.register("bulk-enrollments", BulkEnrollmentViewSet)
 router.register("usage-snapshots", UsageSnapshotViewSet)
+router.register("referrals", ReferralViewSet)
+router.register("expansion-deals", ExpansionDealViewSet)
 router.register("survey-responses", ResponseViewSet, basename="survey-response")
 
 urlpatterns = [

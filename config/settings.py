@@ -244,6 +244,9 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "DealKindEnum": "apps.deals.models.Deal.Kind",
         "SurveyKindEnum": "apps.surveys.models.Kind",
+        "DealSourceEnum": "apps.deals.models.Deal.Source",
+        "RewardStatusEnum": "apps.growth.models.Reward.Status",
+        "TaskStatusEnum": "apps.queues.models.Task.Status",
     },
 }
 
@@ -384,11 +387,13 @@ CACHES = {
 SILENCED_SYSTEM_CHECKS = ["django_ratelimit.W001"] + (
     [] if _cache_url else ["django_ratelimit.E003"]
 )
-# Public pages (survey answers, unsubscribe): django-ratelimit counts per IP and token.
+# Public pages (survey answers, referrals, unsubscribe): django-ratelimit counts per IP and token.
 RATELIMIT_USE_CACHE = "default"
 RATELIMIT_VIEW = "apps.core.views.rate_limited"
-SURVEY_POST_RATE_PER_IP = env.str("SURVEY_POST_RATE_PER_IP", default="30/m")
-SURVEY_POST_RATE_PER_TOKEN = env.str("SURVEY_POST_RATE_PER_TOKEN", default="5/m")
+PUBLIC_POST_RATE_PER_IP = env.str("PUBLIC_POST_RATE_PER_IP", default="30/m")
+PUBLIC_POST_RATE_PER_TOKEN = env.str("PUBLIC_POST_RATE_PER_TOKEN", default="5/m")
 # Usage signals: a product's utilisation at or above this (unless the product has its own
 # threshold in admin) is an expansion signal.
 GROWTH_USAGE_THRESHOLD_PERCENT = _env_int("GROWTH_USAGE_THRESHOLD_PERCENT", 80, minimum=1)
+# Referrals: the queue that gets "thank the referrer" tasks when a referred deal is won.
+GROWTH_REFERRAL_QUEUE = env.str("GROWTH_REFERRAL_QUEUE", default="referrals")

@@ -41,6 +41,7 @@ ROLE_GRANTS = (
     "apps.surveys.migrations.0003_role_perms",
     "apps.growth.migrations.0002_role_perms",
     "apps.growth.migrations.0004_expansion_perms",
+    "apps.growth.migrations.0006_referral_perms_and_queue",
 )
 
 

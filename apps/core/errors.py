@@ -27,3 +27,9 @@ class Conflict(DomainError):
 
 class NotPermitted(DomainError):
     status_code = 403
+
+
+class Gone(DomainError):
+    """What the caller acts on is closed for good (an expired link)."""
+
+    status_code = 410

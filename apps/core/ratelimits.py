@@ -12,8 +12,8 @@ def path_token_key(group: str, request: HttpRequest) -> str:
 
 def per_ip_rate(group: str, request: HttpRequest) -> str:
     """The posts one address may make (read at each request, so tests and settings apply)."""
-    return settings.SURVEY_POST_RATE_PER_IP
+    return settings.PUBLIC_POST_RATE_PER_IP
 
 
 def per_token_rate(group: str, request: HttpRequest) -> str:
-    return settings.SURVEY_POST_RATE_PER_TOKEN
+    return settings.PUBLIC_POST_RATE_PER_TOKEN

@@ -23,6 +23,7 @@ from apps.core import clock
 from apps.core.admin_tools import ReadOnlyAdminMixin, ServiceWritesAdminMixin
 from apps.core.errors import DomainError
 from apps.deals.models import Deal, DealLineItem, LossReason, Stage, StageChange, WinReason
+from apps.deals.origins import origins_for
 from apps.deals.selectors import deal_timeline
 from apps.deals.services import (
     TRANSITIONS,
@@ -179,6 +180,8 @@ class DealAdmin(ServiceWritesAdminMixin, admin.ModelAdmin):
     # The stage and the transition payloads change only through the transition pages.
     readonly_fields = (
         "stage",
+        "source",
+        "origin",
         "closed_at",
         "win_reason",
         "win_notes",
@@ -190,6 +193,7 @@ class DealAdmin(ServiceWritesAdminMixin, admin.ModelAdmin):
     )
     fieldsets = (
         (None, {"fields": ("name", "account", "owner", "kind", "pipeline", "stage")}),
+        ("Origin", {"fields": ("source", "origin")}),
         ("Commercials", {"fields": ("amount", "currency", "close_date", "primary_contact")}),
         (
             "Outcome",
@@ -205,6 +209,17 @@ class DealAdmin(ServiceWritesAdminMixin, admin.ModelAdmin):
 
     def update_through_service(self, request, obj: Deal, changes: dict[str, Any]) -> None:
         deal_update(deal=obj, actor=request.user, **changes)
+
+    @admin.display(description="origin")
+    def origin(self, deal: Deal) -> str:
+        """ "Prompted by" (playbook, version, step) or "referred by", from the apps that
+        made the deal."""
+        found = origins_for([deal.pk]).get(deal.pk, []) if deal.pk else []
+        if not found:
+            return "—"
+        return format_html_join(
+            "", "<p><strong>{}</strong> {}</p>", ((o.label, o.text) for o in found)
+        )
 
     @admin.display(description="stage changes")
     def timeline(self, deal: Deal) -> str:

@@ -21,6 +21,7 @@ from rest_framework.response import Response
 from apps.core.permissions import ModelPermissions
 from apps.deals import selectors, services
 from apps.deals.models import Deal, DealLineItem, LossReason, Stage, StageChange, WinReason
+from apps.deals.origins import origins_for
 
 # Serializers -----------------------------------------------------------------------------
 
@@ -86,6 +87,7 @@ class DealListSerializer(serializers.ModelSerializer):
             "owner_username",
             "kind",
             "pipeline",
+            "source",
             "stage",
             "amount",
             "currency",
@@ -95,7 +97,7 @@ class DealListSerializer(serializers.ModelSerializer):
             "created_at",
             "updated_at",
         ]
-        read_only_fields = ["closed_at", "created_at", "updated_at"]
+        read_only_fields = ["source", "closed_at", "created_at", "updated_at"]
 
 
 class DealSerializer(DealListSerializer):
@@ -106,6 +108,10 @@ class DealSerializer(DealListSerializer):
 
     line_items = DealLineItemSerializer(many=True, read_only=True)
     available_transitions = serializers.SerializerMethodField()
+    origin = serializers.SerializerMethodField(
+        help_text="Where the deal came from: “prompted_by” a playbook step (playbook, "
+        "version, step) or “referred_by” a customer (contact, account); empty for others."
+    )
 
     class Meta(DealListSerializer.Meta):
         fields = [
@@ -115,6 +121,7 @@ class DealSerializer(DealListSerializer):
             "loss_reason",
             "loss_notes",
             "line_items",
+            "origin",
             "available_transitions",
         ]
         read_only_fields = [
@@ -124,6 +131,10 @@ class DealSerializer(DealListSerializer):
             "loss_reason",
             "loss_notes",
         ]
+
+    @extend_schema_field(serializers.ListField(child=serializers.DictField()))
+    def get_origin(self, deal: Deal) -> list[dict]:
+        return [origin.as_json() for origin in origins_for([deal.pk]).get(deal.pk, [])]
 
     @extend_schema_field(TransitionSerializer(many=True))
     def get_available_transitions(self, deal: Deal) -> list[dict]:

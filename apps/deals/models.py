@@ -60,6 +60,14 @@ class Deal(ConcurrentTransitionMixin, TimeStampedModel):
         EXPANSION = "expansion", "Expansion"
         RENEWAL = "renewal", "Renewal"
 
+    class Source(models.TextChoices):
+        """Where the deal came from: the sales team, a customer's referral, or a
+        playbook step that prompted it (the details are its origin, see ``origins``)."""
+
+        SALES = "sales", "Sales"
+        REFERRAL = "referral", "Referral"
+        PLAYBOOK = "playbook", "Playbook prompt"
+
     name = models.CharField(max_length=200)
     account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="deals")
     owner = models.ForeignKey(
@@ -72,6 +80,9 @@ class Deal(ConcurrentTransitionMixin, TimeStampedModel):
     )
     kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.NEW_BUSINESS)
     pipeline = models.CharField(max_length=64, default="sales")
+    source = models.CharField(
+        max_length=20, choices=Source.choices, default=Source.SALES, editable=False
+    )
     stage = FSMField(default=Stage.NEW, choices=Stage.choices, protected=True, db_index=True)
     amount = models.DecimalField(
         max_digits=14,

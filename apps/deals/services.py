@@ -90,12 +90,15 @@ def _details_check(deal: Deal, *, message: str, fields: Iterable[str]) -> None:
 
 
 @transaction.atomic
-def deal_create(*, actor: Any, account: Account, name: str, **details: Any) -> Deal:
+def deal_create(
+    *, actor: Any, account: Account, name: str, source: str = Deal.Source.SALES, **details: Any
+) -> Deal:
     """Create a deal, which starts as new; ``details`` are any of ``DEAL_DETAILS``. Every
-    problem is reported by field and nothing is saved."""
+    problem is reported by field and nothing is saved. ``source`` is set here only: a
+    deal's source never changes."""
     require_known_fields(details, DEAL_DETAILS)
     require_permission(actor, "deals.add_deal", "You may not create deals.")
-    deal = Deal(account=account, name=name, **details)
+    deal = Deal(account=account, name=name, source=source, **details)
     _details_check(deal, message="The deal was not created.", fields=DEAL_DETAILS)
     deal.save()
     return deal

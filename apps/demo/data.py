@@ -388,6 +388,9 @@ STAGE_PATHS = {
 
 QUEUE_SLUG = "onboarding"
 ESCALATION_QUEUE_SLUG = "escalations"
+CHECK_IN_QUEUE_SLUG = "customer-success"
+# Created by the growth app's migrations; the rep's referral tasks go there.
+REFERRAL_QUEUE_SLUG = "referrals"
 PLAYBOOK_NAME = "New customer onboarding"
 
 
@@ -582,6 +585,31 @@ PLAYBOOK_STEPS = (
         "conditions": [{"field": "steps.nps_answer.band", "op": "==", "value": "promoter"}],
     },
     {
+        "key": "promoter_referral",
+        "name": "Promoter: ask for a referral",
+        "kind": "referral_request",
+        "config": {
+            "queue": REFERRAL_QUEUE_SLUG,
+            "to": "respondent",
+            "answer_step": "nps_answer",
+            "assign_to": "deal_owner",
+        },
+        "start": AFTER_STEP,
+        "after_step": "nps_answer",
+        "conditions": [{"field": "steps.nps_answer.band", "op": "==", "value": "promoter"}],
+    },
+    {
+        "key": "day-60-expansion",
+        "name": "Day-60 expansion prompt",
+        "kind": "expansion_prompt",
+        "config": {"queue": CHECK_IN_QUEUE_SLUG, "assign_to": "deal_owner", "open_deal": True},
+        "start": ENROLLMENT,
+        "delay_days": 60,
+        "at_time": dt.time(10, 0),
+        "window_start": dt.time(9, 0),
+        "window_end": dt.time(17, 0),
+    },
+    {
         "key": "quarterly-check-in",
         "name": "Quarterly check-in",
         "kind": "task",
@@ -603,7 +631,6 @@ PLAYBOOK_STEPS = (
 
 # Customer-success programme for existing customers ----------------------------------------
 
-CHECK_IN_QUEUE_SLUG = "customer-success"
 QBR_PLAYBOOK_NAME = "Quarterly business reviews"
 QBR_DESCRIPTION = (
     "Business reviews with existing customers for a year: every 90 days for enterprise "
@@ -695,3 +722,22 @@ HISTORY_COMMENTS = {
     "neutral": ["Fine overall.", ""],
     "low": ["The setup took far too long.", ""],
 }
+
+
+# Usage expansion: a product's usage crossing its threshold prompts the rep -------------
+
+EXPANSION_PLAYBOOK_NAME = "Usage expansion"
+EXPANSION_DESCRIPTION = (
+    "When a customer's usage of a product crosses its threshold (80 % of licensed seats "
+    "unless set per product), the deal owner gets the account's expansion suggestions and "
+    "an expansion deal in Qualified with the suggested line items at list price."
+)
+EXPANSION_STEPS = (
+    {
+        "key": "usage-expansion",
+        "name": "Usage expansion prompt",
+        "kind": "expansion_prompt",
+        "config": {"queue": CHECK_IN_QUEUE_SLUG, "assign_to": "deal_owner", "open_deal": True},
+        "start": ENROLLMENT,
+    },
+)

@@ -30,6 +30,9 @@ from apps.demo.data import (
     DEALS,
     DEMO_USERS,
     ESCALATION_QUEUE_SLUG,
+    EXPANSION_DESCRIPTION,
+    EXPANSION_PLAYBOOK_NAME,
+    EXPANSION_STEPS,
     HISTORY_COMMENTS,
     HISTORY_EVERY_DAYS,
     INACTIVE_WIN_REASONS,
@@ -57,6 +60,7 @@ from apps.demo.data import (
     ascii_text,
     territory_team,
 )
+from apps.demo.growth import seed_growth
 from apps.engine.bulk import bulk_enrollment_run, bulk_enrollment_start
 from apps.engine.models import BulkEnrollment, Enrollment
 from apps.playbooks.models import Playbook, PlaybookStep, PlaybookVersion
@@ -113,9 +117,9 @@ def demo_data_seed(*, reset_passwords: bool = False) -> DemoSeedResult:
     accounts = _seed_accounts(result, users)
     _seed_queue(result, users)
     _seed_escalation_queue(result, users)
-    _seed_playbook(result, publisher=users["admin"])
-    _seed_deals(result, accounts, products)
     _seed_check_in_queue(result, users)
+    onboarding = _seed_playbook(result, publisher=users["admin"])
+    _seed_deals(result, accounts, products)
     reviews = _seed_review_programme(result, publisher=users["admin"])
     _seed_bulk_enrollments(
         result, reviews, QBR_BULK_FILTERS, QBR_SPREAD_BUSINESS_DAYS, actor=users["maria.manager"]
@@ -140,6 +144,18 @@ def demo_data_seed(*, reset_passwords: bool = False) -> DemoSeedResult:
         RNPS_SPREAD_BUSINESS_DAYS,
         actor=users["maria.manager"],
     )
+    expansion = _seed_published_playbook(
+        result,
+        name=EXPANSION_PLAYBOOK_NAME,
+        settings={
+            "description": EXPANSION_DESCRIPTION,
+            "trigger": "account.usage_threshold_crossed",
+            "account_cooldown_days": 30,
+        },
+        steps=EXPANSION_STEPS,
+        publisher=users["admin"],
+    )
+    seed_growth(result, onboarding=onboarding, expansion=expansion)
     return result
 
 
@@ -293,7 +309,9 @@ def _seed_playbook(result: DemoSeedResult, *, publisher: User) -> Playbook:
         settings={
             "description": "Kickoff call and a hand-off reminder on the day of the win, a "
             "welcome email in the customer's working hours, check-ins on days 7 and 30, an "
-            "escalation if the kickoff is still open on day 14, then quarterly check-ins.",
+            "escalation if the kickoff is still open on day 14, a day-30 NPS survey whose "
+            "answer picks the next step (a call-back, a check-in, or thanks and a referral "
+            "request), an expansion prompt on day 60, then quarterly check-ins.",
         },
         steps=PLAYBOOK_STEPS,
         publisher=publisher,

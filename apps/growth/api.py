@@ -1,12 +1,24 @@
-"""REST endpoints for usage signals: send one snapshot or a batch, list what was sent."""
+"""REST endpoints for growth: usage signals in (one snapshot or a batch), referrals and
+expansion deals out, with the funnel and pipeline figures of the results pages."""
 
 from django_filters import rest_framework as filters
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from apps.growth.models import UsageSnapshot
+from apps.growth.forms import ResultFilterForm
+from apps.growth.models import ExpansionDeal, Referral, Reward, UsageSnapshot
+from apps.growth.results import (
+    BY,
+    PIPELINE_BY,
+    ResultFilters,
+    expansion_pipeline,
+    referral_funnel,
+)
 from apps.growth.services import MAX_BATCH, usage_record_many
 
 
@@ -82,3 +94,150 @@ class UsageSnapshotViewSet(
             },
             status=status.HTTP_201_CREATED,
         )
+
+
+# Referrals and expansion attribution ---------------------------------------------------------
+
+RESULT_PARAMETERS = [
+    OpenApiParameter("since", OpenApiTypes.DATE, description="Asks (or prompts) from this day"),
+    OpenApiParameter("until", OpenApiTypes.DATE, description="… up to this day"),
+    OpenApiParameter("segment", str, description="The (referrer) account's segment"),
+]
+
+
+def _result_filters(request: Request) -> ResultFilters:
+    """The query's filters, or a 400 naming each bad one."""
+    form = ResultFilterForm(request.query_params)
+    if not form.is_valid():
+        raise ValidationError({field: list(errors) for field, errors in form.errors.items()})
+    return form.filters()
+
+
+def _by(request: Request, allowed: tuple[str, ...], default: str | None) -> str | None:
+    by = request.query_params.get("by") or default
+    if by is not None and by not in allowed:
+        raise ValidationError({"by": [f"Use one of: {', '.join(allowed)}."]})
+    return by
+
+
+class RewardSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Reward
+        fields = ["id", "amount", "currency", "status", "created_at", "issued_at"]
+        read_only_fields = fields
+
+
+class ReferralSerializer(serializers.ModelSerializer):
+    referrer_contact_name = serializers.CharField(source="referrer_contact.name", read_only=True)
+    referrer_account_name = serializers.CharField(source="referrer_account.name", read_only=True)
+    reward = RewardSerializer(read_only=True, allow_null=True)
+
+    class Meta:
+        model = Referral
+        fields = [
+            "id",
+            "company",
+            "contact_name",
+            "email",
+            "title",
+            "note",
+            "submitted_at",
+            "referrer_contact",
+            "referrer_contact_name",
+            "referrer_account",
+            "referrer_account_name",
+            "outcome",
+            "flag",
+            "account",
+            "contact",
+            "deal",
+            "converted_at",
+            "won_amount",
+            "reward",
+        ]
+        read_only_fields = fields
+
+
+class ReferralFilter(filters.FilterSet):
+    converted = filters.BooleanFilter(field_name="converted_at", lookup_expr="isnull", exclude=True)
+
+    class Meta:
+        model = Referral
+        fields = ["outcome", "referrer_account", "account", "converted"]
+
+
+class ReferralViewSet(viewsets.ReadOnlyModelViewSet):
+    """Referrals customers sent through their links, what they became, and their rewards.
+    ``funnel`` gives the figures of the Referrals page."""
+
+    queryset = Referral.objects.select_related(
+        "referrer_contact", "referrer_account", "reward"
+    ).order_by("-submitted_at", "-id")
+    serializer_class = ReferralSerializer
+    filterset_class = ReferralFilter
+
+    @extend_schema(
+        parameters=[
+            *RESULT_PARAMETERS,
+            OpenApiParameter("by", str, enum=list(BY), description="One row per month or segment"),
+        ],
+        responses={200: OpenApiTypes.OBJECT},
+    )
+    @action(detail=False, methods=["get"])
+    def funnel(self, request: Request) -> Response:
+        """Asked → link opened → referral sent → deal → won, with the conversion rate, the
+        referred revenue per currency and the median days to convert, for the asks made in
+        the period; with ``by`` one row per month of the ask or segment of the referrer."""
+        by = _by(request, BY, None)
+        return Response(referral_funnel(_result_filters(request), by=by))
+
+
+class ExpansionDealSerializer(serializers.ModelSerializer):
+    deal_name = serializers.CharField(source="deal.name", read_only=True)
+    stage = serializers.CharField(source="deal.stage", read_only=True)
+    playbook_name = serializers.CharField(source="playbook.name", read_only=True, default=None)
+
+    class Meta:
+        model = ExpansionDeal
+        fields = [
+            "id",
+            "deal",
+            "deal_name",
+            "stage",
+            "originating_deal",
+            "playbook",
+            "playbook_name",
+            "version_number",
+            "step_key",
+            "step_run",
+            "families",
+            "created_at",
+            "won_at",
+            "won_amount",
+        ]
+        read_only_fields = fields
+
+
+class ExpansionDealViewSet(viewsets.ReadOnlyModelViewSet):
+    """Expansion deals playbook steps opened, with what they won. ``pipeline`` gives the
+    figures of the Expansion page."""
+
+    queryset = ExpansionDeal.objects.select_related("deal", "playbook").order_by(
+        "-created_at", "-id"
+    )
+    serializer_class = ExpansionDealSerializer
+    filterset_fields = ["playbook", "step_key"]
+
+    @extend_schema(
+        parameters=[
+            *RESULT_PARAMETERS,
+            OpenApiParameter("by", str, enum=list(PIPELINE_BY), description="Default: step"),
+        ],
+        responses={200: OpenApiTypes.OBJECT},
+    )
+    @action(detail=False, methods=["get"])
+    def pipeline(self, request: Request) -> Response:
+        """Prompted, open (with their amount), won (with the revenue attributed), lost and
+        the win rate, by playbook step (playbook, version, step), month or segment."""
+        by = _by(request, PIPELINE_BY, "step")
+        return Response(expansion_pipeline(_result_filters(request), by=by))

@@ -1,5 +1,7 @@
-"""The ``expansion_prompt`` step kind: tell the rep (or the CSM) what the account could
-buy next and why, and optionally open the expansion deal for it."""
+"""The growth step kinds. ``expansion_prompt`` tells the rep (or the CSM) what the
+account could buy next and why, and optionally opens the expansion deal for it.
+``referral_request`` asks a happy contact for a referral: an email with their personal
+link, and a task for the rep to ask in person."""
 
 import datetime as dt
 from typing import Any
@@ -7,10 +9,14 @@ from typing import Any
 from django.db import transaction
 
 from apps.core import step_kinds
+from apps.customers.models import Contact
 from apps.deals import services as deal_services
 from apps.deals.models import Deal, DealLineItem, StageChange
-from apps.growth.models import ExpansionDeal
+from apps.growth.models import ExpansionDeal, ReferralRequest
+from apps.growth.referrals import ask_email, ask_refusal
 from apps.growth.suggestions import Suggestion, suggested_amount, suggestions_for
+from apps.notifications.services import emails_queue_many
+from apps.notifications.step_kinds import withdraw_step_emails
 from apps.queues.models import Queue, Task
 from apps.queues.services import StepTask, tasks_create_for_steps
 
@@ -47,6 +53,7 @@ def _open_deal(execution, suggestions: list[Suggestion]) -> Deal:
         account=account,
         name=f"{account.name} — expansion: {families}"[:200],
         kind=Deal.Kind.EXPANSION,
+        source=Deal.Source.PLAYBOOK,
         owner=(source.owner if source else None) or account.owner,
         amount=suggested_amount(suggestions),
         currency=suggestions[0].product.currency,
@@ -131,5 +138,123 @@ step_kinds.register(
         label="Expansion prompt (upsell / cross-sell)",
         execute=execute_expansion_prompt,
         validate_config=validate_expansion_config,
+    )
+)
+
+
+# referral_request ---------------------------------------------------------------------------
+
+REFERRAL_RECIPIENTS = {
+    "respondent": "the contact who answered the survey the playbook waited on (else the "
+    "primary contact)",
+    "primary_contact": "the deal's primary contact, else the account's",
+}
+ASK_NOT_WITHIN_DAYS = 180
+LINK_DAYS = 60
+
+
+def _positive(config: dict[str, Any], name: str, errors: step_kinds.ConfigErrors) -> None:
+    value = config.get(name)
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+        errors[name] = ["A whole number of days, 1 or more."]
+
+
+def validate_referral_config(config: dict[str, Any]) -> step_kinds.ConfigErrors:
+    errors = validate_expansion_config({**config, "open_deal": False})
+    if config.get("to", "respondent") not in REFERRAL_RECIPIENTS:
+        errors["to"] = [f"Choose who is asked: {', '.join(REFERRAL_RECIPIENTS)}."]
+    answer_step = config.get("answer_step")
+    if answer_step is not None and not isinstance(answer_step, str):
+        errors["answer_step"] = ["The key of the wait step that received the survey answer."]
+    _positive(config, "not_within_days", errors)
+    _positive(config, "link_days", errors)
+    return errors
+
+
+def _respondent_id(execution: step_kinds.StepExecution) -> int | None:
+    """The contact who answered the survey this enrollment waited on: the named wait
+    step's, else the latest answer in the enrollment's context."""
+    steps = (execution.enrollment.context or {}).get("steps") or {}
+    named = execution.step.config.get("answer_step")
+    facts = [steps.get(named) or {}] if named else list(steps.values())[::-1]
+    for fact in facts:
+        if isinstance(fact, dict) and fact.get("response_id") and fact.get("contact_id"):
+            return fact["contact_id"]
+    return None
+
+
+def _referral_contact(execution: step_kinds.StepExecution) -> Contact | None:
+    if execution.step.config.get("to", "respondent") == "respondent":
+        contact_id = _respondent_id(execution)
+        contact = Contact.objects.filter(pk=contact_id).first() if contact_id else None
+        if contact is not None:
+            return contact
+    contact = execution.deal.primary_contact if execution.deal else None
+    return contact or execution.account.contacts.filter(is_primary=True).first()
+
+
+@transaction.atomic
+def execute_referral_request(execution: step_kinds.StepExecution) -> dict[str, Any]:
+    config, run = execution.step.config, execution.step_run
+    asked = ReferralRequest.objects.filter(step_run=run).select_related("contact").first()
+    if asked is None:
+        contact = _referral_contact(execution)
+        if contact is None:
+            return {"skipped": "no contact to ask: the account has no primary contact"}
+        within = config.get("not_within_days") or ASK_NOT_WITHIN_DAYS
+        reason = ask_refusal(contact, now=execution.now, within_days=within)
+        if reason:
+            return {"skipped": f"{contact.name} was not asked: {reason}"}
+        asked = ReferralRequest.objects.create(
+            contact=contact,
+            account=execution.account,
+            step_run=run,
+            playbook_id=execution.enrollment.playbook_id,
+            version_number=getattr(execution.enrollment.version, "number", None),
+            step_key=execution.step.key,
+            created_at=execution.now,
+            expires_at=execution.now + dt.timedelta(days=config.get("link_days") or LINK_DAYS),
+        )
+    contact = asked.contact
+    [email] = emails_queue_many(emails=[ask_email(asked)])
+    if isinstance(email, Exception):
+        raise email
+    [task] = tasks_create_for_steps(
+        specs=[
+            StepTask(
+                step_run=run,
+                queue=Queue.objects.get(slug=config["queue"]),
+                title=f"Ask {contact.name} at {execution.account.name} for a referral"[:200],
+                body=(
+                    f"{contact.name} was emailed a personal referral link. Ask in person too: "
+                    "who else would get the value they got? Referrals they send through the "
+                    "link arrive as new deals owned by you."
+                ),
+                kind="referral",
+                account=execution.account,
+                deal=execution.deal,
+                strategy=config.get("assign_to", "deal_owner"),
+                priority=Task.Priority.P3,
+                due_at=execution.now + dt.timedelta(days=5),
+                sla_hours=None,
+            )
+        ]
+    )
+    return {
+        "referral_request_id": asked.pk,
+        "contact_id": contact.pk,
+        "email_id": email.pk,
+        "task_id": task.pk,
+        "summary": f"Referral asked of {contact.name}",
+    }
+
+
+step_kinds.register(
+    step_kinds.StepKind(
+        name="referral_request",
+        label="Referral request (email with a personal link, and a task for the rep)",
+        execute=execute_referral_request,
+        validate_config=validate_referral_config,
+        withdraw=withdraw_step_emails,
     )
 )

@@ -17,6 +17,7 @@ class Notification(models.Model):
         SLA_BREACHED = "sla_breached", "SLA breached"
         HANDOFF_REMINDER = "handoff_reminder", "Hand-off reminder"
         PLAYBOOK_REMINDER = "playbook_reminder", "Playbook reminder"
+        REFERRAL_RECEIVED = "referral_received", "Referral received"
 
     recipient = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications"

@@ -20,6 +20,7 @@ DEFAULT_CHANNELS: dict[str, frozenset[str]] = {
     Reason.SLA_BREACHED: frozenset({IN_APP, EMAIL}),
     Reason.HANDOFF_REMINDER: frozenset({IN_APP, EMAIL}),
     Reason.PLAYBOOK_REMINDER: frozenset({IN_APP, EMAIL}),
+    Reason.REFERRAL_RECEIVED: frozenset({IN_APP, EMAIL}),
     Reason.TASK_DUE_SOON: frozenset({IN_APP}),
     Reason.TASK_OVERDUE: frozenset({IN_APP}),
 }

@@ -21,11 +21,10 @@ pytestmark = pytest.mark.django_db(transaction=True)
 DEAL = "Bluebird Health — Platform Business"
 
 
-def test_customer_answers_on_a_phone_and_the_cs_manager_sees_the_call_back(
-    chromium, live_server, demo, screenshot, settings
-):
-    settings.SITE_URL = live_server.url
-    deal = Deal.objects.get(name=DEAL)
+def close_and_survey(deal_name: str) -> Invitation:
+    """Close the demo deal won and run its onboarding's NPS survey step now, as the
+    worker and an admin would; the invitation it sent."""
+    deal = Deal.objects.get(name=deal_name)
     deal_close_won(
         deal=deal,
         actor=None,
@@ -38,7 +37,14 @@ def test_customer_answers_on_a_phone_and_the_cs_manager_sees_the_call_back(
     survey_step = enrollment.step_runs.get(step_key="nps_survey")
     step_run_run_now(step_run=survey_step, actor=User.objects.get(username="admin"))
     outbox.drain()
-    invitation = Invitation.objects.get(step_run=survey_step)
+    return Invitation.objects.get(step_run=survey_step)
+
+
+def test_customer_answers_on_a_phone_and_the_cs_manager_sees_the_call_back(
+    chromium, live_server, demo, screenshot, settings
+):
+    settings.SITE_URL = live_server.url
+    invitation = close_and_survey(DEAL)
     assert invitation.status == Invitation.Status.SENT
 
     phone = chromium.new_context(viewport={"width": 390, "height": 844}, locale="en-US")

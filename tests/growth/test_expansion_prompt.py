@@ -96,6 +96,24 @@ def test_the_rep_gets_the_suggestion_and_an_expansion_deal_in_qualified(rep, cat
     assert source_of.playbook.name == "Expansion" and source_of.families == ["Analytics"]
 
 
+def test_the_deal_api_and_admin_say_which_step_prompted_it(client, rep, catalog, admin_user):
+    playbook = expansion_playbook()
+    source = win(rep, catalog["platform"])
+    deal = Deal.objects.get(kind=Deal.Kind.EXPANSION)
+    client.force_login(admin_user)
+    data = client.get(f"/api/deals/{deal.pk}/").json()
+    assert data["source"] == "playbook"
+    [origin] = data["origin"]
+    assert (origin["kind"], origin["text"]) == ("prompted_by", "Expansion v1, step “expansion”")
+    assert (origin["playbook"], origin["version"], origin["originating_deal"]) == (
+        playbook.pk,
+        1,
+        source.pk,
+    )
+    page = client.get(f"/admin/deals/deal/{deal.pk}/change/").content.decode()
+    assert "Prompted by" in page and "Expansion v1, step “expansion”" in page
+
+
 def test_delivered_twice_one_task_and_one_deal(rep, catalog):
     expansion_playbook()
     win(rep, catalog["platform"])

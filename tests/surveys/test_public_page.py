@@ -4,13 +4,12 @@ credential, a GET stores nothing, one answer per invitation."""
 import datetime as dt
 
 import pytest
-from django.core import signing
 from django.urls import reverse
 
 from apps.core import clock
 from apps.core.models import DomainEvent
 from apps.surveys.models import Invitation, Response
-from apps.surveys.tokens import SALT, invitation_token
+from apps.surveys.tokens import invitation_token
 from tests.surveys.conftest import invitation_of, survey_playbook, won_with_contact
 
 pytestmark = pytest.mark.django_db
@@ -94,7 +93,7 @@ def test_a_too_long_comment_is_refused(client, invitation):
 def test_tampered_unknown_and_expired_tokens_store_nothing_and_say_why(client, invitation):
     token = invitation_token(invitation.pk)
     tampered = token[:-2] + ("AA" if not token.endswith("AA") else "BB")
-    unknown = signing.dumps({"i": invitation.pk + 1000}, salt=SALT, compress=True)
+    unknown = invitation_token(invitation.pk + 1000)
     for bad in (tampered, unknown, "not-a-token"):
         for response in (client.get(url(bad, 5)), client.post(url(bad), {"score": "5"})):
             assert response.status_code == 404
@@ -109,7 +108,7 @@ def test_tampered_unknown_and_expired_tokens_store_nothing_and_say_why(client, i
 
 
 def test_answers_are_rate_limited_per_token(client, invitation, settings):
-    settings.SURVEY_POST_RATE_PER_TOKEN = "2/m"
+    settings.PUBLIC_POST_RATE_PER_TOKEN = "2/m"
     statuses = [client.post(url(invitation), {"score": "x"}).status_code for _ in range(3)]
 
     assert statuses == [400, 400, 429]
