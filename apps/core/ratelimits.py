@@ -5,9 +5,12 @@ from django.http import HttpRequest
 
 
 def path_token_key(group: str, request: HttpRequest) -> str:
-    """Count per signed token in the URL (``<str:token>``), so one link cannot be hammered
-    from many addresses."""
-    return request.resolver_match.kwargs.get("token", "")[:200]
+    """Count per link (the signed token in the URL, ``<str:token>``), so one link cannot be
+    hammered from many addresses. The key is the token's payload (what it names), not
+    the whole token: the same invitation signed again at another second is the same
+    link."""
+    token = request.resolver_match.kwargs.get("token", "")
+    return token.split(":", 1)[0][:200]
 
 
 def per_ip_rate(group: str, request: HttpRequest) -> str:

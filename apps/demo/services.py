@@ -150,6 +150,7 @@ def demo_data_seed(*, reset_passwords: bool = False) -> DemoSeedResult:
         settings={
             "description": EXPANSION_DESCRIPTION,
             "trigger": "account.usage_threshold_crossed",
+            "enrollment_policy": Playbook.Policy.EVERY_TRIGGER,
             "account_cooldown_days": 30,
         },
         steps=EXPANSION_STEPS,

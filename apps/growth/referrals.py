@@ -199,7 +199,7 @@ def referral_submit(*, request: ReferralRequest, submission: Submission) -> Refe
     address twice through one link ``Conflict``; none of them stores anything."""
     now = clock.now()
     request = (
-        ReferralRequest.objects.select_for_update()
+        ReferralRequest.objects.select_for_update(of=("self",))
         .select_related("contact", "account__owner", "account__csm")
         .get(pk=request.pk)
     )

@@ -19,6 +19,7 @@ from apps.notifications.services import emails_queue_many
 from apps.notifications.step_kinds import withdraw_step_emails
 from apps.queues.models import Queue, Task
 from apps.queues.services import StepTask, tasks_create_for_steps
+from apps.queues.step_kinds import withdraw_task
 
 ASSIGN_TO = {"deal_owner": "the deal owner (the rep)", "account_csm": "the account's CSM"}
 CLOSE_IN_DAYS = 30
@@ -138,6 +139,9 @@ step_kinds.register(
         label="Expansion prompt (upsell / cross-sell)",
         execute=execute_expansion_prompt,
         validate_config=validate_expansion_config,
+        # A cancelled enrollment's open prompt task is cancelled (an opened deal stays:
+        # it is the rep's now).
+        withdraw=withdraw_task,
     )
 )
 
@@ -249,12 +253,18 @@ def execute_referral_request(execution: step_kinds.StepExecution) -> dict[str, A
     }
 
 
+def withdraw_referral_request(step_run: Any, reason: str) -> int:
+    """A cancelled enrollment's unsent referral email is withdrawn and the rep's task
+    cancelled; a link already sent stays valid until it expires."""
+    return withdraw_step_emails(step_run, reason) + withdraw_task(step_run, reason)
+
+
 step_kinds.register(
     step_kinds.StepKind(
         name="referral_request",
         label="Referral request (email with a personal link, and a task for the rep)",
         execute=execute_referral_request,
         validate_config=validate_referral_config,
-        withdraw=withdraw_step_emails,
+        withdraw=withdraw_referral_request,
     )
 )

@@ -22,7 +22,6 @@ from apps.growth.suggestions import (
 )
 
 
-
 class CellState(StrEnum):
     OPEN_DEAL = "open_deal"
     SUGGESTED = "suggested"

@@ -12,7 +12,9 @@ import pytest
 from django.contrib.auth.models import User
 
 from apps.demo.data import DEMO_USERS
+from apps.notifications.models import Notification
 from apps.queues.models import Task
+from apps.queues.selectors import tasks_visible_to
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -124,7 +126,10 @@ def test_rep_sees_the_handoff_reminder_and_marks_it_read(browser_page, demo, scr
     page = browser_page
     log_in(page, "rita.rep")
     unread = page.locator("#topbar-unread")
-    expect()(unread).to_contain_text("(3 unread)")
+    # The hand-off reminders of the demo's wins, and a referral the demo's customers sent.
+    before = Notification.objects.filter(recipient__username="rita.rep", read_at=None).count()
+    assert before >= 3
+    expect()(unread).to_contain_text(f"({before} unread)")
 
     page.get_by_role("link", name=re.compile("^Notifications")).click()
     reminder = page.locator("li.notification", has_text=HANDOFF)
@@ -135,11 +140,11 @@ def test_rep_sees_the_handoff_reminder_and_marks_it_read(browser_page, demo, scr
     reminder.get_by_role("button", name=re.compile("^Mark read")).click()
     expect()(reminder.locator(".tag")).to_have_text("Read")
     expect()(reminder).to_be_focused()  # not thrown back to the top of the page
-    expect()(unread).to_contain_text("(2 unread)")
+    expect()(unread).to_contain_text(f"({before - 1} unread)")
     screenshot(page, "09-rep-reminder-read")
 
     page.get_by_role("button", name="Mark all read").click()
-    expect()(page.get_by_text("Marked 2 notifications read.")).to_be_visible()
+    expect()(page.get_by_text(f"Marked {before - 1} notifications read.")).to_be_visible()
     expect()(unread).to_contain_text("(0 unread)")
     expect()(page.get_by_role("button", name="Mark all read")).to_be_disabled()
 
@@ -152,7 +157,9 @@ def test_manager_filters_a_queue_and_reassigns_in_bulk(browser_page, demo, scree
 
     page.get_by_role("link", name="Queues", exact=True).click()
     expect()(page.get_by_role("heading", level=1)).to_have_text("Queues")
-    expect()(page.locator("[data-task-row]")).to_have_count(Task.objects.count())
+    manager = User.objects.get(username="maria.manager")
+    visible = tasks_visible_to(manager).filter(status__in=Task.OPEN_STATUSES).count()
+    expect()(page.locator("[data-task-row]")).to_have_count(visible)
     page.get_by_label("Assignee").select_option(label="Carla Jensen")
     page.get_by_role("button", name="Apply filters").click()
     expect()(page).to_have_url(re.compile(r"assignee=\d+"))

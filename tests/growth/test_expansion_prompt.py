@@ -8,7 +8,7 @@ import pytest
 from apps.core import clock, outbox
 from apps.deals.models import Deal
 from apps.engine.execution import step_run_execute
-from apps.engine.models import StepRun
+from apps.engine.models import Enrollment, StepRun
 from apps.growth.models import CrossSellRule, ExpansionDeal
 from apps.growth.services import usage_record_many
 from apps.playbooks.models import Playbook, PlaybookStep
@@ -183,3 +183,45 @@ def test_a_won_expansion_deal_is_attributed_to_its_step(rep, catalog):
 
     attributed = ExpansionDeal.objects.get(deal=deal)
     assert attributed.won_amount == 400 and close_won_again is not None
+
+
+def test_a_usage_crossing_starts_the_expansion_playbook_once_per_crossing(rep, catalog):
+    """The demo's usage playbook: started by the crossing, one deal with the usage line."""
+    CrossSellRule.objects.all().delete()
+    account = AccountFactory(name="Initech", owner=rep)
+    win(rep, catalog["platform"], account)
+    playbook = expansion_playbook()
+    playbook.trigger = "account.usage_threshold_crossed"
+    playbook.enrollment_policy = Playbook.Policy.EVERY_TRIGGER
+    playbook.save(update_fields=["trigger", "enrollment_policy"])
+    playbook_publish(playbook=playbook, actor=None)
+
+    def send(used: int, days: int) -> None:
+        moment = clock.now() + dt.timedelta(days=days)
+        usage_record_many(
+            items=[
+                {
+                    "account": account.pk,
+                    "product": "PLAT",
+                    "measured_at": moment.isoformat(),
+                    "licensed_units": 40,
+                    "used_units": used,
+                }
+            ]
+        )
+        outbox.drain()
+
+    send(20, 0)
+    send(36, 1)  # 90 %: crosses
+    send(38, 2)  # still above: nothing new
+    assert Enrollment.objects.filter(playbook=playbook).count() == 1
+    deal = Deal.objects.get(kind=Deal.Kind.EXPANSION)
+    assert [(li.product.sku, li.quantity) for li in deal.line_items.all()] == [("PLAT", 10)]
+    assert deal.amount == 10 * 1000
+
+    send(10, 3)  # below again
+    send(39, 4)  # crosses again: enrolled again, but the family has an open deal
+    assert Enrollment.objects.filter(playbook=playbook).count() == 2
+    assert Deal.objects.filter(kind=Deal.Kind.EXPANSION).count() == 1
+    second = StepRun.objects.filter(step_key="expansion").order_by("pk").last()
+    assert second.result["skipped"].startswith("nothing to suggest")

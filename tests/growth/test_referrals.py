@@ -297,7 +297,7 @@ def test_tampered_unknown_and_expired_links_store_nothing_and_say_why(client, as
 
 
 def test_posts_are_rate_limited_per_link(client, asked, settings):
-    settings.PUBLIC_POST_RATE_PER_TOKEN = "2/m"
+    settings.PUBLIC_POST_RATE_PER_TOKEN = "2/h"  # an hour: no window boundary mid-test
     cache.clear()
     statuses = [
         client.post(page(asked), form(email=f"p{n}@initech.test")).status_code for n in range(3)
@@ -313,8 +313,12 @@ def test_what_a_referrer_wrote_is_escaped_for_staff(client, asked, admin_user):
     admin_page = client.get(
         reverse("admin:growth_referral_change", args=[referral.pk])
     ).content.decode()
-    assert "<script>alert(1)</script>" not in admin_page
-    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in admin_page
+    results_page = client.get(reverse("growth:referrals")).content.decode()
+    notice = client.get("/notifications/").content.decode()
+    for page_text in (admin_page, results_page):
+        assert "<script>alert(1)</script>" not in page_text
+        assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page_text
+    assert "<script>alert(1)</script>" not in notice
 
 
 def win_referred(client, asked, rep, amount="20000.00") -> Referral:
@@ -409,3 +413,35 @@ def test_the_link_in_the_email_opens_the_page(client, asked):
     response = client.get(f"/r/{re.search(LINK, body).group(1)}/")
     assert response.status_code == 200
     assert "Recommended by Grace Hopper at Globex" in response.content.decode()
+
+
+def test_a_link_signed_again_counts_against_the_same_rate_limit():
+    from types import SimpleNamespace
+
+    import time_machine
+
+    from apps.core.ratelimits import path_token_key
+
+    def key(token: str) -> str:
+        request = SimpleNamespace(resolver_match=SimpleNamespace(kwargs={"token": token}))
+        return path_token_key("group", request)
+
+    with time_machine.travel(dt.datetime(2026, 12, 1, 9, 0, tzinfo=dt.UTC), tick=False):
+        first = referral_token(5)
+    with time_machine.travel(dt.datetime(2026, 12, 1, 9, 0, 7, tzinfo=dt.UTC), tick=False):
+        again = referral_token(5)
+    assert first != again
+    assert key(first) == key(again)
+    assert key(referral_token(6)) != key(first)
+
+
+def test_a_cancelled_enrollment_cancels_the_reps_referral_task(asked):
+    from apps.engine.services import enrollment_cancel
+
+    run = StepRun.objects.get(step_key="ask")
+    task = Task.objects.get(step_run=run)
+    enrollment_cancel(enrollment=run.enrollment, reason="the deal was reopened")
+    task.refresh_from_db()
+    assert task.status == Task.Status.CANCELLED
+    # The link was sent: it stays valid until it expires.
+    assert ReferralRequest.objects.get().status == ReferralRequest.Status.ASKED
