@@ -245,6 +245,7 @@ SPECTACULAR_SETTINGS = {
         "DealKindEnum": "apps.deals.models.Deal.Kind",
         "SurveyKindEnum": "apps.surveys.models.Kind",
         "DealSourceEnum": "apps.deals.models.Deal.Source",
+        "ChangeSourceEnum": "apps.deals.models.StageChange.Source",
         "RewardStatusEnum": "apps.growth.models.Reward.Status",
         "TaskStatusEnum": "apps.queues.models.Task.Status",
     },

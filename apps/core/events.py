@@ -190,9 +190,10 @@ EVENT_BATCH = 100
 
 def events_process_due(*, limit: int = EVENT_BATCH) -> int:
     """Process up to ``limit`` unprocessed events in one transaction, oldest first.
-    Consecutive events of the same name whose handlers all have a batch form run
-    together in one savepoint; the others (and a batch that fails) run one savepoint
-    per event. Returns how many it took, failed ones included."""
+    Events of the same name whose handlers all have a batch form run together in one
+    savepoint (``_runs_of_the_same_name`` says which may go together); the others (and
+    a batch that fails) run one savepoint per event. Returns how many it took, failed
+    ones included."""
     now = clock.now()
     with transaction.atomic():
         # SKIP LOCKED: events another worker holds are being processed there.
@@ -211,14 +212,40 @@ def events_process_due(*, limit: int = EVENT_BATCH) -> int:
     return len(claimed)
 
 
+def _concerns(event: DomainEvent) -> set[tuple[str, object]]:
+    """What an event is about: its aggregate, and the account and deal its payload names."""
+    payload = event.payload or {}
+    about = {(event.aggregate_type, event.aggregate_id)}
+    for kind in ("account", "deal"):
+        if payload.get(f"{kind}_id"):
+            about.add((kind, payload[f"{kind}_id"]))
+    return about
+
+
 def _runs_of_the_same_name(events: list[DomainEvent]) -> list[list[DomainEvent]]:
-    # Only neighbours are grouped: a reopen between two closes keeps its place.
+    """The events in batches of one name, in an order that keeps each account's and
+    deal's own events in the order they happened. An event joins the last batch of its
+    name unless an event after that batch concerns the same account, deal or aggregate:
+    a reopen between two closes of one deal keeps its place, while closes and the
+    lifecycle moves they raise, interleaved across accounts, make two batches, not one
+    per event."""
     groups: list[list[DomainEvent]] = []
+    concerns: list[set[tuple[str, object]]] = []  # what each group's events are about
     for event in events:
-        if groups and groups[-1][0].name == event.name:
-            groups[-1].append(event)
-        else:
+        about = _concerns(event)
+        target = None
+        for index in range(len(groups) - 1, -1, -1):
+            if groups[index][0].name == event.name:
+                target = index
+                break
+            if concerns[index] & about:
+                break  # an event about the same thing came in between: keep the order
+        if target is None:
             groups.append([event])
+            concerns.append(set(about))
+        else:
+            groups[target].append(event)
+            concerns[target] |= about
     return groups
 
 

@@ -3,15 +3,27 @@ from typing import Any
 from django import forms
 from django.contrib import admin
 from django.db.models import Count
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.html import format_html, format_html_join
 
 from apps.core.admin_tools import ServiceWritesAdminMixin, admin_action_each
-from apps.customers.models import Account, ConsentChange, Contact, Product, ProductFamily
+from apps.customers.models import (
+    Account,
+    ConsentChange,
+    Contact,
+    Product,
+    ProductFamily,
+)
 from apps.customers.services import (
+    CONTACT_DETAILS,
     account_create,
     account_mark_churned,
+    account_set_lifecycle,
     account_update,
     contact_create,
     contact_update,
+    require_covers,
 )
 
 
@@ -49,7 +61,22 @@ class AccountAdmin(ServiceWritesAdminMixin, admin.ModelAdmin):
         "csm",
     )
     list_filter = ("tier", "lifecycle_status", "country", ("csm", admin.RelatedOnlyFieldListFilter))
-    actions = ("mark_churned",)
+    actions = ("mark_churned", "mark_active")
+
+    @admin.action(description="Mark selected accounts as active customers", permissions=["change"])
+    def mark_active(self, request, queryset) -> None:
+        admin_action_each(
+            request,
+            queryset,
+            lambda account: account_set_lifecycle(
+                account=account,
+                status=Account.Lifecycle.ACTIVE,
+                actor=request.user,
+                reason="Onboarding done (marked in admin)",
+            ),
+            name=str,
+            done=lambda n: f"{n} account(s) are active customers now.",
+        )
 
     @admin.action(description="Mark selected accounts as churned", permissions=["change"])
     def mark_churned(self, request, queryset) -> None:
@@ -73,11 +100,62 @@ class AccountAdmin(ServiceWritesAdminMixin, admin.ModelAdmin):
         # Churning cancels running playbooks: the service hands the lifecycle on.
         account_update(account=obj, actor=request.user, **changes)
 
-    readonly_fields = ("created_at", "updated_at")
+    def save_formset(self, request, form, formset, change) -> None:
+        """Contacts edited here go through the contact services too: coverage, the
+        consent rules and their record (a refusal comes back on the form)."""
+        if formset.model is not Contact:
+            return super().save_formset(request, form, formset, change)
+        formset.save(commit=False)
+        if formset.deleted_objects:
+            for contact in formset.deleted_objects:
+                require_covers(request.user, contact.account, "remove its contacts")
+                contact.delete()
+        for contact, fields in formset.changed_objects:
+            contact_update(
+                contact=Contact.objects.select_related("account").get(pk=contact.pk),
+                actor=request.user,
+                **{name: getattr(contact, name) for name in fields},
+            )
+        for contact in formset.new_objects:
+            contact_create(
+                actor=request.user,
+                account=form.instance,
+                **{name: getattr(contact, name) for name in CONTACT_DETAILS},
+            )
+        return None
+
+    readonly_fields = ("lifecycle_history", "created_at", "updated_at")
+
+    @admin.display(description="lifecycle history")
+    def lifecycle_history(self, account: Account) -> str:
+        """The account's lifecycle moves, with who and why (a record: read-only)."""
+        moves = list(account.lifecycle_changes.select_related("actor")) if account.pk else []
+        if not moves:
+            return "—"
+        return format_html(
+            "<table><thead><tr><th>When</th><th>From</th><th>To</th><th>By</th><th>Why</th>"
+            "</tr></thead><tbody>{}</tbody></table>",
+            format_html_join(
+                "",
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                (
+                    (
+                        date_format(timezone.localtime(move.at), "DATETIME_FORMAT"),
+                        move.get_from_status_display(),
+                        move.get_to_status_display(),
+                        move.actor or "system",
+                        move.reason or "—",
+                    )
+                    for move in moves
+                ),
+            ),
+        )
+
     fieldsets = (
         (None, {"fields": ("name", "domain", "tier", "segment", "lifecycle_status")}),
         ("Location", {"fields": ("country", "timezone")}),
         ("People", {"fields": ("owner", "csm")}),
+        ("Lifecycle", {"fields": ("lifecycle_history",)}),
         ("Audit", {"fields": ("created_at", "updated_at")}),
     )
     inlines = (ContactInline,)
@@ -87,13 +165,26 @@ class ConsentChangeInline(admin.TabularInline):
     """When and how the contact said yes or no to customer email. A record: read-only."""
 
     model = ConsentChange
-    fields = ("at", "unsubscribed", "how", "actor", "email_id")
+    fields = ("at", "unsubscribed", "how", "actor", "reason", "email_id")
     readonly_fields = fields
     extra = 0
     can_delete = False
 
     def has_add_permission(self, request, obj=None) -> bool:
         return False
+
+
+class ContactAdminForm(forms.ModelForm):
+    consent_reason = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2, "cols": 60}),
+        help_text="To clear “unsubscribed” (admins only): why the contact may be emailed "
+        "again, e.g. “asked us in writing on 3 Dec”. Recorded with the change.",
+    )
+
+    class Meta:
+        model = Contact
+        fields = ("account", *CONTACT_DETAILS)
 
 
 @admin.register(Contact)
@@ -106,8 +197,12 @@ class ContactAdmin(ServiceWritesAdminMixin, admin.ModelAdmin):
     readonly_fields = ("created_at", "updated_at")
     inlines = [ConsentChangeInline]
 
+    form = ContactAdminForm
+
     def create_through_service(self, request, form) -> Contact:
-        return contact_create(actor=request.user, **form.cleaned_data)
+        data = dict(form.cleaned_data)
+        data.pop("consent_reason", None)
+        return contact_create(actor=request.user, **data)
 
     def update_through_service(self, request, obj: Contact, changes: dict[str, Any]) -> None:
         contact_update(contact=obj, actor=request.user, **changes)

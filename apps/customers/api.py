@@ -61,6 +61,13 @@ class AccountViewSet(
 
 class ContactSerializer(serializers.ModelSerializer):
     account_name = serializers.CharField(source="account.name", read_only=True)
+    consent_reason = serializers.CharField(
+        write_only=True,
+        required=False,
+        allow_blank=True,
+        max_length=1000,
+        help_text="Needed (with the resubscribe permission) to set unsubscribed back to false.",
+    )
 
     class Meta:
         model = Contact
@@ -73,6 +80,7 @@ class ContactSerializer(serializers.ModelSerializer):
             "title",
             "is_primary",
             "unsubscribed",
+            "consent_reason",
             "created_at",
             "updated_at",
         ]
@@ -96,7 +104,9 @@ class ContactViewSet(
     ordering_fields = ["name", "email", "created_at"]
 
     def perform_create(self, serializer: ContactSerializer) -> None:
-        serializer.instance = contact_create(actor=self.request.user, **serializer.validated_data)
+        data = dict(serializer.validated_data)
+        data.pop("consent_reason", None)
+        serializer.instance = contact_create(actor=self.request.user, **data)
 
     def perform_update(self, serializer: ContactSerializer) -> None:
         serializer.instance = contact_update(

@@ -55,9 +55,39 @@ class Account(TimeStampedModel):
     class Meta:
         ordering = ["name"]
         indexes = [models.Index(fields=["name"], name="account_name_idx")]
+        permissions = [
+            ("act_on_any_account", "Can edit the contacts of accounts they do not cover"),
+            ("resubscribe_contact", "Can clear a contact's unsubscribe, with a written reason"),
+        ]
 
     def __str__(self) -> str:
         return self.name
+
+
+class AccountLifecycleChange(models.Model):
+    """An account moved through its lifecycle: from where to where, why, through whom.
+    Kept as a record: a later move adds a row, it never edits one."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="lifecycle_changes")
+    from_status = models.CharField(max_length=20, choices=Account.Lifecycle.choices)
+    to_status = models.CharField(max_length=20, choices=Account.Lifecycle.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    reason = models.TextField(blank=True)
+    at = models.DateTimeField(default=clock.now, editable=False)
+
+    class Meta:
+        ordering = ["at", "id"]
+        indexes = [models.Index(fields=["account", "at"], name="lifecycle_change_account_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.account}: {self.from_status} → {self.to_status}"
+
+    def save(self, *args, **kwargs) -> None:
+        if not self._state.adding:
+            raise ValueError("Lifecycle changes are a record and cannot be edited.")
+        super().save(*args, **kwargs)
 
 
 class Contact(TimeStampedModel):
@@ -122,6 +152,7 @@ class ConsentChange(models.Model):
         ONE_CLICK = "one_click", "One-click unsubscribe (mail client)"
         STAFF = "staff", "Changed by staff"
         API = "api", "Changed through the API"
+        RESUBSCRIBE_LINK = "resubscribe_link", "Re-subscribe link (the contact)"
 
     contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="consent_changes")
     unsubscribed = models.BooleanField()
@@ -132,6 +163,7 @@ class ConsentChange(models.Model):
     email_id = models.BigIntegerField(
         null=True, blank=True, help_text="The email whose link was used, if any."
     )
+    reason = models.TextField(blank=True, help_text="Why staff changed it (required to clear).")
     at = models.DateTimeField(default=clock.now, editable=False)
 
     class Meta:

@@ -19,18 +19,22 @@ from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
 from django.utils.text import capfirst
 
-from apps.core import clock
 from apps.core.admin_tools import ReadOnlyAdminMixin, ServiceWritesAdminMixin
 from apps.core.errors import DomainError
 from apps.deals.models import Deal, DealLineItem, LossReason, Stage, StageChange, WinReason
 from apps.deals.origins import origins_for
-from apps.deals.selectors import deal_timeline
+from apps.deals.selectors import deal_field_changes, deal_timeline
 from apps.deals.services import (
+    COMMERCIAL_FIELDS,
     TRANSITIONS,
     deal_available_transitions,
     deal_create,
     deal_transition,
     deal_update,
+    line_item_add,
+    line_item_remove,
+    line_item_update,
+    local_today,
 )
 
 # Transition forms ------------------------------------------------------------------------
@@ -50,7 +54,9 @@ class CloseWonForm(forms.Form):
         help_text="Why did the customer choose us?",
     )
     close_date = forms.DateField(
-        required=False, widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        help_text="The day it was won: today or before; empty means today in your time zone.",
     )
 
 
@@ -143,6 +149,16 @@ class DealLineItemInline(admin.TabularInline):
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("product")
 
+    # A closed deal's line items are a record: shown, not editable (reopen the deal first).
+    def has_add_permission(self, request, obj=None) -> bool:
+        return not (obj and obj.is_closed) and super().has_add_permission(request, obj)
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return not (obj and obj.is_closed) and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return not (obj and obj.is_closed) and super().has_delete_permission(request, obj)
+
     @admin.display(description="total")
     def total(self, item: DealLineItem):
         if item.unit_price is None or item.quantity is None:
@@ -188,6 +204,7 @@ class DealAdmin(ServiceWritesAdminMixin, admin.ModelAdmin):
         "loss_reason",
         "loss_notes",
         "timeline",
+        "field_changes",
         "created_at",
         "updated_at",
     )
@@ -199,7 +216,7 @@ class DealAdmin(ServiceWritesAdminMixin, admin.ModelAdmin):
             "Outcome",
             {"fields": ("closed_at", "win_reason", "win_notes", "loss_reason", "loss_notes")},
         ),
-        ("Timeline", {"fields": ("timeline",)}),
+        ("Timeline", {"fields": ("timeline", "field_changes")}),
         ("Audit", {"fields": ("created_at", "updated_at")}),
     )
     inlines = (DealLineItemInline,)
@@ -208,7 +225,71 @@ class DealAdmin(ServiceWritesAdminMixin, admin.ModelAdmin):
         return deal_create(actor=request.user, **form.cleaned_data)
 
     def update_through_service(self, request, obj: Deal, changes: dict[str, Any]) -> None:
-        deal_update(deal=obj, actor=request.user, **changes)
+        deal_update(deal=obj, actor=request.user, source=StageChange.Source.ADMIN, **changes)
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = super().get_readonly_fields(request, obj)
+        if obj is not None and obj.is_closed:
+            # A record now: the service refuses these too; reopen the deal to change them.
+            return (*fields, *COMMERCIAL_FIELDS)
+        return fields
+
+    def save_formset(self, request, form, formset, change) -> None:
+        """Line items go through the deal services too: audited, refused on a closed deal
+        or for a rep who does not own it (the refusal comes back on the form)."""
+        if formset.model is not DealLineItem:
+            return super().save_formset(request, form, formset, change)
+        formset.save(commit=False)
+        admin_source = StageChange.Source.ADMIN
+        for item in formset.deleted_objects:
+            line_item_remove(
+                item=DealLineItem.objects.get(pk=item.pk), actor=request.user, source=admin_source
+            )
+        for item, fields in formset.changed_objects:
+            line_item_update(
+                item=DealLineItem.objects.select_related("deal", "product").get(pk=item.pk),
+                actor=request.user,
+                source=admin_source,
+                **{name: getattr(item, name) for name in fields},
+            )
+        for item in formset.new_objects:
+            line_item_add(
+                deal=form.instance,
+                actor=request.user,
+                product=item.product,
+                quantity=item.quantity,
+                unit_price=item.unit_price,
+                source=admin_source,
+            )
+        return None
+
+    @admin.display(description="field changes")
+    def field_changes(self, deal: Deal) -> str:
+        if deal.pk is None:
+            return "—"
+        changes = list(deal_field_changes(deal=deal))
+        if not changes:
+            return "No field changes yet."
+        rows = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            (
+                (
+                    change.field.replace("_", " "),
+                    change.old_value or "—",
+                    change.new_value or "—",
+                    change.actor or "—",
+                    change.get_source_display(),
+                    date_format(timezone.localtime(change.occurred_at), "DATETIME_FORMAT"),
+                )
+                for change in changes
+            ),
+        )
+        return format_html(
+            '<table class="deal-timeline"><thead><tr><th>Field</th><th>Was</th><th>Now</th>'
+            "<th>Actor</th><th>Source</th><th>When</th></tr></thead><tbody>{}</tbody></table>",
+            rows,
+        )
 
     @admin.display(description="origin")
     def origin(self, deal: Deal) -> str:
@@ -323,7 +404,7 @@ class DealAdmin(ServiceWritesAdminMixin, admin.ModelAdmin):
                     )
                     return HttpResponseRedirect(change_url)
         else:
-            initial = {"close_date": timezone.localdate(clock.now())} if name == "close_won" else {}
+            initial = {"close_date": local_today(request.user)} if name == "close_won" else {}
             form = form_class(initial=initial)
 
         context = {

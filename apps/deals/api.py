@@ -18,9 +18,18 @@ from rest_framework import mixins, serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from apps.core.errors import ValidationFailed
 from apps.core.permissions import ModelPermissions
 from apps.deals import selectors, services
-from apps.deals.models import Deal, DealLineItem, LossReason, Stage, StageChange, WinReason
+from apps.deals.models import (
+    Deal,
+    DealFieldChange,
+    DealLineItem,
+    LossReason,
+    Stage,
+    StageChange,
+    WinReason,
+)
 from apps.deals.origins import origins_for
 
 # Serializers -----------------------------------------------------------------------------
@@ -165,6 +174,15 @@ class StageChangeSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class DealFieldChangeSerializer(serializers.ModelSerializer):
+    actor = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
+
+    class Meta:
+        model = DealFieldChange
+        fields = ["id", "field", "old_value", "new_value", "actor", "source", "occurred_at"]
+        read_only_fields = fields
+
+
 class DealTransitionResultSerializer(serializers.Serializer):
     deal = DealSerializer()
     stage_change = StageChangeSerializer()
@@ -189,7 +207,10 @@ class CloseWonPayloadSerializer(serializers.Serializer):
         required=False, allow_blank=True, default="", help_text="Needed to close: why we won."
     )
     close_date = serializers.DateField(
-        required=False, allow_null=True, help_text="Sets the deal's close date first."
+        required=False,
+        allow_null=True,
+        help_text="The day it was won: today or before (in the rep's time zone); empty "
+        "means today.",
     )
 
 
@@ -292,7 +313,10 @@ class DealViewSet(
 
     def perform_update(self, serializer: DealSerializer) -> None:
         serializer.instance = services.deal_update(
-            deal=serializer.instance, actor=self.request.user, **serializer.validated_data
+            deal=serializer.instance,
+            actor=self.request.user,
+            source=StageChange.Source.API,
+            **serializer.validated_data,
         )
 
     @extend_schema(
@@ -363,12 +387,56 @@ class DealViewSet(
         page = self.paginate_queryset(selectors.deal_timeline(deal=deal))
         return self.get_paginated_response(StageChangeSerializer(page, many=True).data)
 
+    @extend_schema(
+        summary="Changes to the deal's fields and line items, oldest first",
+        responses=DealFieldChangeSerializer(many=True),
+    )
+    @action(detail=True, methods=["get"], filter_backends=[], url_path="field-changes")
+    def field_changes(self, request, pk=None):
+        deal = self.get_object()
+        page = self.paginate_queryset(selectors.deal_field_changes(deal=deal))
+        return self.get_paginated_response(DealFieldChangeSerializer(page, many=True).data)
+
 
 class DealLineItemViewSet(viewsets.ModelViewSet):
-    queryset = DealLineItem.objects.select_related("product")
+    """Line items of deals. Writes go through the deal services: only the deal's owner
+    (or a sales manager) changes them, only while the deal is open (409 once it is
+    closed: reopen it first), and each change is on the deal's timeline."""
+
+    queryset = DealLineItem.objects.select_related("product", "deal")
     serializer_class = DealLineItemSerializer
     filterset_fields = ["deal", "product"]
     ordering_fields = ["id", "unit_price", "quantity"]
+
+    def perform_create(self, serializer: DealLineItemSerializer) -> None:
+        data = serializer.validated_data
+        serializer.instance = services.line_item_add(
+            deal=data["deal"],
+            actor=self.request.user,
+            product=data["product"],
+            quantity=data.get("quantity", 1),
+            unit_price=data["unit_price"],
+            source=StageChange.Source.API,
+        )
+
+    def perform_update(self, serializer: DealLineItemSerializer) -> None:
+        data = dict(serializer.validated_data)
+        if "deal" in data and data.pop("deal") != serializer.instance.deal:
+            raise ValidationFailed(
+                "A line item stays on its deal.",
+                {"deal": ["Remove it and add it to the other deal instead."]},
+            )
+        serializer.instance = services.line_item_update(
+            item=serializer.instance,
+            actor=self.request.user,
+            source=StageChange.Source.API,
+            **data,
+        )
+
+    def perform_destroy(self, instance: DealLineItem) -> None:
+        services.line_item_remove(
+            item=instance, actor=self.request.user, source=StageChange.Source.API
+        )
 
 
 class WinReasonViewSet(viewsets.ReadOnlyModelViewSet):

@@ -111,6 +111,7 @@ class Deal(ConcurrentTransitionMixin, TimeStampedModel):
         permissions = [
             ("close_deal", "Can close deals as won or lost"),
             ("reopen_deal", "Can reopen closed deals"),
+            ("act_on_any_deal", "Can change, close and re-own deals other reps own"),
         ]
         indexes = [models.Index(fields=["account", "stage"], name="deal_account_stage_idx")]
 
@@ -248,3 +249,33 @@ class StageChange(models.Model):
 
     def delete(self, *args, **kwargs):
         raise ValueError("Stage changes are an audit trail and cannot be deleted.")
+
+
+class DealFieldChange(models.Model):
+    """Immutable audit of a change to one of a deal's fields or its line items (``field``
+    is "line_items" for those), written in the same transaction as the change."""
+
+    deal = models.ForeignKey(Deal, on_delete=models.CASCADE, related_name="field_changes")
+    field = models.CharField(max_length=64)
+    old_value = models.TextField(blank=True)
+    new_value = models.TextField(blank=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    source = models.CharField(max_length=10, choices=StageChange.Source.choices)
+    occurred_at = models.DateTimeField(default=clock.now, editable=False)
+
+    class Meta:
+        ordering = ["occurred_at", "id"]
+        indexes = [models.Index(fields=["deal", "occurred_at"], name="dealfieldchange_deal_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.deal}: {self.field} {self.old_value!r} → {self.new_value!r}"
+
+    def save(self, *args, **kwargs) -> None:
+        if not self._state.adding:
+            raise ValueError("Field changes are an audit trail and cannot be edited.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ValueError("Field changes are an audit trail and cannot be deleted.")

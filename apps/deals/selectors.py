@@ -1,6 +1,6 @@
 from django.db.models import Prefetch, QuerySet
 
-from apps.deals.models import Deal, DealLineItem, Stage, StageChange
+from apps.deals.models import Deal, DealFieldChange, DealLineItem, Stage, StageChange
 
 
 def deal_list() -> QuerySet[Deal]:
@@ -12,6 +12,11 @@ def deal_list() -> QuerySet[Deal]:
 def deal_timeline(*, deal: Deal) -> QuerySet[StageChange]:
     """The deal's stage history, oldest first."""
     return deal.stage_changes.select_related("actor").order_by("occurred_at", "id")
+
+
+def deal_field_changes(*, deal: Deal) -> QuerySet[DealFieldChange]:
+    """Changes to the deal's fields and line items, oldest first."""
+    return deal.field_changes.select_related("actor").order_by("occurred_at", "id")
 
 
 def deal_list_with_line_items() -> QuerySet[Deal]:

@@ -1,9 +1,15 @@
 """Deal writes. Admin, API, UI and CRM integrations create deals, edit their details and
-change their stages through here.
+line items and change their stages through here.
 
 Every function is atomic: the stage, the ``StageChange`` audit row and the outbox event
-commit together. A refused write raises a domain error carrying every problem keyed by
-field, and writes nothing. The stage changes only through the transitions.
+commit together, and so do a field's change and its ``DealFieldChange``. A refused write
+raises a domain error carrying every problem keyed by field, and writes nothing. The
+stage changes only through the transitions.
+
+A closed deal is a record: its commercial fields (``COMMERCIAL_FIELDS``, the line items,
+the win or loss reason) refuse changes with a 409 that says to reopen it first. A rep
+changes only the deals they own; ``deals.act_on_any_deal`` (sales managers, CS managers,
+admins) acts on every deal.
 """
 
 import datetime as dt
@@ -11,20 +17,33 @@ import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from django.db import transaction
+from django.utils import timezone
 from django_fsm import ConcurrentTransition, can_proceed, has_transition_perm
 
+from apps.core import clock
 from apps.core.errors import Conflict, NotPermitted, ValidationFailed
 from apps.core.events import event_emit
+from apps.core.models import Profile
 from apps.core.writes import (
     model_changes_apply,
     model_validate,
     require_known_fields,
     require_permission,
 )
-from apps.customers.models import Account, Contact
-from apps.deals.models import Deal, LossReason, Stage, StageChange, WinReason
+from apps.customers.models import Account, Contact, Product
+from apps.customers.services import account_won
+from apps.deals.models import (
+    Deal,
+    DealFieldChange,
+    DealLineItem,
+    LossReason,
+    Stage,
+    StageChange,
+    WinReason,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -64,6 +83,57 @@ DEAL_DETAILS = (
 )
 
 
+# What a closed deal keeps as it was won or lost (the win and loss details change only
+# through the transitions, the line items only through the line-item services).
+COMMERCIAL_FIELDS = ("amount", "currency", "close_date")
+
+
+# Who may act, and on what -------------------------------------------------------------
+
+
+def require_deal_access(deal: Deal, actor: Any, doing: str) -> None:
+    """Refuse a rep acting on a deal someone else owns. No actor is the system itself."""
+    if actor is None or actor.has_perm("deals.act_on_any_deal"):
+        return
+    if deal.owner_id != actor.pk:
+        owner = deal.owner.get_full_name() or deal.owner.username if deal.owner else "nobody"
+        raise NotPermitted(
+            f"“{deal.name}” is owned by {owner}: only its owner or a sales manager may {doing}."
+        )
+
+
+def require_open(deal: Deal, what: str) -> None:
+    if deal.is_closed:
+        raise Conflict(
+            f"“{deal.name}” is {deal.get_stage_display().lower()}: its {what} is a record "
+            "now. Reopen the deal first (reopening needs its own permission and a reason)."
+        )
+
+
+def _shown(value: Any) -> str:
+    if value is None:
+        return ""
+    return str(value)
+
+
+def _audit(
+    deal: Deal, actor: Any, source: str, changes: list[tuple[str, Any, Any]]
+) -> list[DealFieldChange]:
+    return DealFieldChange.objects.bulk_create(
+        [
+            DealFieldChange(
+                deal=deal,
+                field=field,
+                old_value=_shown(old),
+                new_value=_shown(new),
+                actor=actor,
+                source=source,
+            )
+            for field, old, new in changes
+        ]
+    )
+
+
 # Details --------------------------------------------------------------------------------
 
 
@@ -98,6 +168,8 @@ def deal_create(
     deal's source never changes."""
     require_known_fields(details, DEAL_DETAILS)
     require_permission(actor, "deals.add_deal", "You may not create deals.")
+    if details.get("owner") is None and actor is not None:
+        details["owner"] = actor  # a rep's new deal is theirs unless they say whose
     deal = Deal(account=account, name=name, source=source, **details)
     _details_check(deal, message="The deal was not created.", fields=DEAL_DETAILS)
     deal.save()
@@ -105,15 +177,23 @@ def deal_create(
 
 
 @transaction.atomic
-def deal_update(*, deal: Deal, actor: Any, **changes: Any) -> Deal:
-    """Edit a deal's details (``DEAL_DETAILS``), whatever its stage. Saves only what
-    changed; a refusal names the field and saves nothing, and a stage change made
-    meanwhile by someone else is a Conflict."""
+def deal_update(*, deal: Deal, actor: Any, source: str = Source.SYSTEM, **changes: Any) -> Deal:
+    """Edit a deal's details (``DEAL_DETAILS``). Saves only what changed, each change
+    audited with the old and new value; a refusal names the field and saves nothing. A
+    closed deal's commercial fields refuse with a Conflict, and so does a stage change
+    made meanwhile by someone else."""
     require_known_fields(changes, DEAL_DETAILS)
     require_permission(actor, "deals.change_deal", "You may not change deals.")
+    require_deal_access(deal, actor, "change it")
+    before = {name: getattr(deal, name) for name in changes}
     changed = model_changes_apply(deal, changes)
     if not changed:
         return deal
+    locked = [name for name in changed if name in COMMERCIAL_FIELDS]
+    if locked and deal.is_closed:
+        for name in changed:  # the caller's object stays as stored
+            setattr(deal, name, before[name])
+        require_open(deal, ", ".join(Deal._meta.get_field(n).verbose_name for n in locked))
     _details_check(deal, message="The deal was not saved.", fields=changed)
     try:
         deal.save(update_fields=[*changed, "updated_at"])
@@ -122,7 +202,70 @@ def deal_update(*, deal: Deal, actor: Any, **changes: Any) -> Deal:
         raise Conflict(
             "This deal's stage changed while you were editing it; reload it and try again."
         ) from None
+    _audit(deal, actor, source, [(name, before[name], getattr(deal, name)) for name in changed])
     return deal
+
+
+# Line items -----------------------------------------------------------------------------
+
+
+def _line_text(item: DealLineItem) -> str:
+    return f"{item.quantity} × {item.product.sku} at {item.unit_price}"
+
+
+def _line_item_check(item: DealLineItem, message: str) -> None:
+    model_validate(item, message=message, fields=["product", "quantity", "unit_price"])
+
+
+@transaction.atomic
+def line_item_add(
+    *,
+    deal: Deal,
+    actor: Any,
+    product: Product,
+    quantity: int,
+    unit_price: Any,
+    source: str = Source.SYSTEM,
+) -> DealLineItem:
+    """Add a line item to an open deal (audited)."""
+    require_permission(actor, "deals.add_deallineitem", "You may not add line items.")
+    require_deal_access(deal, actor, "change its line items")
+    require_open(deal, "line items")
+    item = DealLineItem(deal=deal, product=product, quantity=quantity, unit_price=unit_price)
+    _line_item_check(item, "The line item was not added.")
+    item.save()
+    _audit(deal, actor, source, [("line_items", "", f"added {_line_text(item)}")])
+    return item
+
+
+@transaction.atomic
+def line_item_update(
+    *, item: DealLineItem, actor: Any, source: str = Source.SYSTEM, **changes: Any
+) -> DealLineItem:
+    """Change a line item of an open deal (product, quantity, unit price; audited)."""
+    require_known_fields(changes, ("product", "quantity", "unit_price"))
+    require_permission(actor, "deals.change_deallineitem", "You may not change line items.")
+    deal = item.deal
+    require_deal_access(deal, actor, "change its line items")
+    before = _line_text(item)
+    if not model_changes_apply(item, changes):
+        return item
+    require_open(deal, "line items")
+    _line_item_check(item, "The line item was not saved.")
+    item.save()
+    _audit(deal, actor, source, [("line_items", before, _line_text(item))])
+    return item
+
+
+@transaction.atomic
+def line_item_remove(*, item: DealLineItem, actor: Any, source: str = Source.SYSTEM) -> None:
+    """Remove a line item from an open deal (audited)."""
+    require_permission(actor, "deals.delete_deallineitem", "You may not remove line items.")
+    deal = item.deal
+    require_deal_access(deal, actor, "change its line items")
+    require_open(deal, "line items")
+    _audit(deal, actor, source, [("line_items", f"removed {_line_text(item)}", "")])
+    item.delete()
 
 
 # Transitions ----------------------------------------------------------------------------
@@ -176,6 +319,15 @@ def deal_close_won_blockers(
     return blockers
 
 
+def local_today(person: Any) -> dt.date:
+    """Today in ``person``'s time zone (their profile's), or in the server's without one."""
+    now = clock.now()
+    profile = Profile.objects.filter(user_id=getattr(person, "pk", None)).first()
+    if profile is None:
+        return timezone.localdate(now)
+    return now.astimezone(ZoneInfo(profile.timezone)).date()
+
+
 def _check_can_run(*, deal: Deal, name: str, actor: Any) -> None:
     method = getattr(deal, name)
     if not can_proceed(method):
@@ -185,6 +337,7 @@ def _check_can_run(*, deal: Deal, name: str, actor: Any) -> None:
         )
     if actor is not None and not has_transition_perm(method, actor):
         raise NotPermitted(f"You do not have permission to “{TRANSITIONS[name].label.lower()}”.")
+    require_deal_access(deal, actor, f"“{TRANSITIONS[name].label.lower()}”")
 
 
 def _run(
@@ -242,10 +395,17 @@ def deal_close_won(
     win_notes: str,
     close_date: dt.date | None = None,
 ) -> StageChange:
-    """Close ``deal`` as won after checking every closed-won requirement."""
+    """Close ``deal`` as won after checking every closed-won requirement. The close date
+    is the day it was won: not in the future, and today in the rep's time zone when not
+    given."""
     _check_can_run(deal=deal, name="close_won", actor=actor)
-    if close_date is not None:
-        deal.close_date = close_date
+    today = local_today(actor or deal.owner)
+    if close_date is not None and close_date > today:
+        raise ValidationFailed(
+            "This deal cannot be closed as won yet.",
+            {"close_date": [f"A deal is won on a day that has come: {today:%d %b %Y} or before."]},
+        )
+    deal.close_date = close_date or today
     blockers = deal_close_won_blockers(deal=deal, win_reason=win_reason, win_notes=win_notes)
     if blockers:
         raise ValidationFailed("This deal cannot be closed as won yet.", blockers)
@@ -253,7 +413,7 @@ def deal_close_won(
     deal.win_reason = win_reason
     deal.win_notes = win_notes.strip()
     deal.loss_reason, deal.loss_notes = None, ""
-    return _run(
+    change = _run(
         deal=deal,
         name="close_won",
         actor=actor,
@@ -261,6 +421,8 @@ def deal_close_won(
         reason=f"{win_reason}: {deal.win_notes}",
         event_name="deal.closed_won",
     )
+    account_won(account=deal.account, deal_name=deal.name)
+    return change
 
 
 @transaction.atomic

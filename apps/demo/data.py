@@ -43,6 +43,14 @@ DEMO_USERS = (
         "rita.rep", "Rita", "Alvarez", "Sales Rep", "summit-falcon-6035", "America/Los_Angeles"
     ),
     DemoUser("raj.rep", "Raj", "Mehta", "Sales Rep", "canyon-maple-9418", "Asia/Kolkata"),
+    DemoUser(
+        "sam.salesmanager",
+        "Sam",
+        "Becker",
+        "Sales Manager",
+        "prairie-beacon-3158",
+        "America/New_York",
+    ),
 )
 
 
@@ -493,6 +501,17 @@ PLAYBOOK_STEPS = (
         "after_step": "onboarding-complete",
         "conditions": [
             {"field": "steps.onboarding-complete.outcome", "op": "==", "value": "timeout"}
+        ],
+    },
+    {
+        "key": "onboarding-done",
+        "name": "Onboarding done: the customer is active",
+        "kind": "set_lifecycle",
+        "config": {"to": "active"},
+        "start": AFTER_STEP,
+        "after_step": "onboarding-complete",
+        "conditions": [
+            {"field": "steps.onboarding-complete.outcome", "op": "==", "value": "event"}
         ],
     },
     {

@@ -118,7 +118,7 @@ def _close_won(deal: Deal, *, at: dt.datetime, notes: str) -> None:
             source=SYSTEM,
             win_reason=WinReason.objects.filter(active=True).order_by("pk").first(),
             win_notes=notes,
-            close_date=at.date(),
+            close_date=None,  # the day it is won, in the rep's time zone
         )
 
 

@@ -398,7 +398,7 @@ def _walk_stages(
                     source=SYSTEM,
                     win_reason=WinReason.objects.get(name=spec.reason),
                     win_notes=spec.notes,
-                    close_date=at.date(),
+                    close_date=None,  # the day it is won, in the rep's time zone
                 )
             elif name == "close_lost":
                 deal_services.deal_close_lost(

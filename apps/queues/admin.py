@@ -1,10 +1,11 @@
 from typing import Any
 
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.db.models import Count, Q
 
-from apps.core.admin_tools import ServiceWritesAdminMixin
+from apps.core.admin_tools import ServiceWritesAdminMixin, admin_action_each
 from apps.queues.models import Queue, Task, TaskActivity
+from apps.queues.selectors import tasks_visible_to
 from apps.queues.services import task_cancel, task_create, task_update
 
 
@@ -171,10 +172,17 @@ class TaskAdmin(ServiceWritesAdminMixin, admin.ModelAdmin):
         # like any other reassignment.
         task_update(task=obj, actor=request.user, reason="In admin.", **changes)
 
+    def get_queryset(self, request):
+        # Each role sees in the admin the tasks it sees in the product.
+        return tasks_visible_to(request.user).select_related("queue", "account", "assignee")
+
     @admin.action(description="Cancel selected open tasks", permissions=["change"])
     def cancel_selected(self, request, queryset) -> None:
         reason = f"Cancelled in admin by {request.user}."
-        cancelled = sum(
-            task_cancel(task=task, reason=reason, actor=request.user) for task in queryset
+        admin_action_each(
+            request,
+            queryset,
+            lambda task: task_cancel(task=task, reason=reason, actor=request.user),
+            name=lambda task: f"“{task.title}”",
+            done=lambda n: f"{n} selected task(s) handled (finished ones stay as they were).",
         )
-        messages.success(request, f"Cancelled {cancelled} of {len(queryset)} selected tasks.")

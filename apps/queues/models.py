@@ -224,6 +224,7 @@ class TaskActivity(models.Model):
         COMMENTED = "commented", "Commented"
         SLA_BREACHED = "sla_breached", "SLA breached"
         PRIORITY_RAISED = "priority_raised", "Priority raised"
+        EDITED = "edited", "Edited"
 
     task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="activities")
     actor = models.ForeignKey(

@@ -55,7 +55,8 @@ def test_an_event_processed_by_a_drain_is_not_processed_again_by_the_sweep(rep):
     onboarding_playbook()
     close_won(closable_deal(), actor=rep)
 
-    assert events_sweep() == 1
+    # The win, and the account's move from prospect to onboarding.
+    assert events_sweep() == 2
     assert events_sweep() == 0
     assert Enrollment.objects.count() == 1
 
@@ -95,7 +96,7 @@ def test_failing_handler_rolls_back_and_is_retried_later(rep, monkeypatch):
 
     monkeypatch.setattr(engine_services.Enrollment.objects, "bulk_create", original)
     with clock.frozen(later(3600)):
-        assert events_sweep() == 1
+        assert events_sweep() == 2  # the win again, and the account's move to onboarding
     assert Enrollment.objects.filter(deal=deal).count() == 1
 
 
@@ -118,7 +119,34 @@ def test_work_a_drain_makes_due_is_taken_by_its_next_round_without_a_wake_up(
 
     # The close's event, the kickoff step it made due and the kickoff task's
     # ``task.assigned`` event were all taken by this drain, which asked nobody else.
-    assert done == {"events": 2, "steps": 1}
+    # (and the account's move to onboarding, which the close raised too)
+    assert done == {"events": 3, "steps": 1}
     assert wakes(draining) == 0
     assert Task.objects.count() == 1
     assert not DomainEvent.objects.filter(processed_at__isnull=True).exists()
+
+
+def test_batches_keep_each_deals_and_accounts_events_in_order():
+    from apps.core.events import _runs_of_the_same_name
+
+    def event(pk, name, deal=None, account=None):
+        kind, aggregate = ("deal", deal) if deal else ("account", account)
+        payload = {"deal_id": deal, "account_id": account}
+        return DomainEvent(
+            pk=pk, name=name, aggregate_type=kind, aggregate_id=aggregate, payload=payload
+        )
+
+    interleaved = [
+        event(1, "deal.closed_won", deal=10, account=1),
+        event(2, "account.lifecycle_changed", account=1),
+        event(3, "deal.closed_won", deal=20, account=2),
+        event(4, "account.lifecycle_changed", account=2),
+    ]
+    assert [[e.pk for e in g] for g in _runs_of_the_same_name(interleaved)] == [[1, 3], [2, 4]]
+    reopened = [
+        event(1, "deal.closed_won", deal=10, account=1),
+        event(2, "deal.reopened", deal=10, account=1),
+        event(3, "deal.closed_won", deal=10, account=1),
+        event(4, "deal.closed_won", deal=30, account=3),
+    ]
+    assert [[e.pk for e in g] for g in _runs_of_the_same_name(reopened)] == [[1], [2], [3, 4]]

@@ -25,7 +25,7 @@ def test_list_filters_by_account(csm):
 
 
 def test_csm_adds_a_contact(csm):
-    account = AccountFactory()
+    account = AccountFactory(csm=csm)
 
     response = client_for(csm).post(
         "/api/contacts/",
@@ -38,7 +38,7 @@ def test_csm_adds_a_contact(csm):
 
 
 def test_second_primary_contact_is_refused(csm):
-    account = AccountFactory()
+    account = AccountFactory(csm=csm)
     ContactFactory(account=account, is_primary=True)
 
     response = client_for(csm).post(
@@ -53,7 +53,7 @@ def test_second_primary_contact_is_refused(csm):
 
 
 def test_making_another_contact_primary_is_refused(csm):
-    account = AccountFactory()
+    account = AccountFactory(csm=csm)
     ContactFactory(account=account, is_primary=True)
     other = ContactFactory(account=account, is_primary=False)
 
@@ -68,7 +68,7 @@ def test_making_another_contact_primary_is_refused(csm):
 
 
 def test_primary_contact_can_be_edited_and_stays_primary(csm):
-    contact = ContactFactory(is_primary=True, title="CTO")
+    contact = ContactFactory(is_primary=True, title="CTO", account=AccountFactory(csm=csm))
 
     response = client_for(csm).patch(
         f"/api/contacts/{contact.pk}/", {"title": "CEO", "is_primary": True}, format="json"

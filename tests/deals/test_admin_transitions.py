@@ -59,7 +59,7 @@ def test_csm_sees_the_deal_but_no_transition_buttons(client, csm):
 
 
 def test_close_won_with_missing_win_reason_shows_every_problem_and_changes_nothing(client, rep):
-    deal = closable_deal()
+    deal = closable_deal(owner=rep)
     Deal.objects.filter(pk=deal.pk).update(amount=None)
 
     response = sign_in(client, rep).post(
@@ -84,7 +84,7 @@ def test_close_won_with_missing_win_reason_shows_every_problem_and_changes_nothi
 
 
 def test_close_won_from_admin_records_the_admin_as_source(client, rep):
-    deal = closable_deal()
+    deal = closable_deal(owner=rep)
     reason = WinReasonFactory(name="Integrations")
 
     response = sign_in(client, rep).post(
@@ -107,7 +107,7 @@ def test_close_won_from_admin_records_the_admin_as_source(client, rep):
 
 
 def test_rep_cannot_open_or_submit_the_reopen_page(client, rep):
-    deal = closable_deal()
+    deal = closable_deal(owner=rep)
     services.deal_close_won(
         deal=deal, actor=None, source="api", win_reason=WinReasonFactory(), win_notes="Fit."
     )

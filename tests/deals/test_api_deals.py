@@ -209,7 +209,7 @@ def test_primary_contact_must_belong_to_the_deal_account(rep):
 
 
 def test_update_with_negative_amount_changes_nothing(rep):
-    deal = DealFactory(name="Acme platform", amount=Decimal("100.00"))
+    deal = DealFactory(owner=rep, name="Acme platform", amount=Decimal("100.00"))
 
     response = client_for(rep).patch(
         f"/api/deals/{deal.pk}/", {"amount": "-5", "name": "Renamed"}, format="json"
@@ -222,7 +222,7 @@ def test_update_with_negative_amount_changes_nothing(rep):
 
 
 def test_put_replaces_the_editable_fields(rep):
-    deal = DealFactory(name="Old", pipeline="sales", amount=Decimal("1.00"))
+    deal = DealFactory(owner=rep, name="Old", pipeline="sales", amount=Decimal("1.00"))
 
     response = client_for(rep).put(
         f"/api/deals/{deal.pk}/",
@@ -249,7 +249,7 @@ def test_csm_cannot_create_or_edit_deals(csm):
 
 
 def test_win_details_are_read_only(rep):
-    deal = closable_deal()
+    deal = closable_deal(owner=rep)
 
     response = client_for(rep).patch(
         f"/api/deals/{deal.pk}/", {"win_notes": "edited", "closed_at": "2026-01-01T00:00Z"}

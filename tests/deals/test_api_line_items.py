@@ -16,7 +16,7 @@ def client_for(user) -> APIClient:
 
 
 def test_rep_adds_a_line_item_that_shows_on_the_deal(rep):
-    deal = DealFactory()
+    deal = DealFactory(owner=rep)
     product = ProductFactory(sku="SEATS-100")
     client = client_for(rep)
 
@@ -57,7 +57,7 @@ def test_line_items_filter_by_deal(csm):
 
 
 def test_rep_changes_and_removes_a_line_item(rep):
-    item = DealLineItemFactory(quantity=1)
+    item = DealLineItemFactory(quantity=1, deal__owner=rep)
     client = client_for(rep)
 
     changed = client.patch(f"/api/deal-line-items/{item.pk}/", {"quantity": 3}, format="json")

@@ -14,7 +14,7 @@ def client_for(user) -> APIClient:
 
 
 def test_timeline_lists_stage_changes_oldest_first(rep, cs_manager, csm):
-    deal = closable_deal(stage=Stage.PROPOSAL)
+    deal = closable_deal(owner=rep, stage=Stage.PROPOSAL)
     as_rep, as_manager = client_for(rep), client_for(cs_manager)
     base = f"/api/deals/{deal.pk}/transitions"
     as_rep.post(f"{base}/negotiate/", {"reason": "Pricing agreed."}, format="json")

@@ -36,7 +36,7 @@ def assert_nothing_changed(deal, stage=Stage.NEGOTIATION):
 
 
 def test_close_won_closes_the_deal_and_records_the_change(rep):
-    deal = closable_deal()
+    deal = closable_deal(owner=rep)
 
     response = transition(client_for(rep), deal.pk, "close_won", win_payload())
 
@@ -56,7 +56,7 @@ def test_close_won_closes_the_deal_and_records_the_change(rep):
 
 
 def test_close_won_can_set_the_close_date(rep):
-    deal = closable_deal(close_date=None)
+    deal = closable_deal(owner=rep, close_date=None)
 
     response = transition(
         client_for(rep), deal.pk, "close_won", win_payload(close_date="2026-11-21")
@@ -67,7 +67,7 @@ def test_close_won_can_set_the_close_date(rep):
 
 
 def test_missing_win_reason_is_refused_and_nothing_changes(rep):
-    deal = closable_deal()
+    deal = closable_deal(owner=rep)
 
     response = transition(client_for(rep), deal.pk, "close_won", {"win_notes": "Great fit."})
 
@@ -77,7 +77,7 @@ def test_missing_win_reason_is_refused_and_nothing_changes(rep):
 
 
 def test_deal_without_primary_contact_cannot_be_closed_won(rep):
-    deal = closable_deal()
+    deal = closable_deal(owner=rep)
     deal.account.contacts.all().delete()
 
     response = transition(client_for(rep), deal.pk, "close_won", win_payload())
@@ -89,14 +89,13 @@ def test_deal_without_primary_contact_cannot_be_closed_won(rep):
 
 
 def test_every_blocker_is_reported_at_once(rep):
-    deal = DealFactory(amount=None, close_date=None)
+    deal = DealFactory(owner=rep, amount=None, close_date=None)
 
     response = transition(client_for(rep), deal.pk, "close_won", {})
 
     assert response.status_code == 400
     assert set(response.json()) == {
         "amount",
-        "close_date",
         "primary_contact",
         "line_items",
         "win_reason",
@@ -106,7 +105,7 @@ def test_every_blocker_is_reported_at_once(rep):
 
 
 def test_wrong_payload_types_are_refused_field_by_field(rep):
-    deal = closable_deal()
+    deal = closable_deal(owner=rep)
 
     response = transition(
         client_for(rep),
@@ -121,7 +120,7 @@ def test_wrong_payload_types_are_refused_field_by_field(rep):
 
 
 def test_unknown_win_reason_id_is_refused(rep):
-    deal = closable_deal()
+    deal = closable_deal(owner=rep)
 
     response = transition(client_for(rep), deal.pk, "close_won", win_payload(win_reason=987654))
 
@@ -131,7 +130,7 @@ def test_unknown_win_reason_id_is_refused(rep):
 
 
 def test_unknown_transition_is_refused_naming_the_valid_ones(rep):
-    deal = closable_deal()
+    deal = closable_deal(owner=rep)
 
     response = transition(client_for(rep), deal.pk, "win", win_payload())
 
@@ -150,7 +149,7 @@ def test_transition_on_a_missing_deal_is_404(rep):
 
 
 def test_closing_an_already_closed_deal_is_a_conflict(rep):
-    deal = closable_deal()
+    deal = closable_deal(owner=rep)
     client = client_for(rep)
     assert transition(client, deal.pk, "close_won", win_payload()).status_code == 200
 
@@ -175,7 +174,7 @@ def test_csm_cannot_close_a_deal(csm):
 
 
 def test_rep_cannot_reopen_a_closed_deal(rep):
-    deal = DealFactory(stage=Stage.CLOSED_WON)
+    deal = DealFactory(owner=rep, stage=Stage.CLOSED_WON)
 
     response = transition(client_for(rep), deal.pk, "reopen", {"reason": "Customer backed out."})
 
@@ -208,7 +207,7 @@ def test_reopen_needs_a_reason(cs_manager):
 
 
 def test_close_lost_records_the_loss_reason(rep):
-    deal = DealFactory(stage=Stage.PROPOSAL)
+    deal = DealFactory(owner=rep, stage=Stage.PROPOSAL)
     price = LossReasonFactory(name="Price")
 
     response = transition(
@@ -221,7 +220,7 @@ def test_close_lost_records_the_loss_reason(rep):
 
 
 def test_close_lost_without_a_loss_reason_is_refused(rep):
-    deal = DealFactory(stage=Stage.PROPOSAL)
+    deal = DealFactory(owner=rep, stage=Stage.PROPOSAL)
 
     response = transition(client_for(rep), deal.pk, "close_lost", {"loss_notes": "Budget."})
 
@@ -231,7 +230,7 @@ def test_close_lost_without_a_loss_reason_is_refused(rep):
 
 
 def test_stage_move_keeps_the_optional_reason(rep):
-    deal = DealFactory(stage=Stage.NEW)
+    deal = DealFactory(owner=rep, stage=Stage.NEW)
 
     response = transition(client_for(rep), deal.pk, "qualify", {"reason": "Budget confirmed."})
 
@@ -241,7 +240,7 @@ def test_stage_move_keeps_the_optional_reason(rep):
 
 
 def test_moving_to_the_current_stage_is_a_conflict(rep):
-    deal = DealFactory(stage=Stage.QUALIFIED)
+    deal = DealFactory(owner=rep, stage=Stage.QUALIFIED)
 
     response = transition(client_for(rep), deal.pk, "qualify")
 

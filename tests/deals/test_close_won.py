@@ -15,13 +15,18 @@ pytestmark = pytest.mark.django_db
 
 
 def close_won(deal, actor=None, **overrides):
+    """Close ``deal`` won as ``actor``; a deal nobody owns becomes the actor's first (a
+    rep closes the deals they own)."""
+    if actor is not None and deal.owner_id is None:
+        deal.owner = actor
+        deal.save(update_fields=["owner"])
     kwargs = {"win_reason": WinReasonFactory(), "win_notes": "Chose us for the API."}
     kwargs.update(overrides)
     return services.deal_close_won(deal=deal, actor=actor, source="api", **kwargs)
 
 
 def test_close_won_writes_stage_change_and_event_together(rep):
-    deal = closable_deal()
+    deal = closable_deal(owner=rep)
 
     change = close_won(deal, actor=rep)
 
@@ -41,7 +46,7 @@ def test_close_won_writes_stage_change_and_event_together(rep):
 
 
 def test_refused_close_reports_every_blocker_and_changes_nothing(rep):
-    deal = DealFactory(amount=None, close_date=None, currency="")
+    deal = DealFactory(owner=rep, amount=None, close_date=None, currency="")
 
     with pytest.raises(ValidationFailed) as excinfo:
         services.deal_close_won(deal=deal, actor=rep, source="ui", win_reason=None, win_notes=" ")
@@ -49,7 +54,6 @@ def test_refused_close_reports_every_blocker_and_changes_nothing(rep):
     assert set(excinfo.value.errors) == {
         "amount",
         "currency",
-        "close_date",
         "primary_contact",
         "line_items",
         "win_reason",
@@ -61,7 +65,7 @@ def test_refused_close_reports_every_blocker_and_changes_nothing(rep):
 
 
 def test_zero_amount_is_a_blocker(rep):
-    deal = closable_deal()
+    deal = closable_deal(owner=rep)
     deal.amount = 0
     with pytest.raises(ValidationFailed) as excinfo:
         close_won(deal, actor=rep)
@@ -69,7 +73,7 @@ def test_zero_amount_is_a_blocker(rep):
 
 
 def test_primary_contact_without_email_is_a_blocker(rep):
-    deal = closable_deal()
+    deal = closable_deal(owner=rep)
     deal.account.contacts.update(email="")
     with pytest.raises(ValidationFailed) as excinfo:
         close_won(deal, actor=rep)
@@ -77,7 +81,7 @@ def test_primary_contact_without_email_is_a_blocker(rep):
 
 
 def test_primary_contact_of_another_account_is_a_blocker(rep):
-    deal = closable_deal()
+    deal = closable_deal(owner=rep)
     deal.primary_contact = ContactFactory()
     with pytest.raises(ValidationFailed) as excinfo:
         close_won(deal, actor=rep)
@@ -85,7 +89,7 @@ def test_primary_contact_of_another_account_is_a_blocker(rep):
 
 
 def test_inactive_win_reason_is_a_blocker(rep):
-    deal = closable_deal()
+    deal = closable_deal(owner=rep)
     reason = WinReasonFactory(name="Retired reason", active=False)
     with pytest.raises(ValidationFailed) as excinfo:
         close_won(deal, actor=rep, win_reason=reason)
@@ -93,7 +97,7 @@ def test_inactive_win_reason_is_a_blocker(rep):
 
 
 def test_close_date_can_be_given_with_the_transition(rep):
-    deal = closable_deal(close_date=None)
+    deal = closable_deal(owner=rep, close_date=None)
     import datetime as dt
 
     close_won(deal, actor=rep, close_date=dt.date(2026, 11, 21))
@@ -109,7 +113,7 @@ def test_csm_cannot_close_a_deal(csm):
 
 
 def test_closing_an_already_closed_deal_is_a_conflict(rep):
-    deal = closable_deal()
+    deal = closable_deal(owner=rep)
     close_won(deal, actor=rep)
     with pytest.raises(Conflict):
         close_won(Deal.objects.get(pk=deal.pk), actor=rep)
@@ -117,7 +121,7 @@ def test_closing_an_already_closed_deal_is_a_conflict(rep):
 
 
 def test_stale_second_close_is_a_conflict_and_writes_nothing_twice(rep):
-    deal = closable_deal()
+    deal = closable_deal(owner=rep)
     first = Deal.objects.get(pk=deal.pk)
     second = Deal.objects.get(pk=deal.pk)  # loaded before the first close commits
 

@@ -14,7 +14,7 @@ from tests.factories import WinReasonFactory, closable_deal
 
 @pytest.mark.django_db(transaction=True)
 def test_two_concurrent_closes_write_one_stage_change_and_one_event(rep):
-    deal = closable_deal()
+    deal = closable_deal(owner=rep)
     reason = WinReasonFactory()
     barrier = threading.Barrier(2)
     outcomes: list[str] = []

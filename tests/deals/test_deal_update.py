@@ -25,7 +25,7 @@ def test_a_new_deal_starts_as_new(rep):
 
 
 def test_deal_update_refuses_bad_input_naming_every_field_and_saves_nothing(rep):
-    deal = DealFactory(name="Acme platform", account=AccountFactory(name="Acme"))
+    deal = DealFactory(owner=rep, name="Acme platform", account=AccountFactory(name="Acme"))
     stranger = ContactFactory(name="Sam Stranger")
 
     with pytest.raises(ValidationFailed) as refused:
@@ -40,7 +40,7 @@ def test_deal_update_refuses_bad_input_naming_every_field_and_saves_nothing(rep)
 
 
 def test_an_edit_made_on_a_deal_whose_stage_just_changed_is_a_conflict(rep):
-    deal = DealFactory(name="Acme platform", stage=Stage.NEGOTIATION)
+    deal = DealFactory(owner=rep, name="Acme platform", stage=Stage.NEGOTIATION)
     deal_move(deal=Deal.objects.get(pk=deal.pk), name="propose", actor=rep, source="ui")
 
     with pytest.raises(Conflict):
@@ -57,7 +57,7 @@ def test_someone_who_may_not_change_deals_is_refused(csm):
 
 
 def test_two_people_editing_different_fields_keep_both_changes(rep):
-    deal = DealFactory(name="Acme platform", pipeline="partners")
+    deal = DealFactory(owner=rep, name="Acme platform", pipeline="partners")
     first, second = Deal.objects.get(pk=deal.pk), Deal.objects.get(pk=deal.pk)
 
     deal_update(deal=first, actor=rep, name="Acme platform, 3 years")

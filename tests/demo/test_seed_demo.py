@@ -60,7 +60,7 @@ def test_seeding_twice_creates_everything_once():
     assert counts() == after_first
     assert after_first["Account"] >= 20
     assert after_first["User"] == len(DEMO_USERS)
-    assert "Created 6 users" in first_output and "3 queues," in first_output
+    assert "Created 7 users" in first_output and "3 queues," in first_output
     assert "2 bulk enrollments," in first_output
     # A year of survey answers, so the Responses page's metrics and trend show something.
     assert " responses," in first_output
@@ -90,7 +90,7 @@ def test_every_role_can_sign_in_to_the_admin_with_the_printed_password(client):
         user = User.objects.get(username=demo_user.username)
         assert user.groups.filter(name=demo_user.role).exists()
         roles.add(demo_user.role)
-    assert roles == {"Admin", "CS Manager", "CSM", "Sales Rep"}
+    assert roles == {"Admin", "CS Manager", "CSM", "Sales Rep", "Sales Manager"}
     assert User.objects.get(username="admin").is_superuser
 
 

@@ -101,7 +101,7 @@ def test_without_an_owner_the_reminder_is_skipped(rep, win_and_enroll):
     onboarding_playbook(extra_steps=[handoff_reminder()])
     deal = closable_deal(owner=None)
 
-    run = run_handoff(win_and_enroll(deal, rep))
+    run = run_handoff(win_and_enroll(deal, None))  # closed by an integration: no owner
 
     assert run.result == {"skipped": "no recipient"}
     assert not Notification.objects.exists()
@@ -110,9 +110,9 @@ def test_without_an_owner_the_reminder_is_skipped(rep, win_and_enroll):
 
 def test_recipient_without_an_email_address_gets_only_the_notification(rep, win_and_enroll):
     onboarding_playbook(extra_steps=[handoff_reminder()])
-    owner = UserFactory(username="quinn", email="")
+    owner = UserFactory(username="quinn", email="", role="Sales Rep")
 
-    run_handoff(win_and_enroll(closable_deal(owner=owner), rep))
+    run_handoff(win_and_enroll(closable_deal(owner=owner), owner))
 
     assert Notification.objects.filter(recipient=owner).count() == 1
     assert not EmailMessage.objects.exists()

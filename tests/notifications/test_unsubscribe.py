@@ -104,10 +104,8 @@ def test_a_staff_change_is_recorded_too(grace, cs_manager):
     from apps.customers.services import contact_update
 
     contact_update(contact=grace, actor=None, unsubscribed=True)
-    contact_update(contact=grace, actor=None, unsubscribed=False)
+    contact_update(contact=grace, actor=None, unsubscribed=False, consent_reason="Asked again")
 
-    assert list(ConsentChange.objects.order_by("id").values_list("unsubscribed", "how")) == [
-        (True, "staff"),
-        (False, "staff"),
-    ]
+    recorded = ConsentChange.objects.order_by("id").values_list("unsubscribed", "how", "reason")
+    assert list(recorded) == [(True, "staff", ""), (False, "staff", "Asked again")]
     assert mail.outbox == []

@@ -280,12 +280,24 @@ def task_update(*, task: Task, actor: Any, reason: str = "", **changes: Any) -> 
     require_known_fields(changes, (*TASK_DETAILS, "assignee"))
     if not getattr(actor, "is_authenticated", False) or not actor.has_perm("queues.change_task"):
         raise NotPermitted("You may not change tasks.")
+    require_can_work(task, actor)
     assign = "assignee" in changes
     assignee = changes.pop("assignee", None)
+    before = {name: getattr(task, name) for name in changes}
     changed = model_changes_apply(task, changes)
     if changed:
         model_validate(task, message="The task was not saved.", fields=changed)
         task_save_fields(task, changed)
+        activity_record(
+            task,
+            Activity.EDITED,
+            actor=actor,
+            message="; ".join(
+                f"{Task._meta.get_field(name).verbose_name}: {before[name]} → {getattr(task, name)}"
+                for name in changed
+            )
+            + (f" ({reason})" if reason else ""),
+        )
     if assign and getattr(assignee, "pk", None) != task.assignee_id:
         task_assign(task=task, actor=actor, assignee=assignee, reason=reason)
     return task
