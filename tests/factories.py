@@ -42,6 +42,7 @@ ROLE_GRANTS = (
     "apps.growth.migrations.0002_role_perms",
     "apps.growth.migrations.0004_expansion_perms",
     "apps.growth.migrations.0006_referral_perms_and_queue",
+    "apps.apitokens.migrations.0002_admin_perms",
 )
 
 
