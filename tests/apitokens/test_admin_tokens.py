@@ -4,6 +4,7 @@ import pytest
 
 from apps.apitokens.models import ApiToken
 from apps.apitokens.services import api_token_create
+from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -38,9 +39,7 @@ def test_admin_revokes_tokens(client, admin_user, csm, rep):
     assert list(ApiToken.objects.all()) == [kept]
 
 
-def test_the_admin_role_may_revoke_without_being_superuser(client, csm):
-    from tests.factories import UserFactory
-
+def test_the_admin_role_may_revoke_without_being_superuser(csm):
     admin = UserFactory(username="adele", role="Admin", is_staff=True)
     assert admin.has_perm("apitokens.delete_apitoken")
     assert not csm.has_perm("apitokens.view_apitoken")
