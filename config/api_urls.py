@@ -1,7 +1,7 @@
 from django.urls import include, path
-from rest_framework.authtoken.views import obtain_auth_token
 from rest_framework.routers import DefaultRouter
 
+from apps.apitokens.api import ApiTokenViewSet, ObtainTokenView
 from apps.customers.api import AccountViewSet, ContactViewSet, ProductViewSet
 from apps.deals.api import DealLineItemViewSet, DealViewSet, LossReasonViewSet, WinReasonViewSet
 from apps.engine.api import BulkEnrollmentViewSet
@@ -11,6 +11,7 @@ from apps.queues.api import QueueViewSet, TaskViewSet
 from apps.surveys.api import ResponseViewSet
 
 router = DefaultRouter()
+router.register("auth/tokens", ApiTokenViewSet, basename="api-token-own")
 router.register("accounts", AccountViewSet)
 router.register("contacts", ContactViewSet)
 router.register("products", ProductViewSet)
@@ -28,6 +29,6 @@ router.register("expansion-deals", ExpansionDealViewSet)
 router.register("survey-responses", ResponseViewSet, basename="survey-response")
 
 urlpatterns = [
-    path("auth/token/", obtain_auth_token, name="api-token"),
+    path("auth/token/", ObtainTokenView.as_view(), name="api-token"),
     path("", include(router.urls)),
 ]

@@ -6,6 +6,7 @@ to PostgreSQL and Redis; ``AFTERWIN_PRODUCTION=1`` turns on the production harde
 makes the secret key and allowed hosts mandatory.
 """
 
+import datetime as dt
 from pathlib import Path
 
 import environ
@@ -80,13 +81,14 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "rest_framework",
-    "rest_framework.authtoken",
+    "knox",
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_htmx",
     "django_ratelimit",
     "apps.core",
+    "apps.apitokens",
     "apps.customers",
     "apps.deals",
     "apps.playbooks",
@@ -218,7 +220,7 @@ if PRODUCTION:
 REST_FRAMEWORK = {
     # Token first: an anonymous request then gets 401 with a WWW-Authenticate header.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "apps.apitokens.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["apps.core.permissions.ModelPermissions"],
@@ -229,8 +231,17 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PAGINATION_CLASS": "apps.core.pagination.Pagination",
     "PAGE_SIZE": 25,
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "apps.core.api_schema.AutoSchema",
     "EXCEPTION_HANDLER": "apps.core.api_errors.exception_handler",
+}
+# API tokens (django-rest-knox): only a digest of each key is stored; a token ends
+# API_TOKEN_TTL_DAYS after it is made. The header keeps DRF's form, "Token <key>".
+API_TOKEN_TTL_DAYS = _env_int("API_TOKEN_TTL_DAYS", 90, minimum=1)
+KNOX_TOKEN_MODEL = "apitokens.ApiToken"
+REST_KNOX = {
+    "TOKEN_TTL": dt.timedelta(days=API_TOKEN_TTL_DAYS),
+    "AUTH_HEADER_PREFIX": "Token",
+    "AUTO_REFRESH": False,
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Afterwin API",
@@ -314,6 +325,7 @@ CELERY_BEAT_SCHEDULE = {
     "task-reminders": {"task": "notifications.send_task_reminders", "schedule": 300.0},
     "daily-digests": {"task": "notifications.send_digests", "schedule": 300.0},
     "survey-reminders": {"task": "surveys.send_reminders", "schedule": 600.0},
+    "api-tokens-delete-expired": {"task": "apitokens.delete_expired", "schedule": 3600.0},
 }
 
 # Afterwin ------------------------------------------------------------------------------

@@ -17,6 +17,7 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(next_page="login"), name="logout"),
     path("", include("apps.queues.urls")),
     path("notifications/", include("apps.notifications.urls")),
+    path("api-tokens/", include("apps.apitokens.urls")),
     path("surveys/", include("apps.surveys.urls")),
     path("growth/", include("apps.growth.urls")),
     path("healthz", healthz, name="healthz"),

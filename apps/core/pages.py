@@ -3,7 +3,8 @@ counts, where "/" leads and safe "next" links. The layout itself is templates/ba
 
 Apps contribute without core knowing them: in their ``AppConfig.ready()`` they register a
 top-bar count (``register_topbar_count``) and, for one of them, the start page
-(``register_start_page``). So no app imports another to draw a page.
+(``register_start_page``), and sections of the Preferences page
+(``register_preferences_section``). So no app imports another to draw a page.
 """
 
 import functools
@@ -57,8 +58,18 @@ class TaskPanel:
     read: Callable[[Any], list[Any]]
 
 
+@dataclass(frozen=True)
+class PreferencesSection:
+    """A section of the Preferences page another app draws: ``template`` rendered with
+    what ``read(request)`` returns added to the page's context."""
+
+    template: str
+    read: Callable[[HttpRequest], dict[str, Any]]
+
+
 _nav_links: dict[str, NavLink] = {}
 _task_panels: dict[str, TaskPanel] = {}
+_preferences_sections: dict[str, PreferencesSection] = {}
 
 
 def register_nav_link(*, label: str, url_name: str, permission: str | None, key: str) -> None:
@@ -84,6 +95,18 @@ def task_panels(task: Any) -> list[tuple[str, list[Any]]]:
     """(template, items) for each registered panel that has something for ``task``."""
     panels = [(panel.template, panel.read(task)) for panel in _task_panels.values()]
     return [(template, items) for template, items in panels if items]
+
+
+def register_preferences_section(
+    template: str, read: Callable[[HttpRequest], dict[str, Any]]
+) -> None:
+    """Show ``template`` on the Preferences page with the context ``read(request)`` gives."""
+    _preferences_sections[template] = PreferencesSection(template=template, read=read)
+
+
+def preferences_sections(request: HttpRequest) -> list[tuple[str, dict[str, Any]]]:
+    """(template, context) for each registered section of the Preferences page."""
+    return [(section.template, section.read(request)) for section in _preferences_sections.values()]
 
 
 def topbar_counts(user: Any) -> dict[str, int]:

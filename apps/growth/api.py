@@ -158,6 +158,43 @@ class ReferralSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class FunnelRowSerializer(serializers.Serializer):
+    """One row of the referral funnel (``referral_funnel``)."""
+
+    group = serializers.CharField(help_text='"All", a month (YYYY-MM) or a segment')
+    asked = serializers.IntegerField()
+    opened = serializers.IntegerField()
+    submitted = serializers.IntegerField()
+    deals = serializers.IntegerField()
+    won = serializers.IntegerField()
+    conversion_rate = serializers.FloatField(allow_null=True, help_text="Won per submitted, %")
+    revenue = serializers.DictField(
+        child=serializers.CharField(), help_text="Referred revenue won, per currency"
+    )
+    median_days_to_convert = serializers.FloatField(allow_null=True)
+
+
+class PipelineRowSerializer(serializers.Serializer):
+    """One row of the expansion pipeline (``expansion_pipeline``): by step it names the
+    playbook, version and step; by month or segment, the group."""
+
+    playbook = serializers.CharField(required=False)
+    version = serializers.IntegerField(required=False, allow_null=True)
+    step = serializers.CharField(required=False, allow_null=True)
+    group = serializers.CharField(required=False)
+    prompted = serializers.IntegerField()
+    open = serializers.IntegerField()
+    won = serializers.IntegerField()
+    lost = serializers.IntegerField()
+    win_rate = serializers.FloatField(allow_null=True, help_text="Won per closed, %")
+    pipeline = serializers.DictField(
+        child=serializers.CharField(), help_text="Open amount, per currency"
+    )
+    won_revenue = serializers.DictField(
+        child=serializers.CharField(), help_text="Revenue won, per currency"
+    )
+
+
 class ReferralFilter(filters.FilterSet):
     converted = filters.BooleanFilter(field_name="converted_at", lookup_expr="isnull", exclude=True)
 
@@ -181,9 +218,9 @@ class ReferralViewSet(viewsets.ReadOnlyModelViewSet):
             *RESULT_PARAMETERS,
             OpenApiParameter("by", str, enum=list(BY), description="One row per month or segment"),
         ],
-        responses={200: OpenApiTypes.OBJECT},
+        responses={200: FunnelRowSerializer(many=True)},
     )
-    @action(detail=False, methods=["get"])
+    @action(detail=False, methods=["get"], pagination_class=None, filter_backends=[])
     def funnel(self, request: Request) -> Response:
         """Asked → link opened → referral sent → deal → won, with the conversion rate, the
         referred revenue per currency and the median days to convert, for the asks made in
@@ -233,9 +270,9 @@ class ExpansionDealViewSet(viewsets.ReadOnlyModelViewSet):
             *RESULT_PARAMETERS,
             OpenApiParameter("by", str, enum=list(PIPELINE_BY), description="Default: step"),
         ],
-        responses={200: OpenApiTypes.OBJECT},
+        responses={200: PipelineRowSerializer(many=True)},
     )
-    @action(detail=False, methods=["get"])
+    @action(detail=False, methods=["get"], pagination_class=None, filter_backends=[])
     def pipeline(self, request: Request) -> Response:
         """Prompted, open (with their amount), won (with the revenue attributed), lost and
         the win rate, by playbook step (playbook, version, step), month or segment."""

@@ -38,14 +38,31 @@ def default_threshold() -> Decimal:
     return Decimal(str(getattr(settings, "GROWTH_USAGE_THRESHOLD_PERCENT", 80)))
 
 
-def _whole(value: Any) -> int | None:
+# Larger numbers than the columns hold are refused here: the database would raise on them.
+MAX_ID = 2**63 - 1
+MAX_UNITS = 2**31 - 1  # PositiveIntegerField
+
+
+def _whole(value: Any, maximum: int = MAX_ID) -> int | None:
     if isinstance(value, bool):
         return None
     try:
         number = Decimal(str(value))
     except (InvalidOperation, ValueError):
         return None
-    return int(number) if number == number.to_integral_value() and number >= 0 else None
+    if not number.is_finite() or number != number.to_integral_value():
+        return None
+    return int(number) if 0 <= number <= maximum else None
+
+
+def _moment(value: Any) -> Any:
+    """``value`` as a datetime if it is one or an ISO 8601 string of one, else None."""
+    if not isinstance(value, str):
+        return value
+    try:
+        return parse_datetime(value)
+    except ValueError:  # well-formed but impossible, e.g. minute 99
+        return None
 
 
 def _parse(items: list[Any]) -> tuple[list[UsageSnapshot], dict[str, list[str]]]:
@@ -73,17 +90,17 @@ def _parse(items: list[Any]) -> tuple[list[UsageSnapshot], dict[str, list[str]]]
         product = by_sku.get(str(row.get("product"))) or products.get(_whole(row.get("product")))
         if product is None:
             problems["product"] = f"There is no product with the id or SKU {row.get('product')!r}."
-        measured = row.get("measured_at")
-        moment = parse_datetime(measured) if isinstance(measured, str) else measured
+        moment = _moment(row.get("measured_at"))
         if not isinstance(moment, dt.datetime):
             problems["measured_at"] = "Give the moment as ISO 8601, e.g. 2026-11-30T09:00:00Z."
         elif moment.tzinfo is None:
             problems["measured_at"] = "Include the time zone, e.g. 2026-11-30T09:00:00Z."
-        licensed, used = _whole(row.get("licensed_units")), _whole(row.get("used_units"))
+        licensed = _whole(row.get("licensed_units"), MAX_UNITS)
+        used = _whole(row.get("used_units"), MAX_UNITS)
         if licensed is None:
-            problems["licensed_units"] = "A whole number, 0 or more."
+            problems["licensed_units"] = f"A whole number from 0 to {MAX_UNITS}."
         if used is None:
-            problems["used_units"] = "A whole number, 0 or more."
+            problems["used_units"] = f"A whole number from 0 to {MAX_UNITS}."
         if problems:
             errors.update({f"{index}.{field}": [message] for field, message in problems.items()})
             continue

@@ -14,7 +14,13 @@ from django.views.decorators.http import require_GET, require_POST
 
 from apps.core.errors import ValidationFailed
 from apps.core.models import Profile
-from apps.core.pages import cs_page, render_page, safe_next, stays_on_site
+from apps.core.pages import (
+    cs_page,
+    preferences_sections,
+    render_page,
+    safe_next,
+    stays_on_site,
+)
 from apps.core.services import profile_update
 from apps.notifications.forms import PreferencesForm
 from apps.notifications.models import Notification
@@ -99,7 +105,8 @@ def notification_open(request: HttpRequest, pk: int) -> HttpResponse:
 @cs_page(permission=None)
 def preferences(request: HttpRequest) -> HttpResponse:
     """Time zone, working hours, digest time, out of office and backup, capacity, and
-    which channels each kind of notification uses."""
+    which channels each kind of notification uses; then the sections other apps register
+    (API tokens), which post to their own views."""
     profile = request.profile
     form = PreferencesForm(request.POST or None, instance=profile, user=request.user)
     if request.method == "POST" and form.is_valid():
@@ -116,6 +123,6 @@ def preferences(request: HttpRequest) -> HttpResponse:
     return render_page(
         request,
         "notifications/preferences.html",
-        {"form": form, "nav": "preferences"},
+        {"form": form, "nav": "preferences", "sections": preferences_sections(request)},
         status=status,
     )

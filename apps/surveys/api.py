@@ -131,7 +131,7 @@ class ResponseViewSet(viewsets.ReadOnlyModelViewSet):
         parameters=[OpenApiParameter("by", str, enum=[*GROUPS])],
         responses=MetricsSerializer(many=True),
     )
-    @action(detail=False, methods=["get"])
+    @action(detail=False, methods=["get"], pagination_class=None)
     def metrics(self, request: Request) -> ApiResponse:
         """NPS, CSAT, CES, response rate and suppressions for the filtered responses;
         with ``by`` one row per month, playbook, segment or CSM."""

@@ -42,6 +42,7 @@ def test_production_settings_pass_check_deploy_without_warnings():
         ({"CELERY_BROKER_URL": "amqp://guest@localhost//"}, "CELERY_BROKER_URL"),
         ({"DJANGO_DEBUG": "maybe"}, "DJANGO_DEBUG"),
         ({"ENGINE_BATCH_SIZE": "soon"}, "ENGINE_BATCH_SIZE"),
+        ({"API_TOKEN_TTL_DAYS": "0"}, "API_TOKEN_TTL_DAYS"),
     ],
 )
 def test_bad_setting_fails_at_start_up_naming_the_variable(env, named):

@@ -120,3 +120,22 @@ def test_the_api_takes_one_or_a_batch_and_refuses_too_many(seats):
         api.post("/api/usage-snapshots/", snap(account, seats, 9, 1), format="json").status_code
         == 403
     )
+
+
+def test_impossible_moments_and_numbers_too_big_are_bad_input_not_errors(seats):
+    account = AccountFactory()
+    api = APIClient()
+    api.force_authenticate(UserFactory(username="ada", is_superuser=True))
+
+    refused = api.post(
+        "/api/usage-snapshots/",
+        [
+            {**snap(account, seats, 0, 5), "measured_at": "2026-11-30T12:99:00Z"},
+            {**snap(account, seats, 1, 5), "used_units": 10**21, "account": 10**30},
+        ],
+        format="json",
+    )
+
+    assert refused.status_code == 400
+    assert set(refused.json()) == {"0.measured_at", "1.used_units", "1.account"}
+    assert not UsageSnapshot.objects.exists()

@@ -94,7 +94,6 @@ class Migration(migrations.Migration):
     dependencies = [
         ("auth", "0012_alter_user_first_name_max_length"),
         ("contenttypes", "0002_remove_content_type_name"),
-        ("authtoken", "0004_alter_tokenproxy_options"),
         ("customers", "0001_initial"),
         ("deals", "0001_initial"),
         ("playbooks", "0001_initial"),
