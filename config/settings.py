@@ -50,12 +50,33 @@ DEBUG = _env_bool("DJANGO_DEBUG", not PRODUCTION)
 if PRODUCTION and DEBUG:
     raise ImproperlyConfigured("DJANGO_DEBUG must be off when AFTERWIN_PRODUCTION=1.")
 
+# Published in this file, so anyone can sign sessions and links with it.
+DEVELOPMENT_SECRET_KEY = "insecure-development-key-not-for-production-use-000000"
+
+
+def _production_secret_key_problem(key: str) -> str | None:
+    """Why ``key`` must not sign production sessions and links, or None if it may."""
+    if not key:
+        return "is not set"
+    if key == DEVELOPMENT_SECRET_KEY:
+        return "is the development key published in config/settings.py"
+    # Django's startproject keys are "django-insecure-…"; ours and copies say "insecure-".
+    if key.startswith(("insecure-", "django-insecure-")):
+        return "starts with 'insecure-', which marks a key not meant for production"
+    if len(key) < 50:
+        return f"is {len(key)} characters long; it needs at least 50"
+    if len(set(key)) < 5:
+        return "repeats too few characters to be random"
+    return None
+
+
 if PRODUCTION:
     SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="")
-    if len(SECRET_KEY) < 50 or len(set(SECRET_KEY)) < 5:
+    if problem := _production_secret_key_problem(SECRET_KEY):
         raise ImproperlyConfigured(
-            "DJANGO_SECRET_KEY must be set to a random string of at least 50 characters "
-            "when AFTERWIN_PRODUCTION=1."
+            f"DJANGO_SECRET_KEY {problem}. With AFTERWIN_PRODUCTION=1 it must be a random "
+            "string of at least 50 characters, e.g. from "
+            "python -c 'import secrets; print(secrets.token_urlsafe(64))'."
         )
     ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=[])
     if not ALLOWED_HOSTS:
@@ -63,9 +84,7 @@ if PRODUCTION:
             "DJANGO_ALLOWED_HOSTS must list the host names served when AFTERWIN_PRODUCTION=1."
         )
 else:
-    SECRET_KEY = env.str(
-        "DJANGO_SECRET_KEY", default="insecure-development-key-not-for-production-use-000000"
-    )
+    SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="") or DEVELOPMENT_SECRET_KEY
     ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
 
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
