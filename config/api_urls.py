@@ -1,6 +1,7 @@
 from django.urls import include, path
-from rest_framework.authtoken.views import obtain_auth_token
+from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.routers import DefaultRouter
+from rest_framework.settings import api_settings
 
 from apps.customers.api import AccountViewSet, ContactViewSet, ProductViewSet
 from apps.deals.api import DealLineItemViewSet, DealViewSet, LossReasonViewSet, WinReasonViewSet
@@ -28,6 +29,11 @@ router.register("expansion-deals", ExpansionDealViewSet)
 router.register("survey-responses", ResponseViewSet, basename="survey-response")
 
 urlpatterns = [
-    path("auth/token/", obtain_auth_token, name="api-token"),
+    # DRF's token view names its own parsers; it gets the API's (depth-limited JSON).
+    path(
+        "auth/token/",
+        ObtainAuthToken.as_view(parser_classes=api_settings.DEFAULT_PARSER_CLASSES),
+        name="api-token",
+    ),
     path("", include(router.urls)),
 ]
