@@ -243,9 +243,11 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["apps.core.permissions.ModelPermissions"],
     "DEFAULT_FILTER_BACKENDS": [
-        "django_filters.rest_framework.DjangoFilterBackend",
+        # django-filter and DRF's search, refusing values that mean nothing (a 400
+        # naming the parameter): ?unread=maybe, a NUL in ?search=.
+        "apps.core.filters.DjangoFilterBackend",
         "rest_framework.filters.OrderingFilter",
-        "rest_framework.filters.SearchFilter",
+        "apps.core.filters.StrictSearchFilter",
     ],
     "DEFAULT_PAGINATION_CLASS": "apps.core.pagination.Pagination",
     "PAGE_SIZE": 25,
