@@ -29,10 +29,14 @@ router.register("expansion-deals", ExpansionDealViewSet)
 router.register("survey-responses", ResponseViewSet, basename="survey-response")
 
 urlpatterns = [
-    # DRF's token view names its own parsers; it gets the API's (depth-limited JSON).
+    # DRF's token view names its own parsers and no throttles; it gets the API's
+    # (depth-limited JSON, the request rates).
     path(
         "auth/token/",
-        ObtainAuthToken.as_view(parser_classes=api_settings.DEFAULT_PARSER_CLASSES),
+        ObtainAuthToken.as_view(
+            parser_classes=api_settings.DEFAULT_PARSER_CLASSES,
+            throttle_classes=api_settings.DEFAULT_THROTTLE_CLASSES,
+        ),
         name="api-token",
     ),
     path("", include(router.urls)),

@@ -6,6 +6,8 @@ to PostgreSQL and Redis; ``AFTERWIN_PRODUCTION=1`` turns on the production harde
 makes the secret key and allowed hosts mandatory.
 """
 
+import re
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -42,6 +44,17 @@ def _env_int(name: str, default: int, minimum: int = 0) -> int:
         raise ImproperlyConfigured(f"{name}={raw!r} is not a whole number.") from None
     if value < minimum:
         raise ImproperlyConfigured(f"{name}={value} must be at least {minimum}.")
+    return value
+
+
+def _env_rate(name: str, default: str) -> str:
+    """A request rate as DRF and django-ratelimit write it: ``60/min``, ``5/s``, ``1000/day``."""
+    value = env.str(name, default="") or default
+    if not re.fullmatch(r"[1-9]\d*/(s|sec|second|m|min|minute|h|hour|d|day)", value):
+        raise ImproperlyConfigured(
+            f"{name}={value!r} is not a rate; write it as a number of requests per "
+            "second, minute, hour or day, e.g. 60/min."
+        )
     return value
 
 
@@ -105,6 +118,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "django_htmx",
     "django_ratelimit",
+    "axes",
     "apps.core",
     "apps.customers",
     "apps.deals",
@@ -130,6 +144,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "django_ratelimit.middleware.RatelimitMiddleware",
+    # Last: it turns a login refused for too many failures into the lockout response.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -188,6 +204,12 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# django-axes' backend first: it refuses authenticate() for a locked-out username and
+# address before any password is checked.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 
@@ -234,6 +256,20 @@ if PRODUCTION:
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
 
+# Failed logins (django-axes): every login form and API login view goes through
+# authenticate(), which axes counts and refuses. After LOGIN_FAILURE_LIMIT failures for one
+# username from one address, that pair is locked out for LOGIN_COOLOFF_MINUTES (a 429 with
+# Retry-After). The pair, not the username alone: a username alone would let anyone lock a
+# colleague out by typing their name, and an address alone would lock out a whole office
+# behind one NAT address. Every attempt during a lockout starts the cool-off again.
+AXES_FAILURE_LIMIT = _env_int("LOGIN_FAILURE_LIMIT", 10, minimum=1)
+AXES_COOLOFF_TIME = timedelta(minutes=_env_int("LOGIN_COOLOFF_MINUTES", 15, minimum=1))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = True
+AXES_LOCKOUT_CALLABLE = "apps.core.login_throttle.lockout_response"
+AXES_VERBOSE = False
+
 # REST framework ------------------------------------------------------------------------
 REST_FRAMEWORK = {
     # Token first: an anonymous request then gets 401 with a WWW-Authenticate header.
@@ -249,6 +285,11 @@ REST_FRAMEWORK = {
         "rest_framework.filters.OrderingFilter",
         "apps.core.filters.StrictSearchFilter",
     ],
+    # Per address without a login, per user with one: 429 with Retry-After past the rate.
+    "DEFAULT_THROTTLE_CLASSES": [
+        "apps.core.throttles.AnonRateThrottle",
+        "apps.core.throttles.UserRateThrottle",
+    ],
     "DEFAULT_PAGINATION_CLASS": "apps.core.pagination.Pagination",
     "PAGE_SIZE": 25,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
@@ -260,6 +301,8 @@ REST_FRAMEWORK = {
         "rest_framework.parsers.MultiPartParser",
     ],
 }
+API_THROTTLE_ANON_RATE = _env_rate("API_THROTTLE_ANON_RATE", "60/min")
+API_THROTTLE_USER_RATE = _env_rate("API_THROTTLE_USER_RATE", "1200/min")
 SPECTACULAR_SETTINGS = {
     "TITLE": "Afterwin API",
     "DESCRIPTION": "Deals, accounts, playbooks and the customer-success work they start.",
