@@ -102,6 +102,9 @@ else:
     ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
 
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
+# Reverse proxies in front of the web process that append the client's address to
+# X-Forwarded-For; per-address limits count that address (apps/core/client_ip.py).
+TRUSTED_PROXY_COUNT = _env_int("TRUSTED_PROXY_COUNT", 0)
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -289,6 +292,7 @@ AXES_RESET_ON_SUCCESS = True
 AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = True
 AXES_LOCKOUT_CALLABLE = "apps.core.login_throttle.lockout_response"
 AXES_VERBOSE = False
+AXES_CLIENT_IP_CALLABLE = "apps.core.client_ip.client_ip"
 
 # REST framework ------------------------------------------------------------------------
 REST_FRAMEWORK = {
@@ -479,6 +483,7 @@ SILENCED_SYSTEM_CHECKS = ["django_ratelimit.W001"] + (
 )
 # Public pages (survey answers, referrals, unsubscribe): django-ratelimit counts per IP and token.
 RATELIMIT_USE_CACHE = "default"
+RATELIMIT_IP_META_KEY = "apps.core.client_ip.client_ip"
 RATELIMIT_VIEW = "apps.core.views.rate_limited"
 PUBLIC_POST_RATE_PER_IP = env.str("PUBLIC_POST_RATE_PER_IP", default="30/m")
 PUBLIC_POST_RATE_PER_TOKEN = env.str("PUBLIC_POST_RATE_PER_TOKEN", default="5/m")

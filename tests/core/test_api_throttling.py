@@ -61,3 +61,37 @@ def test_a_bad_rate_or_limit_stops_start_up_naming_the_variable(env, named):
 
     assert result.returncode != 0
     assert named in result.stderr
+
+
+def test_a_forged_forwarded_for_header_does_not_reset_the_allowance(settings):
+    settings.API_THROTTLE_ANON_RATE = "2/min"
+    client = APIClient()
+
+    statuses = [
+        client.post(
+            "/api/auth/token/",
+            {"username": "x", "password": "y"},
+            HTTP_X_FORWARDED_FOR=f"198.51.100.{n}",
+        ).status_code
+        for n in range(3)
+    ]
+
+    assert statuses == [400, 400, 429]
+
+
+def test_behind_a_trusted_proxy_each_client_address_has_its_own_allowance(settings):
+    settings.API_THROTTLE_ANON_RATE = "1/min"
+    settings.TRUSTED_PROXY_COUNT = 1
+    client = APIClient()
+
+    def post(forwarded_for: str) -> int:
+        return client.post(
+            "/api/auth/token/",
+            {"username": "x", "password": "y"},
+            HTTP_X_FORWARDED_FOR=forwarded_for,
+        ).status_code
+
+    # The proxy appends the address it saw; what the client wrote to the left is ignored.
+    assert post("10.0.0.1, 203.0.113.7") == 400
+    assert post("10.0.0.2, 203.0.113.7") == 429
+    assert post("203.0.113.8") == 400

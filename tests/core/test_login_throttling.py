@@ -164,3 +164,18 @@ def test_any_drf_login_view_is_throttled_the_same_way():
     assert response.status_code == 429
     assert response["Retry-After"] == "900"
     assert "Too many failed login attempts" in response.json()["detail"]
+
+
+def test_behind_a_trusted_proxy_the_lockout_is_for_the_forwarded_address(client, settings):
+    settings.TRUSTED_PROXY_COUNT = 1
+    guess(client, "/login/", 10, HTTP_X_FORWARDED_FOR="203.0.113.7")
+
+    locked = client.post(
+        "/login/", {"username": "cleo", "password": GOOD}, HTTP_X_FORWARDED_FOR="203.0.113.7"
+    )
+    elsewhere = client.post(
+        "/login/", {"username": "cleo", "password": GOOD}, HTTP_X_FORWARDED_FOR="203.0.113.8"
+    )
+
+    assert (locked.status_code, elsewhere.status_code) == (429, 302)
+    assert AccessAttempt.objects.get().ip_address == "203.0.113.7"
