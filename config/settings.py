@@ -456,6 +456,7 @@ LOGGING = {
 
 # Caching: rate-limit counters on public pages, shared by every web process: in Redis
 # (CACHE_URL, or the broker's Redis), else in a database table (``createcachetable``).
+# Failed logins are counted in the database by django-axes, not here.
 _cache_url = env.str("CACHE_URL", default="") or (
     CELERY_BROKER_URL if CELERY_BROKER_IS_REDIS else ""
 )
@@ -471,7 +472,23 @@ CACHES = {
             "BACKEND": "django.core.cache.backends.db.DatabaseCache",
             "LOCATION": "afterwin_cache",
         }
-    )
+    ),
+    # The API's request counters (DRF throttles), touched on every API request: in Redis,
+    # else in each web process's memory (the database cache would write a row per request,
+    # and SQLite would serialise them). Without Redis every process counts on its own, so
+    # a client may get up to WEB_CONCURRENCY times the rate: a limit for abuse, not a quota.
+    "throttles": (
+        {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": _cache_url,
+            "KEY_PREFIX": "afterwin-throttle",
+        }
+        if _cache_url
+        else {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": "afterwin-throttles",
+        }
+    ),
 }
 # django-ratelimit lists Django's own Redis cache as "not officially supported" (W001),
 # though its increment is atomic. It refuses the database cache (E003) for want of an

@@ -3,12 +3,21 @@ the environment, and tests, set them. The address is the one every per-address l
 counts (``client_ip``): DRF's own would trust a client's X-Forwarded-For."""
 
 from django.conf import settings
+from django.core.cache import caches
 from rest_framework import throttling
 
 from apps.core.client_ip import client_ip
 
 
-class AnonRateThrottle(throttling.AnonRateThrottle):
+class CountInThrottleCache:
+    """Counters go to the ``throttles`` cache (see settings), looked up at each request."""
+
+    @property
+    def cache(self):
+        return caches["throttles"]
+
+
+class AnonRateThrottle(CountInThrottleCache, throttling.AnonRateThrottle):
     """Requests without a login, counted per address."""
 
     def get_rate(self) -> str:
@@ -18,7 +27,7 @@ class AnonRateThrottle(throttling.AnonRateThrottle):
         return client_ip(request)
 
 
-class UserRateThrottle(throttling.UserRateThrottle):
+class UserRateThrottle(CountInThrottleCache, throttling.UserRateThrottle):
     """Requests of a signed-in user (session or token), counted per user."""
 
     def get_rate(self) -> str:
