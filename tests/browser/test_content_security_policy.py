@@ -8,6 +8,7 @@ Chromium reports each blocked script, style, font or image on the console ("Refu
 import pytest
 
 from apps.engine.models import BulkEnrollment
+from apps.notifications.models import EmailMessage
 from apps.playbooks.models import PlaybookVersion
 from tests.browser.test_cs_flow import KICKOFF, expect, log_in
 
@@ -67,7 +68,8 @@ def test_the_cs_pages_report_no_violation(browser_page, violations, demo, screen
     expect()(page.get_by_role("heading", level=1)).to_have_text("Survey responses")
     screenshot(page, "32-responses-under-csp")
     page.goto("/notifications/")
-    page.goto("/growth/referrals/")
+    for path in ["/growth/referrals/", "/growth/expansion/", "/growth/whitespace/"]:
+        page.goto(path)
 
     assert violations == [], "\n".join(violations)
 
@@ -90,5 +92,23 @@ def test_the_admin_reports_no_violation(browser_page, violations, demo):
     ]:
         page.goto(path)
         expect()(page.locator("#content")).to_be_visible()
+
+    assert violations == [], "\n".join(violations)
+
+
+def test_an_email_shown_as_the_recipient_sees_it_keeps_its_styles(
+    browser_page, violations, demo, screenshot
+):
+    # The preview is an iframe of the email's own HTML, which inherits the page's policy;
+    # customer emails style themselves inline, as email clients need.
+    page = browser_page
+    page.goto("/login/")
+    log_in(page, "maria.manager")
+    email = EmailMessage.objects.exclude(body_html="").filter(body_html__contains="style=").first()
+
+    page.goto(f"/notifications/emails/{email.pk}/")
+    frame = page.frame_locator("iframe.email-frame")
+    expect()(frame.locator("body")).to_be_visible()
+    screenshot(page, "33-email-preview-under-csp")
 
     assert violations == [], "\n".join(violations)

@@ -9,6 +9,7 @@ from django.conf import settings
 from django.test import RequestFactory
 from django.views.defaults import server_error
 
+from apps.notifications.models import EmailMessage
 from apps.notifications.unsubscribe import unsubscribe_token
 from apps.surveys.tokens import invitation_token
 from tests.factories import ContactFactory
@@ -67,6 +68,23 @@ def test_the_cs_pages_admin_and_api_carry_the_policy(client, admin_user):
         response = client.get(path)
         assert response.status_code in (200, 404), path
         assert policy_of(response) == POLICY, path
+
+
+def test_the_email_preview_alone_allows_inline_styles(client, admin_user):
+    # Its sandboxed iframe shows a customer email, styled inline as mail clients need.
+    email = EmailMessage.objects.create(
+        to_email="ana@example.com",
+        subject="Hello",
+        body_text="Hello",
+        body_html='<p style="color:#555">Hello</p>',
+        idempotency_key="csp-test",
+    )
+    client.force_login(admin_user)
+
+    policy = policy_of(client.get(f"/notifications/emails/{email.pk}/"))
+
+    assert policy == {**POLICY, "style-src": "'self' 'unsafe-inline'"}
+    assert policy_of(client.get("/notifications/emails/")) == POLICY
 
 
 def test_the_api_docs_script_is_served_as_a_file_from_this_server(client, admin_user):
