@@ -7,9 +7,12 @@ makes the secret key and allowed hosts mandatory.
 """
 
 import datetime as dt
+import re
+from datetime import timedelta
 from pathlib import Path
 
 import environ
+from csp import constants as csp
 from django.core.exceptions import ImproperlyConfigured
 
 from config import broker
@@ -46,17 +49,49 @@ def _env_int(name: str, default: int, minimum: int = 0) -> int:
     return value
 
 
+def _env_rate(name: str, default: str) -> str:
+    """A request rate as DRF and django-ratelimit write it: ``60/min``, ``5/s``, ``1000/day``."""
+    value = env.str(name, default="") or default
+    if not re.fullmatch(r"[1-9]\d*/(s|sec|second|m|min|minute|h|hour|d|day)", value):
+        raise ImproperlyConfigured(
+            f"{name}={value!r} is not a rate; write it as a number of requests per "
+            "second, minute, hour or day, e.g. 60/min."
+        )
+    return value
+
+
 PRODUCTION = _env_bool("AFTERWIN_PRODUCTION", False)
 DEBUG = _env_bool("DJANGO_DEBUG", not PRODUCTION)
 if PRODUCTION and DEBUG:
     raise ImproperlyConfigured("DJANGO_DEBUG must be off when AFTERWIN_PRODUCTION=1.")
 
+# Published in this file, so anyone can sign sessions and links with it.
+DEVELOPMENT_SECRET_KEY = "insecure-development-key-not-for-production-use-000000"
+
+
+def _production_secret_key_problem(key: str) -> str | None:
+    """Why ``key`` must not sign production sessions and links, or None if it may."""
+    if not key:
+        return "is not set"
+    if key == DEVELOPMENT_SECRET_KEY:
+        return "is the development key published in config/settings.py"
+    # Django's startproject keys are "django-insecure-…"; ours and copies say "insecure-".
+    if key.startswith(("insecure-", "django-insecure-")):
+        return "starts with 'insecure-', which marks a key not meant for production"
+    if len(key) < 50:
+        return f"is {len(key)} characters long; it needs at least 50"
+    if len(set(key)) < 5:
+        return "repeats too few characters to be random"
+    return None
+
+
 if PRODUCTION:
     SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="")
-    if len(SECRET_KEY) < 50 or len(set(SECRET_KEY)) < 5:
+    if problem := _production_secret_key_problem(SECRET_KEY):
         raise ImproperlyConfigured(
-            "DJANGO_SECRET_KEY must be set to a random string of at least 50 characters "
-            "when AFTERWIN_PRODUCTION=1."
+            f"DJANGO_SECRET_KEY {problem}. With AFTERWIN_PRODUCTION=1 it must be a random "
+            "string of at least 50 characters, e.g. from "
+            "python -c 'import secrets; print(secrets.token_urlsafe(64))'."
         )
     ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=[])
     if not ALLOWED_HOSTS:
@@ -64,12 +99,13 @@ if PRODUCTION:
             "DJANGO_ALLOWED_HOSTS must list the host names served when AFTERWIN_PRODUCTION=1."
         )
 else:
-    SECRET_KEY = env.str(
-        "DJANGO_SECRET_KEY", default="insecure-development-key-not-for-production-use-000000"
-    )
+    SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="") or DEVELOPMENT_SECRET_KEY
     ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
 
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
+# Reverse proxies in front of the web process that append the client's address to
+# X-Forwarded-For; per-address limits count that address (apps/core/client_ip.py).
+TRUSTED_PROXY_COUNT = _env_int("TRUSTED_PROXY_COUNT", 0)
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -86,7 +122,9 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_htmx",
+    "csp",
     "django_ratelimit",
+    "axes",
     "apps.core",
     "apps.apitokens",
     "apps.customers",
@@ -103,6 +141,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "apps.core.middleware.ApiRequestSizeMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -110,8 +149,11 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "django_ratelimit.middleware.RatelimitMiddleware",
+    # Last: it turns a login refused for too many failures into the lockout response.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -170,6 +212,12 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# django-axes' backend first: it refuses authenticate() for a locked-out username and
+# address before any password is checked.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 
@@ -216,6 +264,38 @@ if PRODUCTION:
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
 
+# Content Security Policy (django-csp): scripts, styles, fonts and everything else from
+# our own origin only; no inline script or style (none of our pages has one), no
+# framing, no plugins, forms post only to us. Images may also be data: URLs (Swagger UI's
+# and the admin's icons).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [csp.SELF],
+        "script-src": [csp.SELF],
+        "style-src": [csp.SELF],
+        "img-src": [csp.SELF, "data:"],
+        "frame-ancestors": [csp.NONE],
+        "form-action": [csp.SELF],
+        "base-uri": [csp.NONE],
+        "object-src": [csp.NONE],
+    }
+}
+
+# Failed logins (django-axes): every login form and API login view goes through
+# authenticate(), which axes counts and refuses. After LOGIN_FAILURE_LIMIT failures for one
+# username from one address, that pair is locked out for LOGIN_COOLOFF_MINUTES (a 429 with
+# Retry-After). The pair, not the username alone: a username alone would let anyone lock a
+# colleague out by typing their name, and an address alone would lock out a whole office
+# behind one NAT address. Every attempt during a lockout starts the cool-off again.
+AXES_FAILURE_LIMIT = _env_int("LOGIN_FAILURE_LIMIT", 10, minimum=1)
+AXES_COOLOFF_TIME = timedelta(minutes=_env_int("LOGIN_COOLOFF_MINUTES", 15, minimum=1))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = True
+AXES_LOCKOUT_CALLABLE = "apps.core.login_throttle.lockout_response"
+AXES_VERBOSE = False
+AXES_CLIENT_IP_CALLABLE = "apps.core.client_ip.client_ip"
+
 # REST framework ------------------------------------------------------------------------
 REST_FRAMEWORK = {
     # Token first: an anonymous request then gets 401 with a WWW-Authenticate header.
@@ -225,14 +305,27 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["apps.core.permissions.ModelPermissions"],
     "DEFAULT_FILTER_BACKENDS": [
-        "django_filters.rest_framework.DjangoFilterBackend",
+        # django-filter and DRF's search, refusing values that mean nothing (a 400
+        # naming the parameter): ?unread=maybe, a NUL in ?search=.
+        "apps.core.filters.DjangoFilterBackend",
         "rest_framework.filters.OrderingFilter",
-        "rest_framework.filters.SearchFilter",
+        "apps.core.filters.StrictSearchFilter",
+    ],
+    # Per address without a login, per user with one: 429 with Retry-After past the rate.
+    "DEFAULT_THROTTLE_CLASSES": [
+        "apps.core.throttles.AnonRateThrottle",
+        "apps.core.throttles.UserRateThrottle",
     ],
     "DEFAULT_PAGINATION_CLASS": "apps.core.pagination.Pagination",
     "PAGE_SIZE": 25,
     "DEFAULT_SCHEMA_CLASS": "apps.core.api_schema.AutoSchema",
     "EXCEPTION_HANDLER": "apps.core.api_errors.exception_handler",
+    # DRF's JSON parser, refusing bodies nested too deeply (a 400, not a RecursionError).
+    "DEFAULT_PARSER_CLASSES": [
+        "apps.core.parsers.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
 }
 # API tokens (django-rest-knox): only a digest of each key is stored; a token ends
 # API_TOKEN_TTL_DAYS after it is made. The header keeps DRF's form, "Token <key>".
@@ -243,6 +336,8 @@ REST_KNOX = {
     "AUTH_HEADER_PREFIX": "Token",
     "AUTO_REFRESH": False,
 }
+API_THROTTLE_ANON_RATE = _env_rate("API_THROTTLE_ANON_RATE", "60/min")
+API_THROTTLE_USER_RATE = _env_rate("API_THROTTLE_USER_RATE", "1200/min")
 SPECTACULAR_SETTINGS = {
     "TITLE": "Afterwin API",
     "DESCRIPTION": "Deals, accounts, playbooks and the customer-success work they start.",
@@ -250,7 +345,6 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
-    "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "ENUM_NAME_OVERRIDES": {
         "DealKindEnum": "apps.deals.models.Deal.Kind",
@@ -375,6 +469,7 @@ LOGGING = {
 
 # Caching: rate-limit counters on public pages, shared by every web process: in Redis
 # (CACHE_URL, or the broker's Redis), else in a database table (``createcachetable``).
+# Failed logins are counted in the database by django-axes, not here.
 _cache_url = env.str("CACHE_URL", default="") or (
     CELERY_BROKER_URL if CELERY_BROKER_IS_REDIS else ""
 )
@@ -390,7 +485,23 @@ CACHES = {
             "BACKEND": "django.core.cache.backends.db.DatabaseCache",
             "LOCATION": "afterwin_cache",
         }
-    )
+    ),
+    # The API's request counters (DRF throttles), touched on every API request: in Redis,
+    # else in each web process's memory (the database cache would write a row per request,
+    # and SQLite would serialise them). Without Redis every process counts on its own, so
+    # a client may get up to WEB_CONCURRENCY times the rate: a limit for abuse, not a quota.
+    "throttles": (
+        {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": _cache_url,
+            "KEY_PREFIX": "afterwin-throttle",
+        }
+        if _cache_url
+        else {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": "afterwin-throttles",
+        }
+    ),
 }
 # django-ratelimit lists Django's own Redis cache as "not officially supported" (W001),
 # though its increment is atomic. It refuses the database cache (E003) for want of an
@@ -402,6 +513,7 @@ SILENCED_SYSTEM_CHECKS = ["django_ratelimit.W001"] + (
 )
 # Public pages (survey answers, referrals, unsubscribe): django-ratelimit counts per IP and token.
 RATELIMIT_USE_CACHE = "default"
+RATELIMIT_IP_META_KEY = "apps.core.client_ip.client_ip"
 RATELIMIT_VIEW = "apps.core.views.rate_limited"
 PUBLIC_POST_RATE_PER_IP = env.str("PUBLIC_POST_RATE_PER_IP", default="30/m")
 PUBLIC_POST_RATE_PER_TOKEN = env.str("PUBLIC_POST_RATE_PER_TOKEN", default="5/m")

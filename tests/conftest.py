@@ -1,4 +1,6 @@
 import pytest
+from django.core.cache import caches
+from django.test import override_settings
 
 from tests.factories import UserFactory
 from tests.services import switch_broker
@@ -40,3 +42,23 @@ def _isolated_broker():
     switch_broker("memory://")
     yield
     switch_broker(previous)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _throttle_counters_in_memory():
+    """The API's request counters live in this process during tests, even when Redis is
+    configured, so that each test can start with none (a Redis cache's clear() would
+    empty the whole database it shares with the broker)."""
+    from django.conf import settings
+
+    caches_ = {
+        **settings.CACHES,
+        "throttles": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    }
+    with override_settings(CACHES=caches_):
+        yield
+
+
+@pytest.fixture(autouse=True)
+def _fresh_throttle_counters(_throttle_counters_in_memory):
+    caches["throttles"].clear()

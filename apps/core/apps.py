@@ -7,6 +7,11 @@ class CoreConfig(AppConfig):
     verbose_name = "Core"
 
     def ready(self) -> None:
-        from apps.core import events, outbox
+        from axes.signals import user_locked_out
+
+        from apps.core import events, login_throttle, outbox
 
         outbox.register_drainer("events", events.events_drain)
+        user_locked_out.connect(
+            login_throttle.lockout_reaches_the_django_request, dispatch_uid="core.lockout"
+        )

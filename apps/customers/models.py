@@ -6,7 +6,12 @@ from django.db import models
 
 from apps.core import clock
 from apps.core.models import TimeStampedModel
-from apps.core.validators import validate_country, validate_timezone
+from apps.core.validators import (
+    validate_country,
+    validate_currency,
+    validate_domain,
+    validate_timezone,
+)
 
 
 class Account(TimeStampedModel):
@@ -23,7 +28,9 @@ class Account(TimeStampedModel):
         CHURNED = "churned", "Churned"
 
     name = models.CharField(max_length=200)
-    domain = models.CharField(max_length=253, blank=True)
+    domain = models.CharField(
+        max_length=253, blank=True, validators=[validate_domain], help_text="e.g. acme.com"
+    )
     timezone = models.CharField(
         max_length=64, default="UTC", validators=[validate_timezone], help_text="IANA name"
     )
@@ -133,7 +140,9 @@ class Product(TimeStampedModel):
     list_price = models.DecimalField(
         max_digits=12, decimal_places=2, validators=[MinValueValidator(Decimal("0"))]
     )
-    currency = models.CharField(max_length=3, default="USD")
+    currency = models.CharField(
+        max_length=3, default="USD", validators=[validate_currency], help_text="ISO 4217"
+    )
     active = models.BooleanField(default=True)
 
     class Meta:

@@ -19,6 +19,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from apps.core.errors import ValidationFailed
+from apps.core.filters import FilterSet
 from apps.core.permissions import ModelPermissions
 from apps.deals import selectors, services
 from apps.deals.models import (
@@ -263,7 +264,7 @@ class TransitionPermission(ModelPermissions):
     perms_map = {**ModelPermissions.perms_map, "POST": ["%(app_label)s.view_%(model_name)s"]}
 
 
-class DealFilter(filters.FilterSet):
+class DealFilter(FilterSet):
     stage = filters.MultipleChoiceFilter(choices=Stage.choices)
     kind = filters.MultipleChoiceFilter(choices=Deal.Kind.choices)
     close_date = filters.DateFromToRangeFilter()

@@ -7,6 +7,7 @@ from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
 from apps.core import clock
 from apps.core.models import TimeStampedModel
+from apps.core.validators import validate_currency
 from apps.customers.models import Account, Contact, Product
 
 
@@ -91,7 +92,13 @@ class Deal(ConcurrentTransitionMixin, TimeStampedModel):
         blank=True,
         validators=[MinValueValidator(Decimal("0"))],
     )
-    currency = models.CharField(max_length=3, blank=True, default="USD")
+    currency = models.CharField(
+        max_length=3,
+        blank=True,
+        default="USD",
+        validators=[validate_currency],
+        help_text="ISO 4217",
+    )
     close_date = models.DateField(null=True, blank=True)
     primary_contact = models.ForeignKey(
         Contact, null=True, blank=True, on_delete=models.SET_NULL, related_name="deals"

@@ -27,6 +27,7 @@ from apps.core import clock
 from apps.core.errors import Conflict, NotPermitted, ValidationFailed
 from apps.core.events import event_emit
 from apps.core.models import Profile
+from apps.core.validators import currency_codes
 from apps.core.writes import (
     model_changes_apply,
     model_validate,
@@ -295,8 +296,10 @@ def deal_close_won_blockers(
 
     if deal.amount is None or deal.amount <= 0:
         block("amount", "Enter an amount greater than zero.")
-    if not deal.currency or len(deal.currency) != 3:
-        block("currency", "Enter a three-letter currency code such as USD.")
+    if not deal.currency:
+        block("currency", "Enter an ISO 4217 currency code such as USD.")
+    elif deal.currency not in currency_codes():
+        block("currency", f"“{deal.currency}” is not an ISO 4217 currency code (for example EUR).")
     if deal.close_date is None:
         block("close_date", "Enter the close date.")
     contact = deal_effective_primary_contact(deal)

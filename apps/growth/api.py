@@ -1,7 +1,6 @@
 """REST endpoints for growth: usage signals in (one snapshot or a batch), referrals and
 expansion deals out, with the funnel and pipeline figures of the results pages."""
 
-from django_filters import rest_framework as filters
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import mixins, serializers, status, viewsets
@@ -10,6 +9,7 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from apps.core.filters import FilterSet, StrictBooleanFilter
 from apps.growth.forms import ResultFilterForm
 from apps.growth.models import ExpansionDeal, Referral, Reward, UsageSnapshot
 from apps.growth.results import (
@@ -43,7 +43,7 @@ class UsageSnapshotSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class UsageSnapshotFilter(filters.FilterSet):
+class UsageSnapshotFilter(FilterSet):
     class Meta:
         model = UsageSnapshot
         fields = ["account", "product", "crossed"]
@@ -195,8 +195,8 @@ class PipelineRowSerializer(serializers.Serializer):
     )
 
 
-class ReferralFilter(filters.FilterSet):
-    converted = filters.BooleanFilter(field_name="converted_at", lookup_expr="isnull", exclude=True)
+class ReferralFilter(FilterSet):
+    converted = StrictBooleanFilter(field_name="converted_at", lookup_expr="isnull", exclude=True)
 
     class Meta:
         model = Referral

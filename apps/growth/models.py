@@ -7,6 +7,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
 from apps.core import clock
+from apps.core.validators import validate_currency
 from apps.customers.models import Account, Product, ProductFamily
 
 
@@ -240,7 +241,9 @@ class RewardRule(models.Model):
         validators=[MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("100"))],
         help_text="For a percentage of the deal's first-year amount.",
     )
-    currency = models.CharField(max_length=3, default="USD")
+    currency = models.CharField(
+        max_length=3, default="USD", validators=[validate_currency], help_text="ISO 4217"
+    )
     active = models.BooleanField(default=True)
     created_at = models.DateTimeField(default=clock.now, editable=False)
 
@@ -277,7 +280,7 @@ class Reward(models.Model):
     referral = models.OneToOneField(Referral, on_delete=models.PROTECT, related_name="reward")
     rule = models.ForeignKey(RewardRule, on_delete=models.PROTECT, related_name="rewards")
     amount = models.DecimalField(max_digits=12, decimal_places=2)
-    currency = models.CharField(max_length=3)
+    currency = models.CharField(max_length=3, validators=[validate_currency])
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.OWED)
     created_at = models.DateTimeField(default=clock.now, editable=False)
     issued_at = models.DateTimeField(null=True, blank=True)

@@ -25,6 +25,7 @@ from django.urls import reverse
 from apps.core import clock
 from apps.core.errors import Conflict, Gone, NotPermitted, ValidationFailed
 from apps.core.events import EventSpec, events_emit_many
+from apps.core.validators import is_domain
 from apps.customers.models import Account, Contact
 from apps.customers.services import account_create, contact_create
 from apps.deals.models import OPEN_STAGES, Deal
@@ -239,10 +240,12 @@ def referral_submit(*, request: ReferralRequest, submission: Submission) -> Refe
     else:
         outcome = Referral.Outcome.NEW_ACCOUNT
         domain = email_domain(submission.email)
+        # An address at "localhost" or an IP literal is a valid email but names no company.
+        keep_domain = domain not in SHARED_MAIL_DOMAINS and is_domain(domain)
         account = account_create(
             actor=None,
             name=submission.company,
-            domain="" if domain in SHARED_MAIL_DOMAINS else domain,
+            domain=domain if keep_domain else "",
             owner=rep,
         )
     if contact is None:

@@ -7,6 +7,7 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from apps.core.filters import DjangoFilterBackend, FilterSet, StrictBooleanFilter
 from apps.notifications import selectors, services
 from apps.notifications.models import Notification
 
@@ -31,8 +32,8 @@ class NotificationSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class NotificationFilter(filters.FilterSet):
-    unread = filters.BooleanFilter(method="filter_unread", label="Only unread (true) or read")
+class NotificationFilter(FilterSet):
+    unread = StrictBooleanFilter(method="filter_unread", label="Only unread (true) or read")
     reason = filters.MultipleChoiceFilter(choices=Notification.Reason.choices)
 
     class Meta:
@@ -51,7 +52,7 @@ class NotificationViewSet(viewsets.ReadOnlyModelViewSet):
 
     serializer_class = NotificationSerializer
     permission_classes = [permissions.IsAuthenticated]
-    filter_backends = [filters.DjangoFilterBackend]
+    filter_backends = [DjangoFilterBackend]
     filterset_class = NotificationFilter
 
     def get_queryset(self):

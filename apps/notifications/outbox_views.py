@@ -2,6 +2,8 @@
 the recipient sees it. With the default set-up nothing leaves the machine (the console
 backend), so this is where a newcomer reads the welcome email or opens a survey link."""
 
+from csp import constants as csp
+from csp.decorators import csp_update
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
@@ -28,6 +30,10 @@ def email_list(request: HttpRequest) -> HttpResponse:
     )
 
 
+# The email is shown in a sandboxed iframe (no script, no access to this page) whose
+# document inherits this page's Content Security Policy; customer emails carry their
+# styles inline, as mail clients need, so this page alone allows inline styles.
+@csp_update({"style-src": [csp.UNSAFE_INLINE]})
 @require_GET
 @cs_page(permission="notifications.view_emailmessage")
 def email_detail(request: HttpRequest, pk: int) -> HttpResponse:

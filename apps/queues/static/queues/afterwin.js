@@ -167,7 +167,8 @@
 
   function init(root) {
     if (!root || !root.querySelectorAll) return;
-    const forms = root.matches("form[data-task-list]")
+    // The document itself has no matches(); elements htmx loads do.
+    const forms = root.matches && root.matches("form[data-task-list]")
       ? [root]
       : Array.from(root.querySelectorAll("form[data-task-list]"));
     forms.forEach(syncBulkParams);
