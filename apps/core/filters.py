@@ -22,7 +22,13 @@ class StrictBooleanField(forms.Field):
             return True
         if word in FALSE_WORDS:
             return False
-        raise forms.ValidationError(f"“{value}” is not a boolean; use true or false.")
+        # The value goes in as a parameter: django-filter formats the message with them,
+        # and a "%" the client sent must not be read as a placeholder.
+        raise forms.ValidationError(
+            "“%(value)s” is not a boolean; use true or false.",
+            code="invalid",
+            params={"value": value},
+        )
 
 
 class StrictBooleanFilter(filters.BooleanFilter):

@@ -52,3 +52,11 @@ def test_a_nul_character_in_search_is_refused_naming_search(admin_user, path):
 
     assert response.status_code == 400
     assert list(response.json()) == ["search"]
+
+
+@pytest.mark.parametrize("value", ["%", "50%s", "%(x)s"])
+def test_a_percent_sign_in_a_boolean_filter_is_a_400_not_a_500(csm, value):
+    response = client_for(csm).get("/api/notifications/", {"unread": value})
+
+    assert response.status_code == 400
+    assert response.json()["unread"] == [f"“{value}” is not a boolean; use true or false."]

@@ -116,7 +116,7 @@ def test_the_api_refuses_a_deal_currency_that_is_not_iso_4217(rep, currency):
 
 
 def test_the_deal_service_and_the_close_refuse_an_unknown_currency(rep):
-    deal = DealFactory(currency="USD", amount=Decimal("100"))
+    deal = DealFactory(owner=rep, currency="USD", amount=Decimal("100"))
     with pytest.raises(ValidationFailed) as refused:
         deal_update(deal=deal, actor=rep, currency="ABC")
     assert set(refused.value.errors) == {"currency"}
