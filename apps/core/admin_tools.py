@@ -6,7 +6,9 @@ from typing import Any
 
 from django.contrib import messages
 from django.db.models import Model
-from django.utils.html import format_html
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.html import format_html, format_html_join
 
 from apps.core.errors import DomainError
 
@@ -32,6 +34,27 @@ def admin_action_each(
     if succeeded:
         messages.success(request, done(succeeded))
     return succeeded
+
+
+def history_table(headers: Iterable[str], rows: Iterable[Iterable[Any]], *, empty: str) -> str:
+    """A read-only history (stage changes, field changes, lifecycle moves) as an HTML table
+    for an admin page; every cell is escaped."""
+    rows = [tuple(row) for row in rows]
+    if not rows:
+        return empty
+    return format_html(
+        '<table class="deal-timeline"><thead><tr>{}</tr></thead><tbody>{}</tbody></table>',
+        format_html_join("", "<th>{}</th>", ((header,) for header in headers)),
+        format_html_join(
+            "",
+            "<tr>{}</tr>",
+            ((format_html_join("", "<td>{}</td>", ((cell,) for cell in row)),) for row in rows),
+        ),
+    )
+
+
+def local_time(moment) -> str:
+    return date_format(timezone.localtime(moment), "DATETIME_FORMAT")
 
 
 def pretty_json(value) -> str:

@@ -3,11 +3,13 @@ from typing import Any
 from django import forms
 from django.contrib import admin
 from django.db.models import Count
-from django.utils import timezone
-from django.utils.formats import date_format
-from django.utils.html import format_html, format_html_join
 
-from apps.core.admin_tools import ServiceWritesAdminMixin, admin_action_each
+from apps.core.admin_tools import (
+    ServiceWritesAdminMixin,
+    admin_action_each,
+    history_table,
+    local_time,
+)
 from apps.customers.models import (
     Account,
     ConsentChange,
@@ -129,26 +131,20 @@ class AccountAdmin(ServiceWritesAdminMixin, admin.ModelAdmin):
     @admin.display(description="lifecycle history")
     def lifecycle_history(self, account: Account) -> str:
         """The account's lifecycle moves, with who and why (a record: read-only)."""
-        moves = list(account.lifecycle_changes.select_related("actor")) if account.pk else []
-        if not moves:
-            return "—"
-        return format_html(
-            "<table><thead><tr><th>When</th><th>From</th><th>To</th><th>By</th><th>Why</th>"
-            "</tr></thead><tbody>{}</tbody></table>",
-            format_html_join(
-                "",
-                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+        moves = account.lifecycle_changes.select_related("actor") if account.pk else []
+        return history_table(
+            ("When", "From", "To", "By", "Why"),
+            (
                 (
-                    (
-                        date_format(timezone.localtime(move.at), "DATETIME_FORMAT"),
-                        move.get_from_status_display(),
-                        move.get_to_status_display(),
-                        move.actor or "system",
-                        move.reason or "—",
-                    )
-                    for move in moves
-                ),
+                    local_time(move.at),
+                    move.get_from_status_display(),
+                    move.get_to_status_display(),
+                    move.actor or "system",
+                    move.reason or "—",
+                )
+                for move in moves
             ),
+            empty="—",
         )
 
     fieldsets = (

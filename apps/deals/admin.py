@@ -14,12 +14,15 @@ from django.core.exceptions import FieldDoesNotExist, PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils import timezone
-from django.utils.formats import date_format
-from django.utils.html import format_html, format_html_join
+from django.utils.html import format_html_join
 from django.utils.text import capfirst
 
-from apps.core.admin_tools import ReadOnlyAdminMixin, ServiceWritesAdminMixin
+from apps.core.admin_tools import (
+    ReadOnlyAdminMixin,
+    ServiceWritesAdminMixin,
+    history_table,
+    local_time,
+)
 from apps.core.errors import DomainError
 from apps.deals.models import Deal, DealLineItem, LossReason, Stage, StageChange, WinReason
 from apps.deals.origins import origins_for
@@ -265,14 +268,9 @@ class DealAdmin(ServiceWritesAdminMixin, admin.ModelAdmin):
 
     @admin.display(description="field changes")
     def field_changes(self, deal: Deal) -> str:
-        if deal.pk is None:
-            return "—"
-        changes = list(deal_field_changes(deal=deal))
-        if not changes:
-            return "No field changes yet."
-        rows = format_html_join(
-            "",
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+        changes = deal_field_changes(deal=deal) if deal.pk else []
+        return history_table(
+            ("Field", "Was", "Now", "Actor", "Source", "When"),
             (
                 (
                     change.field.replace("_", " "),
@@ -280,15 +278,11 @@ class DealAdmin(ServiceWritesAdminMixin, admin.ModelAdmin):
                     change.new_value or "—",
                     change.actor or "—",
                     change.get_source_display(),
-                    date_format(timezone.localtime(change.occurred_at), "DATETIME_FORMAT"),
+                    local_time(change.occurred_at),
                 )
                 for change in changes
             ),
-        )
-        return format_html(
-            '<table class="deal-timeline"><thead><tr><th>Field</th><th>Was</th><th>Now</th>'
-            "<th>Actor</th><th>Source</th><th>When</th></tr></thead><tbody>{}</tbody></table>",
-            rows,
+            empty="No field changes yet.",
         )
 
     @admin.display(description="origin")
@@ -304,15 +298,9 @@ class DealAdmin(ServiceWritesAdminMixin, admin.ModelAdmin):
 
     @admin.display(description="stage changes")
     def timeline(self, deal: Deal) -> str:
-        if deal.pk is None:
-            return "—"
-        changes = list(deal_timeline(deal=deal))
-        if not changes:
-            return "No stage changes yet."
-        rows = format_html_join(
-            "",
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>"
-            "<td>{}</td></tr>",
+        changes = deal_timeline(deal=deal) if deal.pk else []
+        return history_table(
+            ("From", "To", "Transition", "Actor", "Source", "Reason", "When"),
             (
                 (
                     change.get_from_stage_display(),
@@ -321,16 +309,11 @@ class DealAdmin(ServiceWritesAdminMixin, admin.ModelAdmin):
                     change.actor or "—",
                     change.get_source_display(),
                     change.reason or "—",
-                    date_format(timezone.localtime(change.occurred_at), "DATETIME_FORMAT"),
+                    local_time(change.occurred_at),
                 )
                 for change in changes
             ),
-        )
-        return format_html(
-            '<table class="deal-timeline"><thead><tr><th>From</th><th>To</th>'
-            "<th>Transition</th><th>Actor</th><th>Source</th><th>Reason</th><th>When</th>"
-            "</tr></thead><tbody>{}</tbody></table>",
-            rows,
+            empty="No stage changes yet.",
         )
 
     def get_urls(self):
