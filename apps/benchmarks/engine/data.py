@@ -13,8 +13,8 @@ from django.db import connection, transaction
 from django.db.models import Q
 
 from apps.core.models import DomainEvent
-from apps.customers.models import Account, Contact, Product, ProductFamily
-from apps.deals.models import Deal, DealLineItem, Stage, StageChange
+from apps.customers.models import Account, AccountLifecycleChange, Contact, Product, ProductFamily
+from apps.deals.models import Deal, DealFieldChange, DealLineItem, Stage, StageChange
 from apps.engine.models import Enrollment, StepRun
 from apps.notifications.models import EmailMessage, Notification
 from apps.playbooks.models import Playbook, PlaybookStep
@@ -207,10 +207,13 @@ def bench_data_delete() -> None:
         rows_delete(enrollments)
         # After the enrollments: they protect their trigger events.
         rows_delete(events.filter(aggregate_type="deal", aggregate_id__in=deals.values("pk")))
+        rows_delete(events.filter(aggregate_type="account", aggregate_id__in=accounts.values("pk")))
         rows_delete(StageChange.objects.filter(deal__in=deals))
+        rows_delete(DealFieldChange.objects.filter(deal__in=deals))
         rows_delete(DealLineItem.objects.filter(deal__in=deals))
         rows_delete(deals)
         rows_delete(Contact.objects.filter(account__in=accounts))
+        rows_delete(AccountLifecycleChange.objects.filter(account__in=accounts))
         rows_delete(accounts)
         Playbook.objects.filter(name__startswith=PREFIX).update(current_version=None)
         for playbook in Playbook.objects.filter(name__startswith=PREFIX):
