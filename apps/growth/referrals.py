@@ -32,7 +32,13 @@ from apps.deals.models import OPEN_STAGES, Deal
 from apps.deals.services import deal_create
 from apps.growth.models import Referral, ReferralRequest, Reward, RewardRule
 from apps.growth.tokens import referral_token
-from apps.notifications.services import Notice, OutgoingEmail, emails_queue_many, notify_many
+from apps.notifications.services import (
+    Notice,
+    OutgoingEmail,
+    absolute_url,
+    emails_queue_many,
+    notify_many,
+)
 from apps.queues.models import Queue, Task
 from apps.queues.services import task_create
 
@@ -66,16 +72,12 @@ SHARED_MAIL_DOMAINS = frozenset(
 )
 
 
-def site_url(path: str) -> str:
-    return f"{settings.SITE_URL.rstrip('/')}{path}"
-
-
 def referral_url(request: ReferralRequest) -> str:
-    return site_url(reverse("referral:refer", args=[referral_token(request.pk)]))
+    return absolute_url(reverse("referral:refer", args=[referral_token(request.pk)]))
 
 
 def deal_admin_url(deal: Deal) -> str:
-    return site_url(reverse("admin:deals_deal_change", args=[deal.pk]))
+    return absolute_url(reverse("admin:deals_deal_change", args=[deal.pk]))
 
 
 # Asking ------------------------------------------------------------------------------------
