@@ -135,6 +135,7 @@ INSTALLED_APPS = [
     "apps.notifications",
     "apps.surveys",
     "apps.growth",
+    "apps.health",
     "apps.demo",
     "apps.benchmarks",
 ]
