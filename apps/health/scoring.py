@@ -165,8 +165,8 @@ def ramp(raw: float, *, full_at: Decimal | None, zero_at: Decimal | None) -> flo
     return max(0.0, min(100.0, points))
 
 
-def _n(value: float) -> str:
-    return f"{value:g}"
+def _n(value: float | Decimal) -> str:
+    return f"{float(value):g}"
 
 
 def _plural(count: int, word: str) -> str:
