@@ -3,14 +3,30 @@
 
 import datetime as dt
 from collections.abc import Iterable
+from typing import Any
 
 from django.db import transaction
+from django.db.models import Sum
 
 from apps.core import clock
+from apps.core.errors import ValidationFailed
 from apps.core.events import EventSpec, events_emit_many
 from apps.core.models import DomainEvent
+from apps.core.outbox import send_after_commit
+from apps.core.writes import (
+    model_changes_apply,
+    model_validate,
+    require_known_fields,
+    require_permission,
+)
 from apps.customers.models import Account
-from apps.health.models import AccountHealth, HealthSnapshot
+from apps.health.models import (
+    AccountHealth,
+    FactorKey,
+    HealthFactor,
+    HealthSettings,
+    HealthSnapshot,
+)
 from apps.health.scoring import Computed, health_compute
 
 # The nightly job goes through the accounts in chunks of this many: each chunk costs the
@@ -170,3 +186,97 @@ RECOMPUTE_ON = (
     ),
 )
 SINGLE_FORMS = {many: _one(many) for _, many in RECOMPUTE_ON}
+
+
+# Configuration ---------------------------------------------------------------------------
+
+FACTOR_SETTINGS = ("label", "weight", "full_at", "zero_at", "passive_points", "queue_slug")
+THRESHOLDS = ("green_at", "yellow_at")
+
+
+def _factor_problems(factor: HealthFactor) -> dict[str, list[str]]:
+    problems: dict[str, list[str]] = {}
+    if factor.weight is not None and factor.weight < 0:
+        problems["weight"] = ["A weight cannot be negative; 0 leaves the factor out."]
+    elif factor.weight is not None:
+        others = (
+            HealthFactor.objects.exclude(pk=factor.pk).aggregate(total=Sum("weight"))["total"] or 0
+        )
+        if others + factor.weight <= 0:
+            problems["weight"] = [
+                "Every factor would weigh 0 and no account could have a score: give at "
+                "least one factor a weight above 0."
+            ]
+    if factor.key != FactorKey.NPS:
+        for name in ("full_at", "zero_at"):
+            if getattr(factor, name) is None:
+                problems.setdefault(name, []).append(
+                    f"{factor.label} needs the raw value worth "
+                    f"{'100' if name == 'full_at' else '0'} points."
+                )
+        if (
+            factor.full_at is not None
+            and factor.zero_at is not None
+            and factor.full_at == factor.zero_at
+        ):
+            problems.setdefault("zero_at", []).append(
+                "Full marks and zero points need different values (the points run on a "
+                "line between them)."
+            )
+    if factor.key == FactorKey.ESCALATIONS and not factor.queue_slug:
+        problems["queue_slug"] = ["Name the queue whose open tasks are escalations."]
+    return problems
+
+
+@transaction.atomic
+def health_factor_update(*, factor: HealthFactor, actor: Any, **changes: Any) -> HealthFactor:
+    """Change a factor's label, weight or parameters (``FACTOR_SETTINGS``). Weights are 0
+    or more and at least one factor keeps a weight; every problem is named by field and
+    nothing is saved. Every account is recomputed after commit."""
+    require_known_fields(changes, FACTOR_SETTINGS)
+    require_permission(actor, "health.change_healthfactor", "You may not configure health.")
+    factor = HealthFactor.objects.select_for_update().get(pk=factor.pk)
+    changed = model_changes_apply(factor, changes)
+    if not changed:
+        return factor
+    if problems := _factor_problems(factor):
+        raise ValidationFailed("The factor was not saved.", problems)
+    model_validate(factor, message="The factor was not saved.", fields=changed)
+    factor.save(update_fields=changed)
+    _recompute_everyone_after_commit()
+    return factor
+
+
+@transaction.atomic
+def health_thresholds_update(*, actor: Any, **changes: Any) -> HealthSettings:
+    """Change the band thresholds (``THRESHOLDS``): 0–100, green above yellow. Every
+    account is recomputed after commit (bands may change, and raise their events)."""
+    require_known_fields(changes, THRESHOLDS)
+    require_permission(
+        actor, "health.change_healthsettings", "You may not change the health thresholds."
+    )
+    thresholds = HealthSettings.objects.select_for_update().order_by("pk").first()
+    thresholds = thresholds or HealthSettings()
+    changed = model_changes_apply(thresholds, changes)
+    if not changed and thresholds.pk:
+        return thresholds
+    model_validate(thresholds, message="The thresholds were not saved.")
+    if thresholds.yellow_at >= thresholds.green_at:
+        raise ValidationFailed(
+            "The thresholds were not saved.",
+            {
+                "yellow_at": [
+                    f"Yellow must start below green ({thresholds.green_at}): accounts "
+                    f"from {thresholds.yellow_at} would be green and yellow at once."
+                ]
+            },
+        )
+    thresholds.save()
+    _recompute_everyone_after_commit()
+    return thresholds
+
+
+def _recompute_everyone_after_commit() -> None:
+    from apps.health.tasks import recompute_all
+
+    send_after_commit(recompute_all, what="health recompute after a configuration change")
