@@ -6,7 +6,8 @@ A factor without data (no NPS answer yet, no usage reported, not onboarding, nev
 touched) is **left out and its weight shared among the others**: the score is the
 weighted average of the factors that have data, and the factor's line says why it did
 not count. A neutral value would move the score for a reason nobody can act on. When no
-factor with a weight has data, there is no score (band ``unknown``).
+factor with a weight has data, there is no score (band ``unknown``). Prospects and churned
+accounts are not measured: every factor says so and they have no score.
 """
 
 import datetime as dt
@@ -183,8 +184,22 @@ class Measure:
     why: str
 
 
+# Health is a customer's: a prospect has nothing to measure yet and a churned account
+# nothing left to save. Their factors are all left out (no score), saying why.
+MEASURED = (Account.Lifecycle.ONBOARDING, Account.Lifecycle.ACTIVE, Account.Lifecycle.AT_RISK)
+
+
 def measure(factor: HealthFactor, account_id: int, inputs: Inputs, now: dt.datetime) -> Measure:
     key = factor.key
+    lifecycle = inputs.lifecycle.get(account_id)
+    if lifecycle not in MEASURED:
+        label = Account.Lifecycle(lifecycle).label.lower() if lifecycle else "unknown"
+        return Measure(
+            None,
+            f"not measured ({label})",
+            None,
+            f"Health is measured for customers only; this account is {label}.",
+        )
     full, zero = factor.full_at, factor.zero_at
     if key == FactorKey.NPS:
         answer = inputs.nps.get(account_id)

@@ -9,7 +9,13 @@ from apps.customers.models import Account, Product
 from apps.growth.models import UsageSnapshot
 from apps.queues.models import Task
 from apps.surveys.models import Invitation, Response, Survey, band_of
-from tests.factories import ContactFactory, ProductFactory, QueueFactory, TaskFactory
+from tests.factories import (
+    AccountFactory,
+    ContactFactory,
+    ProductFactory,
+    QueueFactory,
+    TaskFactory,
+)
 
 NOW = dt.datetime(2026, 11, 20, 12, 0, tzinfo=dt.UTC)
 
@@ -70,3 +76,13 @@ def usage(account: Account, *, used: int, licensed: int, sku: str = "SEAT", days
         used_units=used,
         licensed_units=licensed,
     )
+
+
+def customer(**fields) -> Account:
+    """An active customer (health measures customers; a prospect has no score)."""
+    fields.setdefault("lifecycle_status", Account.Lifecycle.ACTIVE)
+    return AccountFactory(**fields)
+
+
+def customers(n: int) -> list[Account]:
+    return [customer() for _ in range(n)]

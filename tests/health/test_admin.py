@@ -7,8 +7,7 @@ import pytest
 
 from apps.health.models import HealthFactor, HealthSettings
 from apps.health.services import health_recompute
-from tests.factories import AccountFactory
-from tests.health.conftest import nps_answer
+from tests.health.conftest import customer, nps_answer
 
 pytestmark = pytest.mark.django_db
 
@@ -92,7 +91,7 @@ def test_thresholds_must_be_ordered(client, admin_user):
 
 
 def test_account_health_is_read_only_with_its_factors(client, admin_user):
-    account = AccountFactory(name="Fjord Freight")
+    account = customer(name="Fjord Freight")
     nps_answer(account, 5)
     health_recompute(account_ids=[account.pk])
     client.force_login(admin_user)

@@ -8,8 +8,7 @@ from rest_framework.test import APIClient
 
 from apps.health.models import HealthSnapshot
 from apps.health.services import health_recompute
-from tests.factories import AccountFactory
-from tests.health.conftest import NOW, nps_answer
+from tests.health.conftest import NOW, customer, nps_answer
 
 pytestmark = pytest.mark.django_db
 
@@ -22,7 +21,7 @@ def get(user, path):
 
 
 def test_staff_read_the_score_its_factors_and_history(now, csm, rep):
-    account = AccountFactory()
+    account = customer()
     nps_answer(account, 4)
     health_recompute(account_ids=[account.pk])
     for days_ago in (100, 3, 1):
@@ -42,7 +41,7 @@ def test_staff_read_the_score_its_factors_and_history(now, csm, rep):
 
 
 def test_an_account_never_computed_says_so(csm):
-    account = AccountFactory()
+    account = customer()
     body = get(csm, f"/api/accounts/{account.pk}/health/").json()
     assert (body["computed"], body["score"], body["band"], body["factors"]) == (
         False,
@@ -53,14 +52,14 @@ def test_an_account_never_computed_says_so(csm):
 
 
 def test_who_may_not_see_accounts_gets_401_or_403(outsider):
-    account = AccountFactory()
+    account = customer()
     assert get(None, f"/api/accounts/{account.pk}/health/").status_code == 401
     assert get(outsider, f"/api/accounts/{account.pk}/health/").status_code == 403
 
 
 def test_an_unknown_account_is_404_and_a_bad_days_400(csm):
     assert get(csm, "/api/accounts/999999/health/").status_code == 404
-    account = AccountFactory()
+    account = customer()
     response = get(csm, f"/api/accounts/{account.pk}/health/?days=0")
     assert response.status_code == 400
     assert "days" in response.json()

@@ -6,8 +6,7 @@ import pytest
 from apps.core.models import DomainEvent
 from apps.health.models import AccountHealth
 from apps.health.services import health_recompute
-from tests.factories import AccountFactory
-from tests.health.conftest import nps_answer, open_task
+from tests.health.conftest import customer, nps_answer, open_task
 
 pytestmark = pytest.mark.django_db
 
@@ -21,7 +20,7 @@ def health_events(account):
 
 
 def test_the_first_score_and_each_band_change_raise_the_event(now):
-    account = AccountFactory()
+    account = customer()
     health_recompute(account_ids=[account.pk])
     stored = AccountHealth.objects.get(account=account)
     assert (stored.score, stored.band) == (100, "green")
@@ -58,7 +57,7 @@ def test_the_first_score_and_each_band_change_raise_the_event(now):
 
 
 def test_a_recompute_that_keeps_the_band_raises_nothing(now):
-    account = AccountFactory()
+    account = customer()
     health_recompute(account_ids=[account.pk])
     open_task(account, due_in_days=-1)  # 80 points on overdue: still green
     health_recompute(account_ids=[account.pk])

@@ -5,8 +5,7 @@ import pytest
 from apps.customers.models import Account
 from apps.health.models import HealthFactor
 from apps.health.scoring import health_compute
-from tests.factories import AccountFactory
-from tests.health.conftest import done_task, nps_answer, open_task, usage
+from tests.health.conftest import customer, done_task, nps_answer, open_task, usage
 
 pytestmark = pytest.mark.django_db
 
@@ -17,7 +16,7 @@ def factor(account: Account, key: str):
 
 
 def test_the_latest_nps_answer_counts_by_its_band(now):
-    account = AccountFactory()
+    account = customer()
     nps_answer(account, 10, days_ago=40)
     nps_answer(account, 3, days_ago=2)
     line = factor(account, "nps")
@@ -31,7 +30,7 @@ def test_the_latest_nps_answer_counts_by_its_band(now):
 
 
 def test_an_account_without_an_nps_answer_says_so_and_is_left_out(now):
-    line = factor(AccountFactory(), "nps")
+    line = factor(customer(), "nps")
     assert (line.has_data, line.value, line.points, line.share) == (
         False,
         "no answer yet",
@@ -42,7 +41,7 @@ def test_an_account_without_an_nps_answer_says_so_and_is_left_out(now):
 
 
 def test_overdue_tasks_lose_points_up_to_the_configured_count(now):
-    account = AccountFactory()
+    account = customer()
     assert factor(account, "overdue_tasks").points == 100
     for _ in range(2):
         open_task(account, due_in_days=-1)
@@ -52,7 +51,7 @@ def test_overdue_tasks_lose_points_up_to_the_configured_count(now):
 
 
 def test_open_escalations_count_the_tasks_of_the_configured_queue(now):
-    account = AccountFactory()
+    account = customer()
     open_task(account, due_in_days=3, queue="escalations")
     open_task(account, due_in_days=3)
     line = factor(account, "escalations")
@@ -61,7 +60,7 @@ def test_open_escalations_count_the_tasks_of_the_configured_queue(now):
 
 
 def test_usage_is_used_over_licensed_units_of_each_products_latest_snapshot(now):
-    account = AccountFactory()
+    account = customer()
     assert factor(account, "usage").value == "no usage reported"
     usage(account, used=10, licensed=100, sku="SEAT", days_ago=30)
     usage(account, used=50, licensed=100, sku="SEAT", days_ago=1)  # the latest counts
@@ -73,7 +72,7 @@ def test_usage_is_used_over_licensed_units_of_each_products_latest_snapshot(now)
 
 
 def test_days_since_the_last_touch_take_the_later_task_or_answer(now):
-    account = AccountFactory()
+    account = customer()
     assert factor(account, "last_touch").has_data is False
     done_task(account, days_ago=70)
     line = factor(account, "last_touch")
@@ -87,7 +86,7 @@ def test_days_since_the_last_touch_take_the_later_task_or_answer(now):
 
 
 def test_onboarding_progress_counts_only_onboarding_accounts(now):
-    account = AccountFactory(lifecycle_status=Account.Lifecycle.ACTIVE)
+    account = customer(lifecycle_status=Account.Lifecycle.ACTIVE)
     assert factor(account, "onboarding").value == "not onboarding"
     account.lifecycle_status = Account.Lifecycle.ONBOARDING
     account.save()

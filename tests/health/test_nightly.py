@@ -9,8 +9,7 @@ from django.conf import settings
 from apps.core.models import DomainEvent
 from apps.health.models import AccountHealth, HealthSnapshot
 from apps.health.tasks import recompute_all
-from tests.factories import AccountFactory
-from tests.health.conftest import NOW, nps_answer
+from tests.health.conftest import NOW, customer, customers, nps_answer
 
 pytestmark = pytest.mark.django_db
 
@@ -24,7 +23,7 @@ def rows():
 
 
 def test_running_it_twice_leaves_the_same_rows(now):
-    accounts = AccountFactory.create_batch(3)
+    accounts = customers(3)
     nps_answer(accounts[0], 1)
     assert recompute_all.apply().get() == 3
     first = rows()
@@ -37,7 +36,7 @@ def test_running_it_twice_leaves_the_same_rows(now):
 
 
 def test_the_next_day_adds_a_snapshot(now):
-    account = AccountFactory()
+    account = customer()
     recompute_all.apply()
     now.advance(dt.timedelta(days=1))
     recompute_all.apply()
@@ -50,7 +49,7 @@ def test_the_next_day_adds_a_snapshot(now):
 def test_it_goes_through_the_accounts_in_chunks(now):
     from apps.health.services import health_recompute_all
 
-    AccountFactory.create_batch(5)
+    customers(5)
     assert health_recompute_all(chunk=2) == 5
     assert HealthSnapshot.objects.count() == 5
 

@@ -6,8 +6,7 @@ from django.test.utils import CaptureQueriesContext
 
 from apps.health.selectors import health_for_accounts
 from apps.health.services import health_recompute
-from tests.factories import AccountFactory
-from tests.health.conftest import done_task, nps_answer, open_task, usage
+from tests.health.conftest import customer, customers, done_task, nps_answer, open_task, usage
 
 pytestmark = pytest.mark.django_db
 
@@ -28,9 +27,9 @@ def queries(account_ids, *, snapshot):
 
 @pytest.mark.parametrize("snapshot", [False, True])
 def test_one_or_fifty_accounts_cost_the_same_queries(now, snapshot):
-    one = AccountFactory()
+    one = customer()
     with_inputs(one, 1)
-    fifty = AccountFactory.create_batch(50)
+    fifty = customers(50)
     for n, account in enumerate(fifty):
         with_inputs(account, n)
     # First computation (every account gets its first band and event) …

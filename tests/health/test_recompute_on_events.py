@@ -11,8 +11,8 @@ from apps.health.services import health_recompute
 from apps.queues.services import task_complete
 from apps.surveys.models import Invitation, Survey
 from apps.surveys.services import response_record
-from tests.factories import AccountFactory, ContactFactory
-from tests.health.conftest import NOW, open_task
+from tests.factories import ContactFactory
+from tests.health.conftest import NOW, customer, open_task
 
 pytestmark = pytest.mark.django_db
 
@@ -22,7 +22,7 @@ def stored(account) -> AccountHealth:
 
 
 def test_completing_an_overdue_task_recomputes_its_account(now, admin_user):
-    account, other = AccountFactory(), AccountFactory()
+    account, other = customer(), customer()
     task = open_task(account, due_in_days=-1)
     open_task(other, due_in_days=-1)
     health_recompute(account_ids=[account.pk, other.pk])
@@ -42,7 +42,7 @@ def test_completing_an_overdue_task_recomputes_its_account(now, admin_user):
 
 
 def test_a_survey_answer_recomputes_its_account(now):
-    account = AccountFactory()
+    account = customer()
     contact = ContactFactory(account=account, email="ana@customer.test")
     invitation = Invitation.objects.create(
         survey=Survey.objects.get(slug="nps"),
@@ -57,7 +57,7 @@ def test_a_survey_answer_recomputes_its_account(now):
 
 
 def test_a_lifecycle_move_recomputes_its_account(now):
-    account = AccountFactory(lifecycle_status=Account.Lifecycle.PROSPECT)
+    account = customer(lifecycle_status=Account.Lifecycle.PROSPECT)
     account_set_lifecycle(account=account, status=Account.Lifecycle.ONBOARDING, actor=None)
     outbox.drain()
     onboarding = next(f for f in stored(account).factors if f["key"] == "onboarding")

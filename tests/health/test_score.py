@@ -5,8 +5,7 @@ import pytest
 
 from apps.health.models import HealthFactor, HealthSettings
 from apps.health.scoring import health_compute
-from tests.factories import AccountFactory
-from tests.health.conftest import done_task, nps_answer, open_task
+from tests.health.conftest import customer, done_task, nps_answer, open_task
 
 pytestmark = pytest.mark.django_db
 
@@ -16,7 +15,7 @@ def computed(account):
 
 
 def test_contributions_add_up_to_the_score_and_missing_factors_share_their_weight(now):
-    account = AccountFactory()
+    account = customer()
     nps_answer(account, 3)  # detractor: 0 points, weight 25
     for _ in range(2):
         open_task(account, due_in_days=-2)  # 2 overdue: 60 points, weight 20
@@ -35,7 +34,7 @@ def test_contributions_add_up_to_the_score_and_missing_factors_share_their_weigh
 
 
 def test_a_weight_of_zero_leaves_a_factor_out_and_says_so(now):
-    account = AccountFactory()
+    account = customer()
     nps_answer(account, 0)
     HealthFactor.objects.filter(key="nps").update(weight=0)
     result = computed(account)
@@ -46,7 +45,7 @@ def test_a_weight_of_zero_leaves_a_factor_out_and_says_so(now):
 
 
 def test_the_bands_follow_the_thresholds(now):
-    account = AccountFactory()
+    account = customer()
     nps_answer(account, 3)  # a detractor (0 of 25), but a touch today (100 of 15)
     assert computed(account).score == round(100 * 45 / 70)  # 64, with overdue and escalations
     assert computed(account).band == "yellow"  # the defaults: green ≥ 70, yellow ≥ 40
@@ -57,7 +56,17 @@ def test_the_bands_follow_the_thresholds(now):
 
 
 def test_no_factor_with_data_means_no_score(now):
-    account = AccountFactory()
+    account = customer()
     HealthFactor.objects.filter(key__in=["overdue_tasks", "escalations"]).update(weight=0)
     result = computed(account)
     assert (result.score, result.band) == (None, "unknown")
+
+
+@pytest.mark.parametrize("lifecycle", ["prospect", "churned"])
+def test_prospects_and_churned_accounts_are_not_measured(now, lifecycle):
+    account = customer(lifecycle_status=lifecycle)
+    nps_answer(account, 10)
+    result = computed(account)
+    assert (result.score, result.band) == (None, "unknown")
+    assert all(not f.has_data for f in result.factors)
+    assert "Health is measured for customers only" in result.factors[0].why

@@ -9,8 +9,7 @@ from apps.health.services import health_recompute
 from apps.playbooks.models import Playbook, PlaybookStep
 from apps.playbooks.services import playbook_publish
 from apps.queues.models import Queue, Task
-from tests.factories import AccountFactory
-from tests.health.conftest import nps_answer, open_task
+from tests.health.conftest import customer, nps_answer, open_task
 
 pytestmark = pytest.mark.django_db
 
@@ -42,7 +41,7 @@ def escalation_playbook():
 
 
 def test_an_account_becoming_red_starts_the_playbook(now, escalation_playbook):
-    red, yellow = AccountFactory(name="Redwood"), AccountFactory(name="Yellowstone")
+    red, yellow = customer(name="Redwood"), customer(name="Yellowstone")
     nps_answer(red, 1)
     for _ in range(5):
         open_task(red, due_in_days=-3)
