@@ -323,7 +323,7 @@ def score_account(
                 why=why,
             )
         )
-    score = round(total) if counted else None
+    score = int(total + 0.5) if counted else None  # half up, as people round
     return Computed(
         account_id=account_id, score=score, band=thresholds.band_of(score), factors=results
     )
