@@ -105,22 +105,29 @@ def inputs_read(*, account_ids: list[int], factors: list[HealthFactor], now: dt.
     ):
         inputs.nps[account_id] = (score, band, answered_at)
 
-    # The onboarding plan: the steps of the account's running enrollments that were due
-    # by now; one is done when its run finished and the task it made (if any) is closed.
+    # The onboarding plan: the steps of the account's enrollments (running or finished:
+    # an enrollment is complete once its last step ran, while the tasks it made may still
+    # be open; cancelled ones are left out) that were due by now. A step that made a task
+    # is due when its task is (a kickoff call due in two days is not late today) and done
+    # when the task is closed; any other step is done when its run finished.
+    task_closed = Q(task__status__in=FINISHED_TASK)
     for row in (
-        StepRun.objects.filter(
-            enrollment__account_id__in=account_ids,
-            enrollment__state=Enrollment.State.ACTIVE,
-            due_at__lte=now,
-        )
+        StepRun.objects.filter(enrollment__account_id__in=account_ids, due_at__lte=now)
+        .exclude(enrollment__state=Enrollment.State.CANCELLED)
         .exclude(state=StepRun.State.CANCELLED)
+        .filter(
+            Q(task__isnull=True)
+            | Q(task__due_at__isnull=True)
+            | Q(task__due_at__lte=now)
+            | task_closed
+        )
         .values(account_id=F("enrollment__account_id"))
         .annotate(
             due=Count("pk"),
             done=Count(
                 "pk",
                 filter=Q(state__in=[StepRun.State.DONE, StepRun.State.SKIPPED])
-                & (Q(task__isnull=True) | Q(task__status__in=FINISHED_TASK)),
+                & (Q(task__isnull=True) | task_closed),
             ),
         )
     ):
