@@ -12,6 +12,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 from csp import constants as csp
 from django.core.exceptions import ImproperlyConfigured
 
@@ -135,6 +136,7 @@ INSTALLED_APPS = [
     "apps.notifications",
     "apps.surveys",
     "apps.growth",
+    "apps.health",
     "apps.demo",
     "apps.benchmarks",
 ]
@@ -428,6 +430,8 @@ CELERY_BEAT_SCHEDULE = {
     "survey-reminders": {"task": "surveys.send_reminders", "schedule": 600.0},
     "api-tokens-delete-expired": {"task": "apitokens.delete_expired", "schedule": 3600.0},
     "login-records-prune": {"task": "core.prune_login_records", "schedule": 3600.0},
+    # Every account's health and today's snapshot, at 02:30 UTC (run twice: same rows).
+    "health-nightly": {"task": "health.recompute_all", "schedule": crontab(hour=2, minute=30)},
 }
 
 # Afterwin ------------------------------------------------------------------------------
