@@ -116,6 +116,7 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    "django.contrib.postgres",
     "rest_framework",
     "knox",
     "django_filters",
@@ -135,6 +136,7 @@ INSTALLED_APPS = [
     "apps.notifications",
     "apps.surveys",
     "apps.growth",
+    "apps.workspace",
     "apps.demo",
     "apps.benchmarks",
 ]
