@@ -12,6 +12,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 from csp import constants as csp
 from django.core.exceptions import ImproperlyConfigured
 
@@ -136,6 +137,7 @@ INSTALLED_APPS = [
     "apps.notifications",
     "apps.surveys",
     "apps.growth",
+    "apps.health",
     "apps.workspace",
     "apps.demo",
     "apps.benchmarks",
@@ -422,6 +424,8 @@ CELERY_BEAT_SCHEDULE = {
     "daily-digests": {"task": "notifications.send_digests", "schedule": 300.0},
     "survey-reminders": {"task": "surveys.send_reminders", "schedule": 600.0},
     "api-tokens-delete-expired": {"task": "apitokens.delete_expired", "schedule": 3600.0},
+    # Every account's health and today's snapshot, at 02:30 UTC (run twice: same rows).
+    "health-nightly": {"task": "health.recompute_all", "schedule": crontab(hour=2, minute=30)},
 }
 
 # Afterwin ------------------------------------------------------------------------------

@@ -45,6 +45,7 @@ ROLE_GRANTS = (
     "apps.deals.migrations.0004_sales_manager_role",
     "apps.apitokens.migrations.0002_admin_perms",
     "apps.workspace.migrations.0002_role_perms",
+    "apps.health.migrations.0002_default_factors",
 )
 
 
