@@ -3,8 +3,9 @@ from django import forms
 from apps.core.validators import validate_country
 from apps.customers.models import Account
 from apps.growth.forms import WhitespaceFilterForm
+from apps.health.models import Band
 from apps.workspace import search
-from apps.workspace.selectors import SORTS, AccountFilters
+from apps.workspace.selectors import NOT_COMPUTED, SORTS, AccountFilters
 from apps.workspace.services import NOTE_MAX_LENGTH
 
 PAGE_SIZES = (10, 30, 50, 100)
@@ -16,6 +17,8 @@ SORT_CHOICES = (
     ("arr", "ARR (lowest first)"),
     ("renewal", "Renewal (soonest first)"),
     ("-renewal", "Renewal (latest first)"),
+    ("health", "Health (worst first)"),
+    ("-health", "Health (best first)"),
 )
 
 
@@ -33,6 +36,7 @@ class AccountFilterForm(WhitespaceFilterForm):
         "csm",
         "owner",
         "renewal_within",
+        "health",
         "sort",
         "per_page",
     )
@@ -45,6 +49,11 @@ class AccountFilterForm(WhitespaceFilterForm):
     country = forms.CharField(required=False, max_length=2, label="Country", help_text="e.g. DE")
     renewal_within = forms.IntegerField(
         required=False, min_value=0, max_value=3650, label="Renewal within (days)"
+    )
+    health = forms.ChoiceField(
+        required=False,
+        label="Health",
+        choices=[("", "Any health"), *Band.choices, (NOT_COMPUTED, "Not computed yet")],
     )
     sort = forms.ChoiceField(required=False, choices=SORT_CHOICES)
     per_page = forms.TypedChoiceField(
@@ -74,6 +83,7 @@ class AccountFilterForm(WhitespaceFilterForm):
             csm_id=data["csm"].pk if data.get("csm") else None,
             owner_id=data["owner"].pk if data.get("owner") else None,
             renewal_within_days=data.get("renewal_within"),
+            health_band=data.get("health") or "",
             sort=sort if sort in SORTS else "name",
         )
 

@@ -17,6 +17,7 @@ from apps.engine.selectors import enrollment_timeline
 from apps.growth.models import Referral, UsageSnapshot
 from apps.growth.services import latest_snapshots
 from apps.growth.suggestions import suggestions_for
+from apps.health.selectors import HealthPanel, account_health_panel
 from apps.notifications.models import EmailMessage
 from apps.queues.models import Task
 from apps.queues.selectors import tasks_visible_to
@@ -35,7 +36,13 @@ SORTS = {
     "-arr": (F("arr_total").desc(nulls_last=True), "name", "id"),
     "renewal": (F("renewal_date").asc(nulls_last=True), "name", "id"),
     "-renewal": (F("renewal_date").desc(nulls_last=True), "name", "id"),
+    # Worst first: a score nobody could compute (no data) and a health never computed
+    # come after the scored accounts either way.
+    "health": (F("health__score").asc(nulls_last=True), "name", "id"),
+    "-health": (F("health__score").desc(nulls_last=True), "name", "id"),
 }
+# The health filter's "not computed": no AccountHealth row yet.
+NOT_COMPUTED = "none"
 
 
 @dataclass(frozen=True)
@@ -48,6 +55,7 @@ class AccountFilters:
     csm_id: int | None = None
     owner_id: int | None = None
     renewal_within_days: int | None = None
+    health_band: str = ""
     sort: str = "name"
 
 
@@ -201,3 +209,9 @@ def account_figures(*, account: Account, today: dt.date) -> dict[str, Any]:
         "arr": sorted(revenue.arr.items()) if revenue else [],
         "renewal_date": revenue.renewal_date if revenue else None,
     }
+
+
+def account_health(*, account: Account) -> HealthPanel:
+    """The health section: score, band, each factor's value and contribution, and the
+    daily history chart (the health app's panel)."""
+    return account_health_panel(account=account, days=90)

@@ -107,6 +107,8 @@ def _csv_rows(accounts: Any, today: Any) -> Iterator[list[str]]:
         "Owner",
         "ARR",
         "Renewal date",
+        "Health band",
+        "Health score",
     ]
     batch: list[Account] = []
     for account in accounts.iterator(chunk_size=CSV_CHUNK):
@@ -134,8 +136,16 @@ def _csv_batch(batch: list[Account], today: Any) -> Iterator[list[str]]:
                 _person(account.owner),
                 _money(found.arr) if found else "",
                 found.renewal_date.isoformat() if found and found.renewal_date else "",
+                *_health_cells(account),
             )
         ]
+
+
+def _health_cells(account: Account) -> tuple[str, str]:
+    health = getattr(account, "health", None) if hasattr(account, "health") else None
+    if health is None:
+        return "not computed", ""
+    return health.get_band_display(), "" if health.score is None else str(health.score)
 
 
 def _csv_response(accounts: Any, today: Any) -> StreamingHttpResponse:
@@ -176,6 +186,9 @@ def _account_context(request: HttpRequest, account: Account) -> dict[str, Any]:
         "account": account,
         "now": now,
         **selectors.account_figures(account=account, today=_today()),
+        "health_panel": selectors.account_health(account=account)
+        if can("health.view_accounthealth")
+        else None,
         "contacts": selectors.account_contacts(account=account)
         if can("customers.view_contact")
         else None,
