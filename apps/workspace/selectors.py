@@ -60,9 +60,15 @@ class AccountFilters:
 
 
 def account_list(*, filters: AccountFilters, today: dt.date) -> QuerySet[Account]:
-    """Accounts matching ``filters``, sorted, with their CSM and owner loaded and
+    """Accounts matching ``filters``, sorted, with their CSM, owner and health loaded and
     ``arr_total`` and ``renewal_date`` annotated: one query per page."""
-    accounts = with_arr_and_renewal(Account.objects.select_related("csm", "owner"), today=today)
+    accounts = with_arr_and_renewal(
+        Account.objects.select_related("csm", "owner", "health"), today=today
+    )
+    if filters.health_band == NOT_COMPUTED:
+        accounts = accounts.filter(health__isnull=True)
+    elif filters.health_band:
+        accounts = accounts.filter(health__band=filters.health_band)
     if filters.search:
         accounts = accounts.filter(
             Q(name__icontains=filters.search) | Q(domain__icontains=filters.search)
