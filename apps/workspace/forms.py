@@ -59,11 +59,17 @@ class AccountFilterForm(WhitespaceFilterForm):
     per_page = forms.TypedChoiceField(
         required=False,
         coerce=int,
-        # The default is the empty choice, so a bound form without it shows the default.
-        choices=[("" if size == DEFAULT_PAGE_SIZE else size, size) for size in PAGE_SIZES],
+        choices=[(size, size) for size in PAGE_SIZES],
         empty_value=DEFAULT_PAGE_SIZE,
         label="Per page",
     )
+
+    def __init__(self, data=None, *args, **kwargs) -> None:
+        # A query without a page size shows (and uses) the default one.
+        if data is not None and not data.get("per_page"):
+            data = data.copy()
+            data["per_page"] = str(DEFAULT_PAGE_SIZE)
+        super().__init__(data, *args, **kwargs)
 
     def clean_country(self) -> str:
         country = (self.cleaned_data.get("country") or "").upper()
