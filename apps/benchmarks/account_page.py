@@ -103,7 +103,7 @@ class AccountPageBench:
 
     def _insert_tasks_in_sql(self, account: Account, csm: User, queues: list[Queue]) -> None:
         now = clock.now()
-        done_at = f"%(now)s - make_interval(secs => (g * 7919) %% {THREE_YEARS_S})"
+        done_at = f"%(now)s - make_interval(secs => (g::bigint * 7919) %% {THREE_YEARS_S})"
         with transaction.atomic(), connection.cursor() as cursor:
             for start in range(1, self.tasks + 1, 100_000):
                 end = min(self.tasks, start + 99_999)
