@@ -27,6 +27,7 @@ from apps.notifications.models import EmailMessage
 from apps.queues.models import Task
 from apps.queues.selectors import tasks_visible_to
 from apps.surveys.models import Response
+from apps.workspace.links import deal_url
 from apps.workspace.models import AccountNote
 
 PAGE_SIZE = 20
@@ -84,28 +85,28 @@ class Source:
     at_field: str
     permission: str | None
     rows: Callable[[Account, Any], QuerySet]
-    describe: Callable[[Any], tuple[str, str, str, str]]  # label, text, url, who
+    # (row, viewer) → label, text, url, who
+    describe: Callable[[Any, Any], tuple[str, str, str, str]]
 
 
 def _stage_rows(account: Account, user: Any) -> QuerySet:
     return StageChange.objects.filter(deal__account=account).select_related("deal", "actor")
 
 
-def _stage_text(change: StageChange) -> tuple[str, str, str, str]:
+def _stage_text(change: StageChange, user: Any) -> tuple[str, str, str, str]:
     text = (
         f"{change.deal.name}: {change.get_from_stage_display()} → {change.get_to_stage_display()}"
     )
     if change.reason:
         text += f" ({change.reason})"
-    url = reverse("admin:deals_deal_change", args=[change.deal_id])
-    return "Deal stage", text, url, _person(change.actor)
+    return "Deal stage", text, deal_url(change.deal_id, user), _person(change.actor)
 
 
 def _lifecycle_rows(account: Account, user: Any) -> QuerySet:
     return AccountLifecycleChange.objects.filter(account=account).select_related("actor")
 
 
-def _lifecycle_text(change: AccountLifecycleChange) -> tuple[str, str, str, str]:
+def _lifecycle_text(change: AccountLifecycleChange, user: Any) -> tuple[str, str, str, str]:
     text = f"{change.get_from_status_display()} → {change.get_to_status_display()}"
     if change.reason:
         text += f" ({change.reason})"
@@ -120,7 +121,7 @@ def _task_rows(account: Account, user: Any) -> QuerySet:
     )
 
 
-def _task_text(task: Task) -> tuple[str, str, str, str]:
+def _task_text(task: Task, user: Any) -> tuple[str, str, str, str]:
     label = "Task done" if task.status == Task.Status.DONE else "Task skipped"
     text = task.title + (f" — {task.outcome}" if task.outcome else "")
     return label, text, reverse("queues:task_detail", args=[task.pk]), _person(task.completed_by)
@@ -132,7 +133,7 @@ def _email_rows(account: Account, user: Any) -> QuerySet:
     )
 
 
-def _email_text(email: EmailMessage) -> tuple[str, str, str, str]:
+def _email_text(email: EmailMessage, user: Any) -> tuple[str, str, str, str]:
     text = f"{email.subject} → {email.to_name or email.to_email}"
     return "Email sent", text, reverse("notifications:email_detail", args=[email.pk]), ""
 
@@ -141,7 +142,7 @@ def _response_rows(account: Account, user: Any) -> QuerySet:
     return Response.objects.filter(account=account).select_related("contact")
 
 
-def _response_text(response: Response) -> tuple[str, str, str, str]:
+def _response_text(response: Response, user: Any) -> tuple[str, str, str, str]:
     text = f"{response.get_kind_display()} {response.score} ({response.band})"
     if response.comment:
         text += f": “{response.comment}”"
@@ -153,7 +154,7 @@ def _note_rows(account: Account, user: Any) -> QuerySet:
     return AccountNote.objects.filter(account=account).select_related("author")
 
 
-def _note_text(note: AccountNote) -> tuple[str, str, str, str]:
+def _note_text(note: AccountNote, user: Any) -> tuple[str, str, str, str]:
     return "Note", note.body, "", _person(note.author)
 
 
@@ -161,7 +162,7 @@ def _enrolled_rows(account: Account, user: Any) -> QuerySet:
     return Enrollment.objects.filter(account=account).select_related("version__playbook")
 
 
-def _enrolled_text(enrollment: Enrollment) -> tuple[str, str, str, str]:
+def _enrolled_text(enrollment: Enrollment, user: Any) -> tuple[str, str, str, str]:
     return "Playbook started", str(enrollment.version), "", ""
 
 
@@ -171,7 +172,7 @@ def _finished_rows(account: Account, user: Any) -> QuerySet:
     )
 
 
-def _finished_text(enrollment: Enrollment) -> tuple[str, str, str, str]:
+def _finished_text(enrollment: Enrollment, user: Any) -> tuple[str, str, str, str]:
     text = f"{enrollment.version}: {enrollment.get_state_display().lower()}"
     if enrollment.cancelled_reason:
         text += f" ({enrollment.cancelled_reason})"
@@ -182,7 +183,7 @@ def _referral_rows(account: Account, user: Any) -> QuerySet:
     return Referral.objects.filter(referrer_account=account).select_related("referrer_contact")
 
 
-def _referral_text(referral: Referral) -> tuple[str, str, str, str]:
+def _referral_text(referral: Referral, user: Any) -> tuple[str, str, str, str]:
     text = f"{referral.company} ({referral.contact_name})"
     return "Referral made", text, "", referral.referrer_contact.name
 
@@ -239,7 +240,7 @@ def account_activity(
             .order_by(f"-{source.at_field}", "-pk")[: size + 1]
         )
         for row in rows:
-            label, text, url, who = source.describe(row)
+            label, text, url, who = source.describe(row, user)
             entries.append(
                 Entry(
                     at=getattr(row, source.at_field),

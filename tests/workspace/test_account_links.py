@@ -1,9 +1,15 @@
 """Account names across the product lead to the account page."""
 
 import pytest
-from django.urls import reverse
+from django.urls import NoReverseMatch, reverse
 
-from tests.factories import AccountFactory, NotificationFactory, QueueFactory, TaskFactory
+from tests.factories import (
+    AccountFactory,
+    DealFactory,
+    NotificationFactory,
+    QueueFactory,
+    TaskFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -51,3 +57,17 @@ def test_the_account_page_links_back_to_its_tasks(client, csm, task):
     body = client.get(reverse("workspace:account_detail", args=[task.account_id])).content.decode()
 
     assert reverse("queues:task_detail", args=[task.pk]) in body
+
+
+def test_deal_names_lead_to_the_deal_page_or_for_staff_its_admin_page(client, admin_user, csm):
+    deal = DealFactory(name="Wayne platform", account=AccountFactory(name="Wayne"))
+    url = reverse("workspace:account_detail", args=[deal.account_id])
+    try:
+        page, staff_only = reverse("deals:deal_detail", args=[deal.pk]), False
+    except NoReverseMatch:  # no deal page in the deals app: its admin page, for staff
+        page, staff_only = reverse("admin:deals_deal_change", args=[deal.pk]), True
+
+    client.force_login(admin_user)
+    assert f'href="{page}"' in client.get(url).content.decode()
+    client.force_login(csm)
+    assert (f'href="{page}"' in client.get(url).content.decode()) is not staff_only
