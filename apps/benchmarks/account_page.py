@@ -1,7 +1,9 @@
 """``account_page_bench``: one account with a million tasks, then time its page.
 
 The account gets N tasks (2 % open, the rest done over the last three years, in two
-queues its CSM works), a won deal, 50 staff notes and a health score. On PostgreSQL the
+queues its CSM works, assigned in turn to its CSM and 48 colleagues: a million tasks are
+years of a team's work, not one person's queue), a won deal, 50 staff notes and a
+health score. On PostgreSQL the
 tasks are written by one ``INSERT … SELECT`` over ``generate_series`` (minutes for a
 million rows, indexes included); elsewhere with ``bulk_create`` (for the test's few
 hundred). Then the CSM opens the account page N times through Django's test client
@@ -33,6 +35,7 @@ from apps.workspace.models import AccountNote
 
 PREFIX = "bench-"
 OPEN_SHARE = 50  # one task in 50 is open
+TEAM = 49  # people the tasks are assigned to in turn (prime to OPEN_SHARE: open ones spread)
 BATCH = 5000
 THREE_YEARS_S = 3 * 365 * 24 * 3600
 
@@ -55,8 +58,15 @@ class AccountPageBench:
         self.tasks, self.requests, self.log = tasks, requests, log
 
     def fill(self) -> tuple[User, Account]:
-        csm = User.objects.create_user(f"{PREFIX}csm", password=None, first_name="Bench")
-        csm.groups.add(Group.objects.get(name="CSM"))
+        csm_role = Group.objects.get(name="CSM")
+        team = [
+            User.objects.create_user(f"{PREFIX}csm{i or ''}", password=None, first_name="Bench")
+            for i in range(TEAM)
+        ]
+        for person in team:
+            person.groups.add(csm_role)
+        csm = team[0]
+        self.team = [person.pk for person in team]
         Profile.objects.create(user=csm, timezone="Europe/Berlin")
         queues = [
             Queue.objects.create(name=f"{PREFIX}queue {i}", slug=f"{PREFIX}queue-{i}")
@@ -93,15 +103,15 @@ class AccountPageBench:
         )
         AccountHealth.objects.create(account=account, score=71, band="green", factors=[])
         if connection.vendor == "postgresql":
-            self._insert_tasks_in_sql(account, csm, queues)
+            self._insert_tasks_in_sql(account, queues)
         else:
-            self._insert_tasks_in_batches(account, csm, queues)
+            self._insert_tasks_in_batches(account, queues)
         if connection.vendor == "postgresql":
             with connection.cursor() as cursor:
                 cursor.execute("ANALYZE queues_task")
         return csm, account
 
-    def _insert_tasks_in_sql(self, account: Account, csm: User, queues: list[Queue]) -> None:
+    def _insert_tasks_in_sql(self, account: Account, queues: list[Queue]) -> None:
         now = clock.now()
         done_at = f"%(now)s - make_interval(secs => (g::bigint * 7919) %% {THREE_YEARS_S})"
         with transaction.atomic(), connection.cursor() as cursor:
@@ -118,11 +128,12 @@ class AccountPageBench:
                     SELECT
                         %(prefix)s || g, '', 'check_in',
                         CASE WHEN g %% 2 = 0 THEN %(q0)s ELSE %(q1)s END,
-                        %(account)s, %(csm)s, '', 1 + g %% 4,
+                        %(account)s, (%(team)s::int[])[1 + g %% {TEAM}], '', 1 + g %% 4,
                         %(now)s + make_interval(hours => g %% 2000 - 1000),
                         CASE WHEN g %% {OPEN_SHARE} = 0 THEN 'open' ELSE 'done' END,
                         CASE WHEN g %% {OPEN_SHARE} = 0 THEN '' ELSE 'reached' END, '',
-                        CASE WHEN g %% {OPEN_SHARE} = 0 THEN NULL ELSE %(csm)s END,
+                        CASE WHEN g %% {OPEN_SHARE} = 0 THEN NULL
+                             ELSE (%(team)s::int[])[1 + g %% {TEAM}] END,
                         CASE WHEN g %% {OPEN_SHARE} = 0 THEN NULL ELSE {done_at} END,
                         '', '', NULL, %(now)s, %(now)s
                     FROM generate_series(%(start)s, %(end)s) AS g
@@ -132,7 +143,7 @@ class AccountPageBench:
                         "q0": queues[0].pk,
                         "q1": queues[1].pk,
                         "account": account.pk,
-                        "csm": csm.pk,
+                        "team": self.team,
                         "now": now,
                         "start": start,
                         "end": end,
@@ -140,7 +151,7 @@ class AccountPageBench:
                 )
                 self.log(f"{end} tasks")
 
-    def _insert_tasks_in_batches(self, account: Account, csm: User, queues: list[Queue]) -> None:
+    def _insert_tasks_in_batches(self, account: Account, queues: list[Queue]) -> None:
         now = clock.now()
         for start in range(0, self.tasks, BATCH):
             batch = []
@@ -152,12 +163,12 @@ class AccountPageBench:
                         kind="check_in",
                         queue=queues[g % 2],
                         account=account,
-                        assignee=csm,
+                        assignee_id=self.team[g % TEAM],
                         priority=1 + g % 4,
                         due_at=now + dt.timedelta(hours=g % 2000 - 1000),
                         status=Task.Status.OPEN if is_open else Task.Status.DONE,
                         outcome="" if is_open else "reached",
-                        completed_by=None if is_open else csm,
+                        completed_by_id=None if is_open else self.team[g % TEAM],
                         completed_at=None
                         if is_open
                         else now - dt.timedelta(seconds=(g * 7919) % THREE_YEARS_S),
