@@ -117,6 +117,7 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    "django.contrib.postgres",
     "rest_framework",
     "knox",
     "django_filters",
@@ -137,6 +138,7 @@ INSTALLED_APPS = [
     "apps.surveys",
     "apps.growth",
     "apps.health",
+    "apps.workspace",
     "apps.demo",
     "apps.benchmarks",
 ]
