@@ -1,9 +1,12 @@
 import datetime as dt
 import zoneinfo
+from dataclasses import dataclass
 from typing import Any
 
 from django.db.models import QuerySet
 
+from apps.core import clock
+from apps.core.models import DomainEvent
 from apps.core.step_kinds import StepDefinition
 from apps.engine.models import Enrollment, StepRun
 
@@ -115,3 +118,55 @@ def _run_entry(
         "is_current": run.pk == current_step_run_id,
         "moved": step_run_move(run, tz=zone),
     }
+
+
+# The deal page's panel: what a close started ------------------------------------------
+
+
+@dataclass(frozen=True)
+class DealEnrollments:
+    """The playbooks a deal's close started, each with the steps that have runs (its
+    first steps, and any later ones reached) and the names of those still to come.
+
+    ``starting`` is true while the close's event waits for a worker or an opening step
+    is due and not run yet: the deal page then reloads the panel (``refresh``)."""
+
+    entries: list[dict[str, Any]]
+    starting: bool
+    won: bool
+
+    @property
+    def refresh(self) -> bool:
+        return self.starting
+
+
+def deal_enrollments(deal: Any) -> DealEnrollments | None:
+    """The deal's enrollments with their first steps, for the deal page; None for a deal
+    that was never won and started nothing. Four queries."""
+    won = deal.stage == "closed_won"
+    enrollments = Enrollment.objects.filter(deal_id=deal.pk).order_by("created_at", "id")
+    timeline = enrollment_timeline(enrollments=enrollments)
+    if not timeline and not won:
+        return None
+    entries = []
+    due_now = False
+    now = clock.now()
+    for entry in timeline:
+        started = [step for step in entry["steps"] if step["runs"]]
+        later = [step["name"] for step in entry["steps"] if not step["runs"]]
+        for step in started:
+            for item in step["runs"]:
+                run = item["run"]
+                if run.priority == StepRun.Priority.FIRST and run.state in StepRun.DUE_STATES:
+                    due_now = due_now or run.due_at <= now
+        entries.append({"enrollment": entry["enrollment"], "started": started, "later": later})
+    waiting = (
+        won
+        and DomainEvent.objects.filter(
+            name="deal.closed_won",
+            aggregate_type="deal",
+            aggregate_id=deal.pk,
+            processed_at__isnull=True,
+        ).exists()
+    )
+    return DealEnrollments(entries=entries, starting=waiting or due_now, won=won)
