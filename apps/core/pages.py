@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from django import forms
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ImproperlyConfigured, PermissionDenied
 from django.http import HttpRequest, HttpResponse
@@ -21,6 +22,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 
+from apps.core.errors import DomainError
 from apps.core.selectors import profile_for
 
 TopbarCount = Callable[[Any], int]
@@ -184,6 +186,15 @@ def render_page(
         **context,
     }
     return render(request, template, context, status=status)
+
+
+def add_domain_errors(form: forms.Form, error: DomainError) -> None:
+    """Put a service's errors on a page's form: next to the field they name, else on top."""
+    if not error.errors:
+        form.add_error(None, error.message)
+    for field, messages in error.errors.items():
+        for message in messages:
+            form.add_error(field if field in form.fields else None, message)
 
 
 def safe_next(request: HttpRequest, fallback: str) -> str:

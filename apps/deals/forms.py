@@ -9,25 +9,14 @@ from django import forms
 from django.contrib.auth import get_user_model
 from django.db.models import Q, QuerySet
 
-from apps.core.errors import DomainError
 from apps.customers.models import Product
 from apps.deals.models import Deal, LossReason, Stage, WinReason
 from apps.deals.selectors import PIPELINE_STAGES, PipelineFilters
-from apps.deals.services import STAGE_MOVES, TRANSITIONS
 
 User = get_user_model()
 
 PAGE_SIZE = 25
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
-
-
-def add_domain_errors(form: forms.Form, error: DomainError) -> None:
-    """Put a service's errors on the form: next to the field they name, else on top."""
-    if not error.errors:
-        form.add_error(None, error.message)
-    for field, messages in error.errors.items():
-        for message in messages:
-            form.add_error(field if field in form.fields else None, message)
 
 
 def show_problems(form: forms.Form, problems: dict[str, list[str]]) -> None:
@@ -190,10 +179,10 @@ class LineItemChangeForm(forms.Form):
 
 
 class StageMoveForm(forms.Form):
-    transition = forms.ChoiceField(
-        choices=[(name, TRANSITIONS[name].label) for name in sorted(STAGE_MOVES)]
-    )
     reason = forms.CharField(required=False, max_length=500)
+
+    def __init__(self, data: Any = None, **kwargs: Any) -> None:
+        super().__init__(data, auto_id="move_%s", **kwargs)
 
 
 class CloseWonForm(forms.Form):

@@ -15,9 +15,6 @@ urlpatterns = [
         views.line_item_remove,
         name="line_item_remove",
     ),
-    path("<int:pk>/move/", views.deal_move, name="deal_move"),
-    path("<int:pk>/close-won/", views.deal_close_won, name="deal_close_won"),
-    path("<int:pk>/close-lost/", views.deal_close_lost, name="deal_close_lost"),
-    path("<int:pk>/reopen/", views.deal_reopen, name="deal_reopen"),
+    path("<int:pk>/transitions/<slug:name>/", views.deal_transition, name="deal_transition"),
     path("<int:pk>/panels/<slug:key>/", views.deal_panel, name="deal_panel"),
 ]

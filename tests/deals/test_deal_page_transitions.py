@@ -16,7 +16,6 @@ from tests.factories import (
     DealLineItemFactory,
     LossReasonFactory,
     ProductFactory,
-    UserFactory,
     WinReasonFactory,
     closable_deal,
 )
@@ -26,18 +25,12 @@ pytestmark = pytest.mark.django_db
 HTMX = {"HTTP_HX_REQUEST": "true"}
 
 
-@pytest.fixture
-def sales_manager(db):
-    return UserFactory(username="sally", role="Sales Manager")
-
-
-@pytest.fixture
-def other_rep(db):
-    return UserFactory(username="ron", role="Sales Rep")
-
-
 def url(name: str, deal: Deal, *args) -> str:
     return reverse(f"deals:{name}", args=[deal.pk, *args])
+
+
+def transition(deal: Deal, name: str) -> str:
+    return url("deal_transition", deal, name)
 
 
 def won_form(**changes) -> dict:
@@ -57,7 +50,7 @@ def test_the_owner_closes_as_won_and_the_page_says_so(client, rep):
     deal = closable_deal(owner=rep)
     client.force_login(rep)
 
-    response = client.post(url("deal_close_won", deal), won_form(), **HTMX)
+    response = client.post(transition(deal, "close_won"), won_form(), **HTMX)
 
     assert response.status_code == 200
     page = response.content.decode()
@@ -73,7 +66,7 @@ def test_a_plain_post_redirects_back_to_the_deal(client, rep):
     deal = closable_deal(owner=rep)
     client.force_login(rep)
 
-    response = client.post(url("deal_close_won", deal), won_form())
+    response = client.post(transition(deal, "close_won"), won_form())
 
     assert response.status_code == 302
     assert response["Location"] == url("deal_detail", deal)
@@ -85,12 +78,15 @@ def test_another_rep_is_refused_with_whose_deal_it_is_and_nothing_changes(client
     client.force_login(other_rep)
 
     for name, data in [
-        ("deal_close_won", won_form()),
-        ("deal_close_lost", {"stage": "negotiation", "loss_reason": LossReasonFactory().pk}),
-        ("deal_move", {"stage": "negotiation", "transition": "propose"}),
-        ("deal_edit", {"name": "Mine now", "kind": "new_business"}),
+        (transition(deal, "close_won"), won_form()),
+        (
+            transition(deal, "close_lost"),
+            {"stage": "negotiation", "loss_reason": LossReasonFactory().pk},
+        ),
+        (transition(deal, "propose"), {"stage": "negotiation"}),
+        (url("deal_edit", deal), {"name": "Mine now", "kind": "new_business"}),
     ]:
-        response = client.post(url(name, deal), data)
+        response = client.post(name, data)
         assert response.status_code == 403, name
         assert "is owned by" in response.content.decode(), name
         assert "only its owner or a sales manager may" in response.content.decode(), name
@@ -120,7 +116,7 @@ def test_a_csm_reads_deals_but_may_not_change_them(client, rep, csm):
     page = client.get(url("deal_detail", deal)).content.decode()
     assert "Your role may read deals but not change them." in page
     assert 'id="close-won-form"' not in page
-    assert client.post(url("deal_close_won", deal), won_form()).status_code == 403
+    assert client.post(transition(deal, "close_won"), won_form()).status_code == 403
     assert stored(deal).stage == "negotiation"
 
 
@@ -128,15 +124,15 @@ def test_a_sales_manager_moves_closes_and_reopens_any_deal(client, rep, sales_ma
     deal = closable_deal(owner=rep)
     client.force_login(sales_manager)
 
-    moved = client.post(url("deal_move", deal), {"stage": "negotiation", "transition": "propose"})
+    moved = client.post(transition(deal, "propose"), {"stage": "negotiation"})
     assert moved.status_code == 302
     assert stored(deal).stage == "proposal"
 
-    won = client.post(url("deal_close_won", deal), won_form(stage="proposal"))
+    won = client.post(transition(deal, "close_won"), won_form(stage="proposal"))
     assert won.status_code == 302
     assert stored(deal).stage == "closed_won"
 
-    reopened = client.post(url("deal_reopen", deal), {"stage": "closed_won", "reason": "Typo"})
+    reopened = client.post(transition(deal, "reopen"), {"stage": "closed_won", "reason": "Typo"})
     assert reopened.status_code == 302
     assert stored(deal).stage == "negotiation"
     assert [c.transition for c in StageChange.objects.filter(deal=deal)] == [
@@ -150,9 +146,9 @@ def test_the_owner_moves_between_open_stages_forwards_and_back(client, rep):
     deal = DealFactory(owner=rep, stage="qualified")
     client.force_login(rep)
 
-    client.post(url("deal_move", deal), {"stage": "qualified", "transition": "negotiate"})
+    client.post(transition(deal, "negotiate"), {"stage": "qualified"})
     assert stored(deal).stage == "negotiation"
-    client.post(url("deal_move", deal), {"stage": "negotiation", "transition": "move_to_new"})
+    client.post(transition(deal, "move_to_new"), {"stage": "negotiation"})
     assert stored(deal).stage == "new"
 
 
@@ -161,7 +157,9 @@ def test_every_blocker_is_listed_with_a_link_to_fix_it_and_nothing_changes(clien
     client.force_login(rep)
 
     response = client.post(
-        url("deal_close_won", deal), {"stage": "negotiation", "win_notes": " "}, **HTMX
+        transition(deal, "close_won"),
+        {"stage": "negotiation", "win_notes": " "},
+        **HTMX,
     )
 
     assert response.status_code == 400
@@ -201,7 +199,7 @@ def test_a_close_date_to_come_is_refused_next_to_the_field(client, rep):
     tomorrow = dt.date.today() + dt.timedelta(days=2)
 
     response = client.post(
-        url("deal_close_won", deal), won_form(close_date=tomorrow.isoformat()), **HTMX
+        transition(deal, "close_won"), won_form(close_date=tomorrow.isoformat()), **HTMX
     )
 
     assert response.status_code == 400
@@ -220,7 +218,7 @@ def test_malformed_input_is_a_400_naming_the_field(client, rep, data, field):
     deal = closable_deal(owner=rep)
     client.force_login(rep)
 
-    response = client.post(url("deal_close_won", deal), won_form(**data), **HTMX)
+    response = client.post(transition(deal, "close_won"), won_form(**data), **HTMX)
 
     assert response.status_code == 400
     assert f'id="won_{field}_error"' in response.content.decode()
@@ -231,14 +229,14 @@ def test_close_as_lost_needs_a_reason(client, rep):
     deal = closable_deal(owner=rep)
     client.force_login(rep)
 
-    refused = client.post(url("deal_close_lost", deal), {"stage": "negotiation"}, **HTMX)
+    refused = client.post(transition(deal, "close_lost"), {"stage": "negotiation"}, **HTMX)
     assert refused.status_code == 400
     assert "Choose a loss reason." in refused.content.decode()
     assert stored(deal).stage == "negotiation"
 
     reason = LossReasonFactory()
     client.post(
-        url("deal_close_lost", deal),
+        transition(deal, "close_lost"),
         {"stage": "negotiation", "loss_reason": reason.pk, "loss_notes": "Went with a rival"},
     )
     deal = stored(deal)
@@ -258,7 +256,7 @@ def test_reopening_needs_the_permission(client, rep):
     assert 'id="reopen-form"' not in page
     assert "Reopening a closed deal needs its own permission" in page
 
-    response = client.post(url("deal_reopen", deal), {"stage": "closed_won", "reason": "Oops"})
+    response = client.post(transition(deal, "reopen"), {"stage": "closed_won", "reason": "Oops"})
     assert response.status_code == 403
     assert "permission" in response.content.decode()
     assert stored(deal).stage == "closed_won"
@@ -269,7 +267,9 @@ def test_reopening_needs_a_reason(client, rep, sales_manager):
     close_won(deal, actor=rep)
     client.force_login(sales_manager)
 
-    response = client.post(url("deal_reopen", deal), {"stage": "closed_won", "reason": ""}, **HTMX)
+    response = client.post(
+        transition(deal, "reopen"), {"stage": "closed_won", "reason": ""}, **HTMX
+    )
 
     assert response.status_code == 400
     assert 'id="reopen_reason_error"' in response.content.decode()
@@ -285,7 +285,7 @@ def test_a_page_drawn_before_someone_else_closed_the_deal_gets_a_conflict(
     client.force_login(rep)
 
     response = client.post(
-        url("deal_close_lost", deal),
+        transition(deal, "close_lost"),
         {"stage": "negotiation", "loss_reason": LossReasonFactory().pk},
         **HTMX,
     )
@@ -302,7 +302,7 @@ def test_closing_a_closed_deal_again_is_a_conflict(client, rep):
     close_won(deal, actor=rep)
     client.force_login(rep)
 
-    response = client.post(url("deal_close_won", deal), won_form(stage=""), **HTMX)
+    response = client.post(transition(deal, "close_won"), won_form(stage=""), **HTMX)
 
     assert response.status_code == 409
     assert "cannot be moved with" in response.content.decode()
@@ -421,3 +421,13 @@ def test_a_closed_deals_line_items_are_a_record(client, rep):
     assert response.status_code == 409
     assert "Reopen the deal first" in response.content.decode()
     assert DealLineItem.objects.filter(pk=item.pk).exists()
+
+
+def test_an_unknown_transition_is_not_found(client, rep):
+    deal = closable_deal(owner=rep)
+    client.force_login(rep)
+
+    response = client.post(transition(deal, "teleport"), {"stage": "negotiation"})
+
+    assert response.status_code == 404
+    assert stored(deal).stage == "negotiation"

@@ -3,13 +3,10 @@ its edits and transitions (``deal``). They write only through ``apps.deals.servi
 with the same permission and ownership checks as the API and the admin."""
 
 from apps.deals.views.deal import (
-    deal_close_lost,
-    deal_close_won,
     deal_detail,
     deal_edit,
-    deal_move,
     deal_panel,
-    deal_reopen,
+    deal_transition,
     line_item_add,
     line_item_change,
     line_item_remove,
@@ -17,13 +14,10 @@ from apps.deals.views.deal import (
 from apps.deals.views.pipeline import pipeline
 
 __all__ = [
-    "deal_close_lost",
-    "deal_close_won",
     "deal_detail",
     "deal_edit",
-    "deal_move",
     "deal_panel",
-    "deal_reopen",
+    "deal_transition",
     "line_item_add",
     "line_item_change",
     "line_item_remove",

@@ -22,7 +22,7 @@ from django.urls import Resolver404, resolve, reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from apps.core.errors import Conflict, DomainError, NotPermitted
-from apps.core.pages import DealPanel, cs_page, deal_panels, render_page
+from apps.core.pages import DealPanel, add_domain_errors, cs_page, deal_panels, render_page
 from apps.core.pages import deal_panel as registered_panel
 from apps.deals import selectors, services
 from apps.deals.forms import (
@@ -33,7 +33,6 @@ from apps.deals.forms import (
     LineItemForm,
     ReopenForm,
     StageMoveForm,
-    add_domain_errors,
     show_problems,
 )
 from apps.deals.models import Deal, DealLineItem, Stage
@@ -175,7 +174,7 @@ def _deal_context(
             ],
         )
     if context["moves"]:
-        context["move_form"] = bound.get("move") or StageMoveForm(auto_id="move_%s")
+        context["move_form"] = bound.get("move") or StageMoveForm()
     if context["can_close_won"]:
         context["close_won_form"] = bound.get("close_won") or CloseWonForm()
         if close_problems is None:
@@ -333,73 +332,31 @@ def line_item_remove(request: HttpRequest, pk: int, item_pk: int) -> HttpRespons
 
 # Transitions: permission and ownership are the service's to check, as for the API.
 
-
-@require_POST
-@cs_page(permission="deals.view_deal")
-def deal_move(request: HttpRequest, pk: int) -> HttpResponse:
-    deal = _deal(pk)
-    form = StageMoveForm(request.POST, auto_id="move_%s")
-    return _deal_action(
-        request,
-        deal,
-        name="move",
-        form=form,
-        perform=lambda data: services.deal_move(
-            deal=deal,
-            name=data["transition"],
-            actor=request.user,
-            source=SOURCE,
-            reason=data["reason"],
-        ),
-        success="Stage changed.",
-    )
+TRANSITION_FORMS: dict[str, tuple[type[forms.Form], str]] = {
+    "close_won": (CloseWonForm, "Closed as won. The playbooks it matches are starting."),
+    "close_lost": (CloseLostForm, "Closed as lost."),
+    "reopen": (ReopenForm, "Reopened: the deal is in negotiation again."),
+}
 
 
 @require_POST
 @cs_page(permission="deals.view_deal")
-def deal_close_won(request: HttpRequest, pk: int) -> HttpResponse:
+def deal_transition(request: HttpRequest, pk: int, name: str) -> HttpResponse:
+    """Run the transition ``name`` (a stage move, a close or a reopen) with what the
+    person typed, through ``services.deal_transition`` like the API."""
+    if name not in services.TRANSITIONS:
+        raise Http404("No such transition.")
     deal = _deal(pk)
+    form_class, success = TRANSITION_FORMS.get(name, (StageMoveForm, "Stage changed."))
     return _deal_action(
         request,
         deal,
-        name="close_won",
-        form=CloseWonForm(request.POST),
-        perform=lambda data: services.deal_close_won(
-            deal=deal, actor=request.user, source=SOURCE, **data
+        name=name if name in TRANSITION_FORMS else "move",
+        form=form_class(request.POST),
+        perform=lambda data: services.deal_transition(
+            deal=deal, name=name, actor=request.user, source=SOURCE, data=data
         ),
-        success="Closed as won. The playbooks it matches are starting.",
-    )
-
-
-@require_POST
-@cs_page(permission="deals.view_deal")
-def deal_close_lost(request: HttpRequest, pk: int) -> HttpResponse:
-    deal = _deal(pk)
-    return _deal_action(
-        request,
-        deal,
-        name="close_lost",
-        form=CloseLostForm(request.POST),
-        perform=lambda data: services.deal_close_lost(
-            deal=deal, actor=request.user, source=SOURCE, **data
-        ),
-        success="Closed as lost.",
-    )
-
-
-@require_POST
-@cs_page(permission="deals.view_deal")
-def deal_reopen(request: HttpRequest, pk: int) -> HttpResponse:
-    deal = _deal(pk)
-    return _deal_action(
-        request,
-        deal,
-        name="reopen",
-        form=ReopenForm(request.POST),
-        perform=lambda data: services.deal_reopen(
-            deal=deal, actor=request.user, source=SOURCE, reason=data["reason"]
-        ),
-        success="Reopened: the deal is in negotiation again.",
+        success=success,
     )
 
 
