@@ -125,8 +125,9 @@ def _run_entry(
 
 @dataclass(frozen=True)
 class DealEnrollments:
-    """The playbooks a deal's close started, each with the steps that have runs (its
-    first steps, and any later ones reached) and the names of those still to come.
+    """The playbooks a deal's close started: per enrollment, the steps that have run or
+    are due now (its first steps), those scheduled for later (name and when) and the
+    names of those not scheduled yet.
 
     ``starting`` is true while the close's event waits for a worker or an opening step
     is due and not run yet: the deal page then reloads the panel (``refresh``)."""
@@ -142,24 +143,38 @@ class DealEnrollments:
 
 def deal_enrollments(deal: Any) -> DealEnrollments | None:
     """The deal's enrollments with their first steps, for the deal page; None for a deal
-    that was never won and started nothing. Four queries."""
+    that was never won and started nothing. Three queries."""
     won = deal.stage == "closed_won"
     enrollments = Enrollment.objects.filter(deal_id=deal.pk).order_by("created_at", "id")
     timeline = enrollment_timeline(enrollments=enrollments)
     if not timeline and not won:
         return None
-    entries = []
-    due_now = False
     now = clock.now()
+    entries, due_now = [], False
     for entry in timeline:
-        started = [step for step in entry["steps"] if step["runs"]]
-        later = [step["name"] for step in entry["steps"] if not step["runs"]]
-        for step in started:
-            for item in step["runs"]:
-                run = item["run"]
-                if run.priority == StepRun.Priority.FIRST and run.state in StepRun.DUE_STATES:
-                    due_now = due_now or run.due_at <= now
-        entries.append({"enrollment": entry["enrollment"], "started": started, "later": later})
+        started, coming, later = [], [], []
+        for step in entry["steps"]:
+            runs = [item["run"] for item in step["runs"]]
+            if not runs:
+                later.append(step["name"])
+            elif all(item["upcoming"] and item["run"].due_at > now for item in step["runs"]):
+                coming.append({"name": step["name"], "when": min(run.due_at for run in runs)})
+            else:
+                for item in step["runs"]:
+                    item["due_now"] = item["upcoming"] and item["run"].due_at <= now
+                started.append(step)
+                due_now = due_now or any(
+                    run.priority == StepRun.Priority.FIRST and run.state in StepRun.DUE_STATES
+                    for run in runs
+                )
+        entries.append(
+            {
+                "enrollment": entry["enrollment"],
+                "started": started,
+                "coming": coming,
+                "later": later,
+            }
+        )
     waiting = (
         won
         and DomainEvent.objects.filter(

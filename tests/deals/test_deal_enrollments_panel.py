@@ -26,8 +26,25 @@ def panel_url(deal, poll: int) -> str:
     return reverse("deals:deal_panel", args=[deal.pk, "deal_enrollments"]) + f"?poll={poll}"
 
 
+CHECK_IN = {
+    "key": "checkin",
+    "name": "Day 7 check-in",
+    "kind": "task",
+    "config": {"queue": "onboarding", "title": "Check in with {{ account.name }}"},
+    "delay_days": 7,
+}
+WRAP_UP = {
+    "key": "wrapup",
+    "name": "Wrap-up call",
+    "kind": "task",
+    "config": {"queue": "onboarding", "title": "Wrap up with {{ account.name }}"},
+    "start": "after_step",
+    "after_step": "checkin",
+}
+
+
 def test_the_page_says_starting_then_lists_the_enrollments_and_first_steps(client, rep):
-    onboarding_playbook()
+    onboarding_playbook(extra_steps=[CHECK_IN, WRAP_UP])
     csm = UserFactory(username="cleo", role="CSM")
     deal = closable_deal(owner=rep, account=AccountFactory(name="Globex", csm=csm))
     client.force_login(rep)
@@ -51,6 +68,8 @@ def test_the_page_says_starting_then_lists_the_enrollments_and_first_steps(clien
     assert "New customer onboarding v1" in shown
     assert "Kickoff call" in shown
     assert "Task “Kickoff call with Globex”" in shown
+    assert "<strong>Coming up:</strong> Day 7 check-in (" in shown
+    assert "Then, as earlier steps finish: Wrap-up call." in shown
     assert "Starting" not in shown
     assert POLLING not in shown  # the polling stops with what it waited for
 

@@ -431,3 +431,19 @@ def test_an_unknown_transition_is_not_found(client, rep):
 
     assert response.status_code == 404
     assert stored(deal).stage == "negotiation"
+
+
+def test_a_cs_manager_reads_an_open_deal_and_may_reopen_a_closed_one(client, rep, cs_manager):
+    deal = closable_deal(owner=rep)
+    client.force_login(cs_manager)
+    assert "Your role may read deals but not change them." in (
+        client.get(url("deal_detail", deal)).content.decode()
+    )
+
+    close_won(deal, actor=rep)
+    page = client.get(url("deal_detail", deal)).content.decode()
+    assert 'id="reopen-form"' in page and "Read only." not in page
+    client.post(
+        transition(deal, "reopen"), {"stage": "closed_won", "reason": "Signed the wrong entity"}
+    )
+    assert stored(deal).stage == "negotiation"

@@ -83,12 +83,10 @@ def _account_url(deal: Deal) -> str:
     return path
 
 
-def _read_only_reason(request: HttpRequest, deal: Deal) -> str:
-    user = request.user
-    if not (user.has_perm("deals.change_deal") or user.has_perm("deals.close_deal")):
-        return "Your role may read deals but not change them."
+def _access_refusal(request: HttpRequest, deal: Deal) -> str:
+    """Why the viewer may not act on this deal at all (someone else's), or ""."""
     try:
-        services.require_deal_access(deal, user, "change it")
+        services.require_deal_access(deal, request.user, "change it")
     except NotPermitted as error:
         return error.message
     return ""
@@ -123,12 +121,17 @@ def _deal_context(
     close_problems: dict[str, list[str]] | None = None,
 ) -> dict[str, Any]:
     user, bound = request.user, bound or {}
-    read_only_reason = _read_only_reason(request, deal)
-    transitions = (
-        [] if read_only_reason else services.deal_available_transitions(deal=deal, user=user)
-    )
+    refusal = _access_refusal(request, deal)
+    transitions = [] if refusal else services.deal_available_transitions(deal=deal, user=user)
     names = {t.name for t in transitions}
-    can_edit = not read_only_reason and not deal.is_closed and user.has_perm("deals.change_deal")
+    can_edit = not refusal and not deal.is_closed and user.has_perm("deals.change_deal")
+    read_only_reason = refusal
+    if not (refusal or transitions or can_edit):
+        read_only_reason = (
+            "Your role may read deals but not change them."
+            if not user.has_perm("deals.change_deal")
+            else ""
+        )
     context: dict[str, Any] = {
         "deal": deal,
         "nav": "deals",
