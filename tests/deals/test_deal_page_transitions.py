@@ -176,6 +176,8 @@ def test_every_blocker_is_listed_with_a_link_to_fix_it_and_nothing_changes(clien
         assert f'id="{anchor}"' in page, anchor
     # Each message is also next to the field that fixes it.
     assert 'id="edit_amount_error"' in page and 'id="edit_primary_contact_error"' in page
+    # The deal reads as stored: the refused close set no close date.
+    assert '<dt>Close date</dt><dd><span class="muted">Not set</span>' in page
     assert stored(deal).stage == "negotiation"
     assert not StageChange.objects.exists()
     assert not DomainEvent.objects.filter(name="deal.closed_won").exists()
@@ -436,7 +438,7 @@ def test_an_unknown_transition_is_not_found(client, rep):
 def test_a_cs_manager_reads_an_open_deal_and_may_reopen_a_closed_one(client, rep, cs_manager):
     deal = closable_deal(owner=rep)
     client.force_login(cs_manager)
-    assert "Your role may read deals but not change them." in (
+    assert "Your role may read open deals but not change them." in (
         client.get(url("deal_detail", deal)).content.decode()
     )
 

@@ -52,6 +52,8 @@ BLOCKER_FIXES = {
     "win_reason": ("Win reason", "won_win_reason"),
     "win_notes": ("Why they bought", "won_win_notes"),
 }
+# A role with none of these only reads deals.
+ROLE_WRITES = ("change_deal", "close_deal", "reopen_deal")
 # What the deal itself lacks; the rest is typed in the close-as-won form.
 DEAL_BLOCKERS = ("amount", "currency", "primary_contact", "line_items")
 
@@ -121,17 +123,17 @@ def _deal_context(
     close_problems: dict[str, list[str]] | None = None,
 ) -> dict[str, Any]:
     user, bound = request.user, bound or {}
-    refusal = _access_refusal(request, deal)
-    transitions = [] if refusal else services.deal_available_transitions(deal=deal, user=user)
+    if not any(user.has_perm(f"deals.{perm}") for perm in ROLE_WRITES):
+        read_only_reason = "Your role may read deals but not change them."
+    else:
+        read_only_reason = _access_refusal(request, deal)
+    transitions = (
+        [] if read_only_reason else services.deal_available_transitions(deal=deal, user=user)
+    )
     names = {t.name for t in transitions}
-    can_edit = not refusal and not deal.is_closed and user.has_perm("deals.change_deal")
-    read_only_reason = refusal
-    if not (refusal or transitions or can_edit):
-        read_only_reason = (
-            "Your role may read deals but not change them."
-            if not user.has_perm("deals.change_deal")
-            else ""
-        )
+    can_edit = not read_only_reason and not deal.is_closed and user.has_perm("deals.change_deal")
+    if not (read_only_reason or transitions or can_edit or deal.is_closed):
+        read_only_reason = "Your role may read open deals but not change them."
     context: dict[str, Any] = {
         "deal": deal,
         "nav": "deals",
@@ -245,6 +247,7 @@ def _deal_action(
             add_domain_errors(form, error)
             if name == "close_won":
                 close_problems = error.errors
+            deal = _deal(deal.pk)  # as stored: a refused service may have set values
         else:
             messages.success(request, success)
             if not request.htmx:
