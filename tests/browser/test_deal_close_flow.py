@@ -1,11 +1,13 @@
 """A rep closes a deal from its page in a real browser: the first try names what is
 missing with links to fix it, the close succeeds, and the page shows the onboarding
-playbook starting as the worker enrolls the deal. The pages fit a 390 px phone."""
+playbook starting as the worker enrolls the deal. The pages fit a 390 px phone and run
+under the Content Security Policy without a complaint."""
 
 import pytest
 
 from apps.deals.models import Deal
 from tests.browser.conftest import run_engine_until_idle
+from tests.browser.test_content_security_policy import violations  # noqa: F401  (a fixture)
 from tests.browser.test_cs_flow import expect, log_in
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -17,7 +19,12 @@ def fits(page, width: int) -> bool:
     return page.evaluate("document.documentElement.scrollWidth") <= width
 
 
-def test_a_rep_closes_a_deal_and_sees_the_enrollments_start(browser_page, demo, screenshot):
+def test_a_rep_closes_a_deal_and_sees_the_enrollments_start(
+    browser_page,
+    demo,
+    screenshot,
+    violations,  # noqa: F811
+):
     page = browser_page
     deal = (
         Deal.objects.filter(owner__username="rita.rep", stage="negotiation")
@@ -65,3 +72,4 @@ def test_a_rep_closes_a_deal_and_sees_the_enrollments_start(browser_page, demo, 
     page.goto("/deals/")
     assert fits(page, PHONE)
     screenshot(page, "45-my-deals-phone")
+    assert violations == [], "\n".join(violations)  # the Content Security Policy held
