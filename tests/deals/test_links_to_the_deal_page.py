@@ -1,4 +1,5 @@
-"""Notifications about a deal open its page in the web UI, not the admin's form."""
+"""Notifications about a deal, and the task page, open the deal's page in the web UI, not
+the admin's form."""
 
 import pytest
 from django.urls import reverse
@@ -7,7 +8,13 @@ from apps.core import outbox
 from apps.notifications.models import Notification
 from apps.notifications.services import absolute_url
 from tests.deals.test_close_won import close_won
-from tests.factories import AccountFactory, closable_deal, onboarding_playbook
+from tests.factories import (
+    AccountFactory,
+    QueueFactory,
+    TaskFactory,
+    closable_deal,
+    onboarding_playbook,
+)
 from tests.growth.test_referrals import asked, form, page  # noqa: F401  (asked: a fixture)
 
 pytestmark = pytest.mark.django_db
@@ -41,3 +48,13 @@ def test_a_referral_notice_opens_the_referred_deal_page(client, asked, rep):  # 
     notice = Notification.objects.get(reason="referral_received", recipient=rep)
     deal = asked.referrals.get().deal
     assert notice.url == absolute_url(reverse("deals:deal_detail", args=[deal.pk]))
+
+
+def test_the_task_page_links_its_deal(client, csm):
+    deal = closable_deal(name="Globex platform")
+    task = TaskFactory(queue=QueueFactory(members=[csm]), deal=deal, account=deal.account)
+    client.force_login(csm)
+
+    page = client.get(reverse("queues:task_detail", args=[task.pk])).content.decode()
+
+    assert f'<a href="{reverse("deals:deal_detail", args=[deal.pk])}">Globex platform</a>' in page
