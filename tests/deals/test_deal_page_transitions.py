@@ -449,3 +449,13 @@ def test_a_cs_manager_reads_an_open_deal_and_may_reopen_a_closed_one(client, rep
         transition(deal, "reopen"), {"stage": "closed_won", "reason": "Signed the wrong entity"}
     )
     assert stored(deal).stage == "negotiation"
+
+
+def test_another_reps_malformed_close_is_refused_for_whose_deal_it_is(client, rep, other_rep):
+    deal = closable_deal(owner=rep)
+    client.force_login(other_rep)
+
+    response = client.post(transition(deal, "close_won"), won_form(win_reason="x"), **HTMX)
+
+    assert response.status_code == 403
+    assert stored(deal).stage == "negotiation"

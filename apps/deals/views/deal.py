@@ -352,7 +352,8 @@ def deal_transition(request: HttpRequest, pk: int, name: str) -> HttpResponse:
     person typed, through ``services.deal_transition`` like the API."""
     if name not in services.TRANSITIONS:
         raise Http404("No such transition.")
-    deal = _deal(pk)
+    # Someone else's deal is refused before the input is read, as the edits are.
+    deal = _acting_on(request, pk, f"“{services.TRANSITIONS[name].label.lower()}”")
     form_class, success = TRANSITION_FORMS.get(name, (StageMoveForm, "Stage changed."))
     return _deal_action(
         request,
