@@ -35,3 +35,5 @@ urlpatterns = [
     # Content Security Policy allows; the plain view inlines it.
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
 ]
+
+handler404 = "apps.core.views.not_found"
