@@ -1,9 +1,11 @@
 """A rep closes a deal from its page in a real browser: the first try names what is
 missing with links to fix it, the close succeeds, and the page shows the onboarding
-playbook starting as the worker enrolls the deal. The pages fit a 390 px phone and run
+playbook starting as the worker enrolls the deal; a deal handed to another rep meanwhile
+refuses her with the reason. The pages fit a 390 px phone and run
 under the Content Security Policy without a complaint."""
 
 import pytest
+from django.contrib.auth.models import User
 
 from apps.deals.models import Deal
 from tests.browser.conftest import run_engine_until_idle
@@ -38,6 +40,18 @@ def test_a_rep_closes_a_deal_and_sees_the_enrollments_start(
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Deals").click()
     expect()(page.get_by_role("heading", level=1)).to_have_text("My deals")
     screenshot(page, "40-my-deals")
+
+    # A deal handed to another rep while her page is open refuses her, saying whose it is.
+    handed_on = (
+        Deal.objects.filter(owner__username="rita.rep", stage__in=OPEN).exclude(pk=deal.pk).first()
+    )
+    page.goto(f"/deals/{handed_on.pk}/")
+    Deal.objects.filter(pk=handed_on.pk).update(owner=User.objects.get(username="raj.rep"))
+    page.locator("#stage-moves").get_by_role("button").first.click()
+    expect()(page.locator("#flash-error")).to_contain_text(f"“{handed_on.name}” is owned by Raj")
+    screenshot(page, "40b-deal-handed-on")
+
+    page.goto("/deals/")
     page.get_by_role("link", name=deal.name).click()
     expect()(page.get_by_role("heading", level=1)).to_have_text(deal.name)
 
