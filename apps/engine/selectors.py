@@ -129,8 +129,9 @@ class DealEnrollments:
     are due now (its first steps), those scheduled for later (name and when) and the
     names of those not scheduled yet.
 
-    ``starting`` is true while the close's event waits for a worker or an opening step
-    is due and not run yet: the deal page then reloads the panel (``refresh``)."""
+    ``starting`` is true while an event about the won deal (its close) waits for a worker
+    or an opening step is due and not run yet: the deal page then reloads the panel
+    (``refresh``)."""
 
     entries: list[dict[str, Any]]
     starting: bool
@@ -175,13 +176,12 @@ def deal_enrollments(deal: Any) -> DealEnrollments | None:
                 "later": later,
             }
         )
+    # An event about the deal that no worker has processed yet: the close, as far as the
+    # engine is concerned (it names no other app's events).
     waiting = (
         won
         and DomainEvent.objects.filter(
-            name="deal.closed_won",
-            aggregate_type="deal",
-            aggregate_id=deal.pk,
-            processed_at__isnull=True,
+            aggregate_type=deal._meta.model_name, aggregate_id=deal.pk, processed_at__isnull=True
         ).exists()
     )
     return DealEnrollments(entries=entries, starting=waiting or due_now, won=won)
