@@ -24,6 +24,7 @@ urlpatterns = [
     path("surveys/", include("apps.surveys.urls")),
     path("growth/", include("apps.growth.urls")),
     path("", include("apps.workspace.urls")),
+    path("deals/", include("apps.deals.urls")),
     path("healthz", healthz, name="healthz"),
     path("u/<str:token>/", unsubscribe, name="unsubscribe"),
     path("s/", include("apps.surveys.public_urls")),

@@ -3,8 +3,9 @@ counts, where "/" leads and safe "next" links. The layout itself is templates/ba
 
 Apps contribute without core knowing them: in their ``AppConfig.ready()`` they register a
 top-bar count (``register_topbar_count``) and, for one of them, the start page
-(``register_start_page``), and sections of the Preferences page
-(``register_preferences_section``). So no app imports another to draw a page.
+(``register_start_page``), sections of the Preferences page
+(``register_preferences_section``) and of the task and deal pages (``register_task_panel``,
+``register_deal_panel``). So no app imports another to draw a page.
 """
 
 import functools
@@ -13,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from django import forms
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ImproperlyConfigured, PermissionDenied
 from django.http import HttpRequest, HttpResponse
@@ -20,6 +22,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 
+from apps.core.errors import DomainError
 from apps.core.selectors import profile_for
 
 TopbarCount = Callable[[Any], int]
@@ -59,6 +62,19 @@ class TaskPanel:
 
 
 @dataclass(frozen=True)
+class DealPanel:
+    """A section of the deal page an app above ``deals`` draws: ``template`` rendered with
+    ``panel`` = ``read(deal)``, shown when that is not None. A panel whose value has a
+    true ``refresh`` attribute is still changing (work started after commit): the deal
+    page reloads it every few seconds, a bounded number of times. ``key`` names it in
+    the URL that reloads it."""
+
+    key: str
+    template: str
+    read: Callable[[Any], Any]
+
+
+@dataclass(frozen=True)
 class PreferencesSection:
     """A section of the Preferences page another app draws: ``template`` rendered with
     what ``read(request)`` returns added to the page's context."""
@@ -69,6 +85,7 @@ class PreferencesSection:
 
 _nav_links: dict[str, NavLink] = {}
 _task_panels: dict[str, TaskPanel] = {}
+_deal_panels: dict[str, DealPanel] = {}
 _preferences_sections: dict[str, PreferencesSection] = {}
 
 
@@ -95,6 +112,23 @@ def task_panels(task: Any) -> list[tuple[str, list[Any]]]:
     """(template, items) for each registered panel that has something for ``task``."""
     panels = [(panel.template, panel.read(task)) for panel in _task_panels.values()]
     return [(template, items) for template, items in panels if items]
+
+
+def register_deal_panel(template: str, read: Callable[[Any], Any], *, key: str = "") -> None:
+    """Show ``template`` on the deal page with what ``read(deal)`` returns (see
+    ``DealPanel``). ``key`` defaults to the template's file name without "_" and ".html"."""
+    key = key or template.rsplit("/", 1)[-1].removesuffix(".html").strip("_")
+    _deal_panels[key] = DealPanel(key=key, template=template, read=read)
+
+
+def deal_panel(key: str) -> DealPanel | None:
+    return _deal_panels.get(key)
+
+
+def deal_panels(deal: Any) -> list[tuple[DealPanel, Any]]:
+    """(panel, value) for each registered deal panel that has something for ``deal``."""
+    panels = [(panel, panel.read(deal)) for panel in _deal_panels.values()]
+    return [(panel, value) for panel, value in panels if value is not None]
 
 
 def register_preferences_section(
@@ -152,6 +186,15 @@ def render_page(
         **context,
     }
     return render(request, template, context, status=status)
+
+
+def add_domain_errors(form: forms.Form, error: DomainError) -> None:
+    """Put a service's errors on a page's form: next to the field they name, else on top."""
+    if not error.errors:
+        form.add_error(None, error.message)
+    for field, messages in error.errors.items():
+        for message in messages:
+            form.add_error(field if field in form.fields else None, message)
 
 
 def safe_next(request: HttpRequest, fallback: str) -> str:

@@ -76,8 +76,9 @@ def referral_url(request: ReferralRequest) -> str:
     return absolute_url(reverse("referral:refer", args=[referral_token(request.pk)]))
 
 
-def deal_admin_url(deal: Deal) -> str:
-    return absolute_url(reverse("admin:deals_deal_change", args=[deal.pk]))
+def deal_page_url(deal: Deal) -> str:
+    """The deal's page in the web UI, where its rep works it."""
+    return absolute_url(reverse("deals:deal_detail", args=[deal.pk]))
 
 
 # Asking ------------------------------------------------------------------------------------
@@ -318,7 +319,7 @@ def _announce(referral: Referral, *, rep: Any) -> None:
                 title=title,
                 body=body,
                 dedupe_key=f"referral:{referral.pk}:{person.pk}",
-                url=deal_admin_url(deal) if deal else "",
+                url=deal_page_url(deal) if deal else "",
                 account=referral.account,
                 deal=deal,
             )

@@ -7,7 +7,7 @@ from typing import Any
 from django import forms
 from django.utils import timezone
 
-from apps.core.errors import DomainError
+from apps.core.pages import add_domain_errors  # noqa: F401  (the views import it from here)
 from apps.queues.models import OUTCOMES_BY_KIND, Task
 
 DATETIME_LOCAL = "%Y-%m-%dT%H:%M"
@@ -42,16 +42,6 @@ BULK_ACTIONS = [
     ("complete", "Complete"),
     ("cancel", "Cancel with reason…"),
 ]
-
-
-def add_domain_errors(form: forms.Form, error: DomainError) -> None:
-    """Put a service's errors on the form: next to the field they name, else on top."""
-    errors = error.errors or {}
-    if not errors:
-        form.add_error(None, error.message)
-    for field, messages in errors.items():
-        for message in messages:
-            form.add_error(field if field in form.fields else None, message)
 
 
 def datetime_local(**attrs: Any) -> forms.DateTimeInput:
