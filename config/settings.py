@@ -135,6 +135,7 @@ INSTALLED_APPS = [
     "apps.notifications",
     "apps.surveys",
     "apps.growth",
+    "apps.insights",
     "apps.demo",
     "apps.benchmarks",
 ]

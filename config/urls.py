@@ -23,6 +23,7 @@ urlpatterns = [
     path("api-tokens/", include("apps.apitokens.urls")),
     path("surveys/", include("apps.surveys.urls")),
     path("growth/", include("apps.growth.urls")),
+    path("", include("apps.insights.urls")),
     path("healthz", healthz, name="healthz"),
     path("u/<str:token>/", unsubscribe, name="unsubscribe"),
     path("s/", include("apps.surveys.public_urls")),

@@ -19,6 +19,7 @@ STATUS_CHOICES = [
     *Task.Status.choices,
     ("all", "Any status"),
 ]
+SLA_CHOICES = [("", "Any SLA"), ("breached", "SLA breached"), ("met", "SLA met")]
 SNOOZED_CHOICES = [
     ("", "Hide snoozed"),
     ("include", "Include snoozed"),
@@ -80,6 +81,14 @@ class TaskFilterForm(forms.Form):
     due = forms.ChoiceField(required=False, label="Due", choices=[("", "Any time"), *DUE_WINDOWS])
     account = forms.ChoiceField(required=False)
     status = forms.ChoiceField(required=False, choices=STATUS_CHOICES)
+    sla = forms.ChoiceField(required=False, choices=SLA_CHOICES, label="SLA")
+    completed_by = forms.ChoiceField(required=False, label="Completed by")
+    completed_week = forms.RegexField(
+        required=False,
+        regex=r"^\d{4}-W\d{2}$",
+        label="Completed in week",
+        widget=forms.TextInput(attrs={"type": "week"}),
+    )
     snoozed = forms.ChoiceField(required=False, choices=SNOOZED_CHOICES, label="Snoozed")
     search = forms.CharField(required=False, max_length=100, label="Search")
     sort = forms.ChoiceField(
@@ -111,6 +120,9 @@ class TaskFilterForm(forms.Form):
             ("me", "Me"),
             ("none", "Nobody (claimable)"),
         ] + [(str(u.pk), _user_label(u)) for u in assignees]
+        self.fields["completed_by"].choices = [("", "Anyone")] + [
+            (str(u.pk), _user_label(u)) for u in assignees
+        ]
         self.fields["priority"].choices = [("", "Any priority"), *Task.Priority.choices]
         self.fields["kind"].choices = [("", "Any kind")] + [
             (kind, kind.replace("_", " ").capitalize()) for kind in kinds
@@ -139,6 +151,9 @@ class TaskFilterForm(forms.Form):
                 "kind",
                 "due",
                 "account",
+                "sla",
+                "completed_by",
+                "completed_week",
                 "search",
                 "snoozed",
             )

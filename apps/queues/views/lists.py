@@ -165,7 +165,20 @@ def _task_list_context(
     tasks = tasks.order_by(*filter_form.ordering())
     page = Paginator(tasks, filter_form.page_size()).get_page(params.get("page"))
     filtered = (
-        any(params.get(key) for key in ("queue", "assignee", "priority", "kind", "due", "account"))
+        any(
+            params.get(key)
+            for key in (
+                "queue",
+                "assignee",
+                "priority",
+                "kind",
+                "due",
+                "account",
+                "sla",
+                "completed_by",
+                "completed_week",
+            )
+        )
         or params.get("search")
         or params.get("status") not in (None, "", "active")
     )

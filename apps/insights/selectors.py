@@ -1,0 +1,286 @@
+"""Closed-won insights: what was won and lost, why, how long it took, and what happened
+after the close. Every figure is one grouped query (a fixed number per page whatever the
+number of deals or step runs); Python only divides and labels the few rows that come back.
+
+Filters are the growth results' (``ResultFilters``: a period and a segment). A deal counts
+in the period it was closed (``closed_at``, days in the viewer's time zone); a playbook run
+in the period its enrollment started. Amounts are summed per currency, never added across.
+"""
+
+import datetime as dt
+from collections import defaultdict
+from decimal import Decimal
+from typing import Any
+
+from django.db.models import (
+    Avg,
+    Count,
+    DurationField,
+    ExpressionWrapper,
+    F,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+)
+from django.db.models.functions import TruncQuarter
+from django.utils import timezone
+
+from apps.customers.models import Account, AccountLifecycleChange
+from apps.deals.models import CLOSED_STAGES, Deal, Stage
+from apps.engine.models import StepRun
+from apps.growth.results import ResultFilters
+from apps.playbooks.models import Playbook, PlaybookStep
+
+# How the reasons and onboarding tables can be broken down, and what a row is called.
+BREAKDOWNS = {
+    "segment": "Segment",
+    "family": "Product family",
+    "rep": "Rep",
+    "quarter": "Quarter",
+}
+FUNNEL_STATES = ("done", "skipped", "dead")
+NO_REASON = "(no reason)"
+NONE_LABEL = "(none)"
+
+WON = Q(stage=Stage.CLOSED_WON)
+LOST = Q(stage=Stage.CLOSED_LOST)
+
+
+def _days(duration: dt.timedelta | None) -> float | None:
+    return round(duration.total_seconds() / 86400, 1) if duration is not None else None
+
+
+def _bounds(filters: ResultFilters) -> tuple[dt.datetime | None, dt.datetime | None]:
+    """The period as moments (start of the first day, start of the day after the last) in
+    the current time zone, so an index on the timestamp can be used."""
+    zone = timezone.get_current_timezone()
+    start = end = None
+    if filters.since:
+        start = dt.datetime.combine(filters.since, dt.time.min, tzinfo=zone)
+    if filters.until:
+        end = dt.datetime.combine(filters.until + dt.timedelta(days=1), dt.time.min, tzinfo=zone)
+    return start, end
+
+
+def _in_period(rows: QuerySet, field: str, filters: ResultFilters) -> QuerySet:
+    start, end = _bounds(filters)
+    if start:
+        rows = rows.filter(**{f"{field}__gte": start})
+    if end:
+        rows = rows.filter(**{f"{field}__lt": end})
+    return rows
+
+
+def closed_deals(filters: ResultFilters) -> QuerySet[Deal]:
+    """Deals closed (won or lost) in the period, of accounts in the segment."""
+    deals = Deal.objects.filter(stage__in=CLOSED_STAGES, closed_at__isnull=False)
+    deals = _in_period(deals, "closed_at", filters)
+    if filters.segment:
+        deals = deals.filter(account__segment=filters.segment)
+    return deals.order_by()
+
+
+def _cycle() -> ExpressionWrapper:
+    return ExpressionWrapper(F("closed_at") - F("created_at"), output_field=DurationField())
+
+
+def deal_summary(filters: ResultFilters) -> dict[str, Any]:
+    """Won and lost counts, the win rate (won ÷ (won + lost)) and the average sales cycle
+    (created → closed) of won and of lost deals. One query."""
+    counts = closed_deals(filters).aggregate(
+        won=Count("id", filter=WON),
+        lost=Count("id", filter=LOST),
+        won_cycle=Avg(_cycle(), filter=WON),
+        lost_cycle=Avg(_cycle(), filter=LOST),
+    )
+    decided = counts["won"] + counts["lost"]
+    return {
+        "won": counts["won"],
+        "lost": counts["lost"],
+        "win_rate": round(100 * counts["won"] / decided, 1) if decided else None,
+        "cycle_days": _days(counts["won_cycle"]),
+        "lost_cycle_days": _days(counts["lost_cycle"]),
+    }
+
+
+def deal_amounts(filters: ResultFilters) -> list[dict[str, Any]]:
+    """Won and lost amounts and the average won deal, per currency. One query."""
+    rows = (
+        closed_deals(filters)
+        .values("currency")
+        .annotate(
+            won_amount=Sum("amount", filter=WON),
+            lost_amount=Sum("amount", filter=LOST),
+            average_won=Avg("amount", filter=WON),
+        )
+        .order_by("currency")
+    )
+    return [
+        {
+            "currency": row["currency"] or "?",
+            "won_amount": row["won_amount"] or Decimal("0.00"),
+            "lost_amount": row["lost_amount"] or Decimal("0.00"),
+            "average_won": round(Decimal(row["average_won"]), 2)
+            if row["average_won"] is not None
+            else None,
+        }
+        for row in rows
+    ]
+
+
+def _breakdown(deals: QuerySet[Deal], by: str) -> tuple[QuerySet, tuple[str, ...]]:
+    """``deals`` with a ``group`` to break figures down by, and the fields that name it.
+    A deal with products of two families counts once in each."""
+    if by == "segment":
+        return deals.annotate(group=F("account__segment")), ("group",)
+    if by == "family":
+        return deals.annotate(group=F("line_items__product__family__name")), ("group",)
+    if by == "rep":
+        names = ("owner__username", "owner__first_name", "owner__last_name")
+        return deals.annotate(group=F("owner_id")), ("group", *names)
+    if by == "quarter":
+        return deals.annotate(group=TruncQuarter("closed_at")), ("group",)
+    raise ValueError(f"by: one of {', '.join(BREAKDOWNS)}")
+
+
+def _group_label(by: str, row: dict[str, Any]) -> str:
+    value = row["group"]
+    if value in (None, ""):
+        return NONE_LABEL
+    if by == "quarter":
+        moment = value.date() if isinstance(value, dt.datetime) else value
+        return f"{moment.year} Q{(moment.month - 1) // 3 + 1}"
+    if by == "rep":
+        full = f"{row['owner__first_name']} {row['owner__last_name']}".strip()
+        return full or row["owner__username"]
+    return str(value)
+
+
+def reasons(filters: ResultFilters, *, kind: str, by: str) -> list[dict[str, Any]]:
+    """Win (``kind="win"``) or loss reasons of the period's closed deals, by segment,
+    product family, rep or quarter: deals per reason and the reason's share of its group.
+    Rows come group by group, the most frequent reason first. One query."""
+    if kind not in ("win", "loss"):
+        raise ValueError("kind: win or loss")
+    deals = closed_deals(filters).filter(WON if kind == "win" else LOST)
+    reason = "win_reason__name" if kind == "win" else "loss_reason__name"
+    grouped, names = _breakdown(deals, by)
+    rows = list(
+        grouped.values(*names, reason=F(reason))
+        .annotate(deals=Count("id", distinct=True))
+        .order_by()
+    )
+    totals: dict[str, int] = defaultdict(int)
+    result = []
+    for row in rows:
+        label = _group_label(by, row)
+        totals[label] += row["deals"]
+        result.append({"group": label, "reason": row["reason"] or NO_REASON, "deals": row["deals"]})
+    for row in result:
+        row["share"] = round(100 * row["deals"] / totals[row["group"]], 1)
+    return sorted(
+        result, key=lambda r: (r["group"] == NONE_LABEL, r["group"], -r["deals"], r["reason"])
+    )
+
+
+def _onboarded_at() -> Subquery:
+    """When the deal's account first moved from onboarding to active after the close."""
+    return Subquery(
+        AccountLifecycleChange.objects.filter(
+            account_id=OuterRef("account_id"),
+            from_status=Account.Lifecycle.ONBOARDING,
+            to_status=Account.Lifecycle.ACTIVE,
+            at__gte=OuterRef("closed_at"),
+        )
+        .order_by("at")
+        .values("at")[:1]
+    )
+
+
+def time_to_onboard(filters: ResultFilters, *, by: str | None = None) -> list[dict[str, Any]]:
+    """For new-business deals won in the period: how many accounts finished onboarding
+    (moved onboarding → active after the close), the average days from close to then, and
+    how many are still onboarding. One row, or one per ``by`` group. One query."""
+    deals = closed_deals(filters).filter(WON, kind=Deal.Kind.NEW_BUSINESS)
+    deals = deals.annotate(onboarded_at=_onboarded_at())
+    figures = {
+        "won": Count("id", distinct=True),
+        "onboarded": Count("id", filter=Q(onboarded_at__isnull=False), distinct=True),
+        "onboarding": Count(
+            "id",
+            filter=Q(
+                onboarded_at__isnull=True,
+                account__lifecycle_status=Account.Lifecycle.ONBOARDING,
+            ),
+            distinct=True,
+        ),
+        "average": Avg(
+            ExpressionWrapper(F("onboarded_at") - F("closed_at"), output_field=DurationField())
+        ),
+    }
+    if by is None:
+        rows = [{**deals.aggregate(**figures), "label": "All"}]
+    else:
+        grouped, names = _breakdown(deals, by)
+        rows = [
+            {**row, "label": _group_label(by, row)}
+            for row in grouped.values(*names).annotate(**figures).order_by()
+        ]
+    result = [
+        {
+            "group": row["label"],
+            "won": row["won"],
+            "onboarded": row["onboarded"],
+            "onboarding": row["onboarding"],
+            "average_days": _days(row["average"]),
+        }
+        for row in rows
+    ]
+    return sorted(result, key=lambda r: (r["group"] == NONE_LABEL, r["group"]))
+
+
+def playbook_funnel(filters: ResultFilters) -> list[dict[str, Any]]:
+    """Per playbook and step, of the enrollments started in the period (accounts in the
+    segment): how many reached the step (its first occurrence exists) and how many of
+    those are done, skipped or dead. Steps in the playbook's order. Three queries."""
+    runs = _in_period(StepRun.objects.filter(occurrence=1), "enrollment__created_at", filters)
+    if filters.segment:
+        runs = runs.filter(enrollment__account__segment=filters.segment)
+    rows = list(
+        runs.values("step_key", playbook_id=F("enrollment__playbook_id"))
+        .annotate(
+            reached=Count("id"),
+            done=Count("id", filter=Q(state=StepRun.State.DONE)),
+            skipped=Count("id", filter=Q(state=StepRun.State.SKIPPED)),
+            dead=Count("id", filter=Q(state=StepRun.State.DEAD)),
+        )
+        .order_by()
+    )
+    playbook_ids = {row["playbook_id"] for row in rows}
+    playbooks = dict(Playbook.objects.filter(pk__in=playbook_ids).values_list("pk", "name"))
+    steps = {
+        (step["playbook_id"], step["key"]): (step["position"], step["name"])
+        for step in PlaybookStep.objects.filter(playbook_id__in=playbook_ids).values(
+            "playbook_id", "key", "position", "name"
+        )
+    }
+    result = []
+    for row in rows:
+        position, name = steps.get((row["playbook_id"], row["step_key"]), (None, row["step_key"]))
+        result.append(
+            {
+                "playbook": playbooks.get(row["playbook_id"], NONE_LABEL),
+                "step_key": row["step_key"],
+                "step": name,
+                "position": position,
+                **{key: row[key] for key in ("reached", *FUNNEL_STATES)},
+                "done_rate": round(100 * row["done"] / row["reached"], 1),
+            }
+        )
+    # Steps no longer in the draft (older versions only) go after the current ones.
+    return sorted(
+        result,
+        key=lambda r: (r["playbook"], r["position"] is None, r["position"] or 0, r["step_key"]),
+    )
