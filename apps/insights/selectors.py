@@ -42,6 +42,7 @@ BREAKDOWNS = {
 }
 FUNNEL_STATES = ("done", "skipped", "dead")
 NO_REASON = "(no reason)"
+CENT = Decimal("0.01")
 NONE_LABEL = "(none)"
 
 WON = Q(stage=Stage.CLOSED_WON)
@@ -120,14 +121,16 @@ def deal_amounts(filters: ResultFilters) -> list[dict[str, Any]]:
     return [
         {
             "currency": row["currency"] or "?",
-            "won_amount": row["won_amount"] or Decimal("0.00"),
-            "lost_amount": row["lost_amount"] or Decimal("0.00"),
-            "average_won": round(Decimal(row["average_won"]), 2)
-            if row["average_won"] is not None
-            else None,
+            "won_amount": _cents(row["won_amount"] or 0),
+            "lost_amount": _cents(row["lost_amount"] or 0),
+            "average_won": _cents(row["average_won"]) if row["average_won"] is not None else None,
         }
         for row in rows
     ]
+
+
+def _cents(amount: Any) -> Decimal:
+    return Decimal(amount).quantize(CENT)
 
 
 def _breakdown(deals: QuerySet[Deal], by: str) -> tuple[QuerySet, tuple[str, ...]]:
