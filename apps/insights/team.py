@@ -42,10 +42,10 @@ def _name(first: str, last: str, username: str) -> str:
     return f"{first} {last}".strip() or username
 
 
-def sla_compliance(*, user: Any, now: dt.datetime) -> dict[str, Any]:
+def sla_compliance(*, user: Any, now: dt.datetime, zone: ZoneInfo) -> dict[str, Any]:
     """Of the tasks with an SLA completed this week and last (in the queues ``user``
-    sees), how many were finished within it: per queue and in total. One query."""
-    zone = user_timezone(user)
+    sees; weeks in ``zone``), how many were finished within it: per queue and in total.
+    One query."""
     this_week = _monday(now, zone)
     last_week = this_week - dt.timedelta(days=7)
     missed = sla_breached(now)
@@ -89,10 +89,11 @@ def _rates(row: dict[str, Any]) -> dict[str, Any]:
     return result
 
 
-def done_by_week(*, user: Any, now: dt.datetime, weeks: int = WEEKS_SHOWN) -> dict[str, Any]:
+def done_by_week(
+    *, user: Any, now: dt.datetime, zone: ZoneInfo, weeks: int = WEEKS_SHOWN
+) -> dict[str, Any]:
     """Tasks each person completed in each of the last ``weeks`` weeks (this one
-    included), in the queues ``user`` sees. One query."""
-    zone = user_timezone(user)
+    included, in ``zone``), in the queues ``user`` sees. One query."""
     first = _monday(now, zone) - dt.timedelta(days=7 * (weeks - 1))
     mondays = [first + dt.timedelta(days=7 * i) for i in range(weeks)]
     labels = [iso_week(monday) for monday in mondays]
@@ -251,12 +252,13 @@ def _zone_of(profile: Profile) -> ZoneInfo:
 def team_dashboard(*, user: Any, now: dt.datetime) -> dict[str, Any]:
     """Everything the team dashboard shows, for ``user``'s queues."""
     stats = queue_stats(user=user, now=now)
+    zone = user_timezone(user)
     open_counts = {person["id"]: person["open"] for person in stats["people"]}
     return {
         "queues": stats["queues"],
         "people": [p for p in stats["people"] if p["open"] or p["done_this_week"]],
-        "sla": sla_compliance(user=user, now=now),
-        "done": done_by_week(user=user, now=now),
+        "sla": sla_compliance(user=user, now=now, zone=zone),
+        "done": done_by_week(user=user, now=now, zone=zone),
         "onboardings": onboardings_in_flight(now=now),
         "detractors": detractors_waiting(),
         "capacity": capacity(user=user, now=now, open_counts=open_counts),
