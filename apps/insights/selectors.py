@@ -87,46 +87,61 @@ def _cycle() -> ExpressionWrapper:
     return ExpressionWrapper(F("closed_at") - F("created_at"), output_field=DurationField())
 
 
-def deal_summary(filters: ResultFilters) -> dict[str, Any]:
+def deal_figures(filters: ResultFilters) -> dict[str, Any]:
     """Won and lost counts, the win rate (won ÷ (won + lost)) and the average sales cycle
-    (created → closed) of won and of lost deals. One query."""
-    counts = closed_deals(filters).aggregate(
-        won=Count("id", filter=WON),
-        lost=Count("id", filter=LOST),
-        won_cycle=Avg(_cycle(), filter=WON),
-        lost_cycle=Avg(_cycle(), filter=LOST),
-    )
-    decided = counts["won"] + counts["lost"]
-    return {
-        "won": counts["won"],
-        "lost": counts["lost"],
-        "win_rate": round(100 * counts["won"] / decided, 1) if decided else None,
-        "cycle_days": _days(counts["won_cycle"]),
-        "lost_cycle_days": _days(counts["lost_cycle"]),
-    }
-
-
-def deal_amounts(filters: ResultFilters) -> list[dict[str, Any]]:
-    """Won and lost amounts and the average won deal, per currency. One query."""
-    rows = (
+    (created → closed) of won and of lost deals (``summary``); won and lost amounts and
+    the average won deal per currency (``amounts``). One query, grouped by currency."""
+    rows = list(
         closed_deals(filters)
         .values("currency")
         .annotate(
+            won=Count("id", filter=WON),
+            lost=Count("id", filter=LOST),
+            won_cycle=Sum(_cycle(), filter=WON),
+            lost_cycle=Sum(_cycle(), filter=LOST),
             won_amount=Sum("amount", filter=WON),
             lost_amount=Sum("amount", filter=LOST),
-            average_won=Avg("amount", filter=WON),
+            won_priced=Count("amount", filter=WON),
         )
         .order_by("currency")
     )
-    return [
-        {
-            "currency": row["currency"] or "?",
-            "won_amount": _cents(row["won_amount"] or 0),
-            "lost_amount": _cents(row["lost_amount"] or 0),
-            "average_won": _cents(row["average_won"]) if row["average_won"] is not None else None,
-        }
-        for row in rows
-    ]
+    won = sum(row["won"] for row in rows)
+    lost = sum(row["lost"] for row in rows)
+
+    def average_cycle(count: int, key: str) -> float | None:
+        total = sum((row[key] for row in rows if row[key] is not None), dt.timedelta())
+        return _days(total / count) if count else None
+
+    return {
+        "summary": {
+            "won": won,
+            "lost": lost,
+            "win_rate": round(100 * won / (won + lost), 1) if won + lost else None,
+            "cycle_days": average_cycle(won, "won_cycle"),
+            "lost_cycle_days": average_cycle(lost, "lost_cycle"),
+        },
+        "amounts": [
+            {
+                "currency": row["currency"] or "?",
+                "won_amount": _cents(row["won_amount"] or 0),
+                "lost_amount": _cents(row["lost_amount"] or 0),
+                "average_won": _cents(Decimal(row["won_amount"]) / row["won_priced"])
+                if row["won_priced"]
+                else None,
+            }
+            for row in rows
+        ],
+    }
+
+
+def deal_summary(filters: ResultFilters) -> dict[str, Any]:
+    """The counts, win rate and sales cycles of ``deal_figures``."""
+    return deal_figures(filters)["summary"]
+
+
+def deal_amounts(filters: ResultFilters) -> list[dict[str, Any]]:
+    """The amounts per currency of ``deal_figures``."""
+    return deal_figures(filters)["amounts"]
 
 
 def _cents(amount: Any) -> Decimal:
@@ -172,7 +187,7 @@ def reasons(filters: ResultFilters, *, kind: str, by: str) -> list[dict[str, Any
     grouped, names = _breakdown(deals, by)
     rows = list(
         grouped.values(*names, reason=F(reason))
-        .annotate(deals=Count("id", distinct=True))
+        .annotate(deals=Count("id", distinct=by == "family"))
         .order_by()
     )
     totals: dict[str, int] = defaultdict(int)
@@ -208,16 +223,18 @@ def time_to_onboard(filters: ResultFilters, *, by: str | None = None) -> list[di
     how many are still onboarding. One row, or one per ``by`` group. One query."""
     deals = closed_deals(filters).filter(WON, kind=Deal.Kind.NEW_BUSINESS)
     deals = deals.annotate(onboarded_at=_onboarded_at())
+    # Only the product families join to many rows per deal.
+    distinct = by == "family"
     figures = {
-        "won": Count("id", distinct=True),
-        "onboarded": Count("id", filter=Q(onboarded_at__isnull=False), distinct=True),
+        "won": Count("id", distinct=distinct),
+        "onboarded": Count("id", filter=Q(onboarded_at__isnull=False), distinct=distinct),
         "onboarding": Count(
             "id",
             filter=Q(
                 onboarded_at__isnull=True,
                 account__lifecycle_status=Account.Lifecycle.ONBOARDING,
             ),
-            distinct=True,
+            distinct=distinct,
         ),
         "average": Avg(
             ExpressionWrapper(F("onboarded_at") - F("closed_at"), output_field=DurationField())

@@ -34,6 +34,18 @@ def _amounts(filters: ResultFilters, by: str) -> list[dict[str, Any]]:
     return selectors.deal_amounts(filters)
 
 
+def page_rows(slugs: tuple[str, ...], filters: ResultFilters, by: str) -> dict[str, list]:
+    """The rows of a page's tables; the summary and the amounts come from one query."""
+    rows = {}
+    if "summary" in slugs and "amounts" in slugs:
+        figures = selectors.deal_figures(filters)
+        rows = {"summary": [figures["summary"]], "amounts": figures["amounts"]}
+    for slug in slugs:
+        if slug not in rows:
+            rows[slug] = TABLES[slug].read(filters, by)
+    return rows
+
+
 def nps_filters(filters: ResultFilters) -> ResponseFilters:
     return ResponseFilters(
         kind=Kind.NPS,

@@ -16,7 +16,7 @@ from apps.growth.charts import bar_chart
 from apps.growth.results import ResultFilters
 from apps.insights.forms import InsightFilterForm
 from apps.insights.selectors import BREAKDOWNS, time_to_onboard
-from apps.insights.tables import TABLES, Table, cells
+from apps.insights.tables import TABLES, Table, cells, page_rows
 from apps.insights.team import team_dashboard
 from apps.surveys.charts import nps_trend
 
@@ -100,7 +100,7 @@ def _charts(page: str, rows: dict[str, list[dict[str, Any]]], by: str) -> list[A
 def _insights_page(request: HttpRequest, page: str) -> HttpResponse:
     form, filters, by, status = _filters(request)
     title, intro, slugs = PAGES[page]
-    rows = {slug: TABLES[slug].read(filters, by) for slug in slugs}
+    rows = page_rows(slugs, filters, by)
     query = request.GET.urlencode()
     context: dict[str, Any] = {
         "nav": "insights",
