@@ -421,6 +421,7 @@ CELERY_BEAT_SCHEDULE = {
     "daily-digests": {"task": "notifications.send_digests", "schedule": 300.0},
     "survey-reminders": {"task": "surveys.send_reminders", "schedule": 600.0},
     "api-tokens-delete-expired": {"task": "apitokens.delete_expired", "schedule": 3600.0},
+    "insights-count-funnel": {"task": "insights.count_funnel", "schedule": 600.0},
 }
 
 # Afterwin ------------------------------------------------------------------------------

@@ -116,6 +116,9 @@ def _insights_page(request: HttpRequest, page: str) -> HttpResponse:
                 "table": TABLES[slug],
                 "headings": _headings(TABLES[slug], by),
                 "rows": [cells(TABLES[slug], row) for row in rows[slug]],
+                "counted_at": max((row.get("counted_at") for row in rows[slug]), default=None)
+                if slug == "playbook-funnel"
+                else None,
             }
             for slug in slugs
         ],

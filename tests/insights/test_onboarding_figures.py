@@ -11,6 +11,7 @@ from apps.deals.models import Deal
 from apps.engine.models import Enrollment, StepRun
 from apps.growth.results import ResultFilters
 from apps.insights.selectors import playbook_funnel, time_to_onboard
+from apps.insights.services import funnel_counts_rebuild
 from apps.playbooks.models import PlaybookStep
 from tests.factories import AccountFactory, closed_deal, onboarding_playbook
 
@@ -122,6 +123,7 @@ def funnel():
     run(e4, "check-in", "pending")
     old = enroll(playbook, AccountFactory(segment="Retail"), dt.datetime(2025, 3, 1, tzinfo=dt.UTC))
     run(old, "kickoff", "done")
+    funnel_counts_rebuild()
     return playbook
 
 
@@ -149,3 +151,15 @@ def test_a_step_gone_from_the_draft_comes_last_under_its_key(funnel):
     PlaybookStep.objects.filter(playbook=funnel, key="kickoff").delete()
     rows = playbook_funnel(ResultFilters())
     assert [row["step"] for row in rows] == ["First check-in", "kickoff"]
+
+
+def test_the_funnel_counts_are_rebuilt_from_the_step_runs_and_twice_is_harmless(funnel):
+    before = _by_step(playbook_funnel(ResultFilters()))
+    assert (
+        funnel_counts_rebuild() == funnel_counts_rebuild() == 5
+    )  # (step, day, segment): 2 x 2 in October, 1 in 2025
+    assert _by_step(playbook_funnel(ResultFilters())) == before
+    StepRun.objects.filter(step_key="check-in", state="pending").update(state="done")
+    assert _by_step(playbook_funnel(ResultFilters()))["check-in"] == (3, 1, 1, 0)  # not yet
+    funnel_counts_rebuild()
+    assert _by_step(playbook_funnel(ResultFilters()))["check-in"] == (3, 2, 1, 0)

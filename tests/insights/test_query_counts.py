@@ -12,6 +12,7 @@ from apps.core import clock
 from apps.core.models import DomainEvent, Profile
 from apps.customers.models import Account
 from apps.engine.models import Enrollment, StepRun
+from apps.insights.services import funnel_counts_rebuild
 from apps.queues.models import Task
 from tests.factories import (
     AccountFactory,
@@ -80,6 +81,7 @@ def grow(manager, n: int) -> None:
 
 
 def counts(client, user) -> dict[str, int]:
+    funnel_counts_rebuild()
     client.force_login(user)
     for name in PAGES:  # the first request of a session makes the viewer's profile
         client.get(reverse(name))

@@ -5,15 +5,18 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('customers', '0005_merge_records_and_codes'),
+        ("customers", "0005_merge_records_and_codes"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddIndex(
-            model_name='accountlifecyclechange',
-            index=models.Index(condition=models.Q(('from_status', 'onboarding'), ('to_status', 'active')), fields=['account', 'at'], name='lifecycle_onboarded_idx'),
+            model_name="accountlifecyclechange",
+            index=models.Index(
+                condition=models.Q(("from_status", "onboarding"), ("to_status", "active")),
+                fields=["account", "at"],
+                name="lifecycle_onboarded_idx",
+            ),
         ),
     ]
