@@ -25,7 +25,7 @@ from django.db.models import (
     Subquery,
     Sum,
 )
-from django.db.models.functions import TruncQuarter
+from django.db.models.functions import Coalesce, TruncQuarter
 from django.utils import timezone
 
 from apps.customers.models import Account, AccountLifecycleChange
@@ -177,31 +177,43 @@ def _group_label(by: str, row: dict[str, Any]) -> str:
     return str(value)
 
 
-def reasons(filters: ResultFilters, *, kind: str, by: str) -> list[dict[str, Any]]:
-    """Win (``kind="win"``) or loss reasons of the period's closed deals, by segment,
-    product family, rep or quarter: deals per reason and the reason's share of its group.
-    Rows come group by group, the most frequent reason first. One query."""
-    if kind not in ("win", "loss"):
-        raise ValueError("kind: win or loss")
-    deals = closed_deals(filters).filter(WON if kind == "win" else LOST)
-    reason = "win_reason__name" if kind == "win" else "loss_reason__name"
-    grouped, names = _breakdown(deals, by)
-    rows = list(
-        grouped.values(*names, reason=F(reason))
+def all_reasons(filters: ResultFilters, *, by: str) -> dict[str, list[dict[str, Any]]]:
+    """Win reasons (``"win"``) and loss reasons (``"loss"``) of the period's closed deals,
+    by segment, product family, rep or quarter: deals per reason and the reason's share of
+    its group. Rows come group by group, the most frequent reason first. One query."""
+    grouped, names = _breakdown(closed_deals(filters), by)
+    rows = (
+        grouped.values(
+            *names,
+            "stage",
+            reason=Coalesce(F("win_reason__name"), F("loss_reason__name")),
+        )
         .annotate(deals=Count("id", distinct=by == "family"))
         .order_by()
     )
-    totals: dict[str, int] = defaultdict(int)
-    result = []
+    result: dict[str, list[dict[str, Any]]] = {"win": [], "loss": []}
+    totals: dict[tuple[str, str], int] = defaultdict(int)
     for row in rows:
+        kind = "win" if row["stage"] == Stage.CLOSED_WON else "loss"
         label = _group_label(by, row)
-        totals[label] += row["deals"]
-        result.append({"group": label, "reason": row["reason"] or NO_REASON, "deals": row["deals"]})
-    for row in result:
-        row["share"] = round(100 * row["deals"] / totals[row["group"]], 1)
-    return sorted(
-        result, key=lambda r: (r["group"] == NONE_LABEL, r["group"], -r["deals"], r["reason"])
-    )
+        totals[kind, label] += row["deals"]
+        result[kind].append(
+            {"group": label, "reason": row["reason"] or NO_REASON, "deals": row["deals"]}
+        )
+    for kind, kind_rows in result.items():
+        for row in kind_rows:
+            row["share"] = round(100 * row["deals"] / totals[kind, row["group"]], 1)
+        kind_rows.sort(
+            key=lambda r: (r["group"] == NONE_LABEL, r["group"], -r["deals"], r["reason"])
+        )
+    return result
+
+
+def reasons(filters: ResultFilters, *, kind: str, by: str) -> list[dict[str, Any]]:
+    """The win (``kind="win"``) or loss reasons of ``all_reasons``."""
+    if kind not in ("win", "loss"):
+        raise ValueError("kind: win or loss")
+    return all_reasons(filters, by=by)[kind]
 
 
 def _onboarded_at() -> Subquery:
@@ -216,6 +228,20 @@ def _onboarded_at() -> Subquery:
         .order_by("at")
         .values("at")[:1]
     )
+
+
+def onboard_overall(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """The overall row from ``time_to_onboard`` rows whose groups do not overlap (any
+    breakdown but product family): sums, and the average weighted by accounts onboarded."""
+    onboarded = sum(row["onboarded"] for row in rows)
+    weighted = sum(row["days_total"] for row in rows)
+    return {
+        "group": "All",
+        "won": sum(row["won"] for row in rows),
+        "onboarded": onboarded,
+        "onboarding": sum(row["onboarding"] for row in rows),
+        "average_days": round(weighted / onboarded, 1) if onboarded else None,
+    }
 
 
 def time_to_onboard(filters: ResultFilters, *, by: str | None = None) -> list[dict[str, Any]]:
@@ -256,6 +282,10 @@ def time_to_onboard(filters: ResultFilters, *, by: str | None = None) -> list[di
             "onboarded": row["onboarded"],
             "onboarding": row["onboarding"],
             "average_days": _days(row["average"]),
+            # Unrounded, so groups add up to the overall average exactly.
+            "days_total": row["average"].total_seconds() / 86400 * row["onboarded"]
+            if row["average"] is not None
+            else 0.0,
         }
         for row in rows
     ]

@@ -35,11 +35,15 @@ def _amounts(filters: ResultFilters, by: str) -> list[dict[str, Any]]:
 
 
 def page_rows(slugs: tuple[str, ...], filters: ResultFilters, by: str) -> dict[str, list]:
-    """The rows of a page's tables; the summary and the amounts come from one query."""
+    """The rows of a page's tables; the summary and the amounts come from one query, and
+    so do the win and the loss reasons."""
     rows = {}
     if "summary" in slugs and "amounts" in slugs:
         figures = selectors.deal_figures(filters)
         rows = {"summary": [figures["summary"]], "amounts": figures["amounts"]}
+    if "win-reasons" in slugs and "loss-reasons" in slugs:
+        both = selectors.all_reasons(filters, by=by)
+        rows.update({"win-reasons": both["win"], "loss-reasons": both["loss"]})
     for slug in slugs:
         if slug not in rows:
             rows[slug] = TABLES[slug].read(filters, by)

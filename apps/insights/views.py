@@ -15,7 +15,7 @@ from apps.core.pages import cs_page, render_page
 from apps.growth.charts import bar_chart
 from apps.growth.results import ResultFilters
 from apps.insights.forms import InsightFilterForm
-from apps.insights.selectors import BREAKDOWNS, time_to_onboard
+from apps.insights.selectors import BREAKDOWNS, onboard_overall, time_to_onboard
 from apps.insights.tables import TABLES, Table, cells, page_rows
 from apps.insights.team import team_dashboard
 from apps.surveys.charts import nps_trend
@@ -127,7 +127,11 @@ def _insights_page(request: HttpRequest, page: str) -> HttpResponse:
     if page == "deals":
         [context["summary"]] = rows["summary"]
     if page == "onboarding":
-        [context["onboard"]] = time_to_onboard(filters)
+        # Groups of a product family overlap (a deal with two families is in both).
+        groups = rows["time-to-onboard"]
+        [context["onboard"]] = (
+            [onboard_overall(groups)] if by != "family" else time_to_onboard(filters)
+        )
     if page == "growth":
         context["trend"] = nps_trend(rows["nps"])
     return render_page(request, "insights/page.html", context, status=status)
