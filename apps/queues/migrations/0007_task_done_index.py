@@ -5,18 +5,21 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('customers', '0006_onboarded_index'),
-        ('deals', '0005_merge_records_and_codes'),
-        ('engine', '0009_step_run_run_now'),
-        ('queues', '0006_task_activity_edited'),
+        ("customers", "0006_onboarded_index"),
+        ("deals", "0005_merge_records_and_codes"),
+        ("engine", "0009_step_run_run_now"),
+        ("queues", "0006_task_activity_edited"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddIndex(
-            model_name='task',
-            index=models.Index(condition=models.Q(('status', 'done')), fields=['completed_at'], name='task_done_idx'),
+            model_name="task",
+            index=models.Index(
+                condition=models.Q(("status", "done")),
+                fields=["completed_at"],
+                name="task_done_idx",
+            ),
         ),
     ]
