@@ -20,7 +20,7 @@ from apps.benchmarks.engine.data import (
     playbook_create,
     tables_vacuum,
 )
-from apps.benchmarks.stats import percentile
+from apps.benchmarks.stats import timed
 from apps.customers.models import ProductFamily
 from apps.deals.models import Deal, LossReason, WinReason
 from apps.engine.models import StepRun
@@ -231,20 +231,6 @@ def bench_data_delete_all() -> None:
     LossReason.objects.filter(name__startswith=RUN).delete()
 
 
-def _time(action: Callable[[], object], repeats: int) -> dict[str, float]:
-    action()  # warm the caches once
-    samples = []
-    for _ in range(repeats):
-        started = time.perf_counter()
-        action()
-        samples.append((time.perf_counter() - started) * 1000)
-    return {
-        "p50": percentile(samples, 50),
-        "p95": percentile(samples, 95),
-        "max": round(max(samples), 1),
-    }
-
-
 PAGES = {
     "deals": "/insights/",
     "deals_year_segment_by_family": "/insights/?since={year_ago}&segment=Retail&by=family",
@@ -294,5 +280,5 @@ def run(*, deals: int, repeats: int, log: Callable[[str], None]) -> InsightsBenc
 
     for name, url in PAGES.items():
         log(f"timing {name}")
-        result.timings_ms[name] = _time(page(url.format(year_ago=year_ago)), repeats)
+        result.timings_ms[name] = timed(page(url.format(year_ago=year_ago)), repeats)
     return result

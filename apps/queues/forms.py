@@ -34,6 +34,18 @@ SORTS = {
     "account": ("Account", ["account__name", "priority", "due_at", "id"]),
 }
 PAGE_SIZES = [10, 25, 50, 100]
+# The filters that narrow the list to some tasks (the status, search and snoozed aside).
+NARROWING_FILTERS = (
+    "queue",
+    "assignee",
+    "priority",
+    "kind",
+    "due",
+    "account",
+    "sla",
+    "completed_by",
+    "completed_week",
+)
 DEFAULT_PAGE_SIZE = 25
 
 BULK_ACTIONS = [
@@ -143,21 +155,7 @@ class TaskFilterForm(forms.Form):
         """The filters in the shape ``selectors.task_list`` takes."""
         values = self.cleaned()
         filters = {
-            key: values[key]
-            for key in (
-                "queue",
-                "assignee",
-                "priority",
-                "kind",
-                "due",
-                "account",
-                "sla",
-                "completed_by",
-                "completed_week",
-                "search",
-                "snoozed",
-            )
-            if values.get(key)
+            key: values[key] for key in (*NARROWING_FILTERS, "search", "snoozed") if values.get(key)
         }
         status = values.get("status") or ACTIVE
         if status == ACTIVE:
