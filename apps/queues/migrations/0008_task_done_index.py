@@ -6,10 +6,10 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("customers", "0006_onboarded_index"),
+        ("customers", "0007_onboarded_index"),
         ("deals", "0005_merge_records_and_codes"),
         ("engine", "0009_step_run_run_now"),
-        ("queues", "0006_task_activity_edited"),
+        ("queues", "0007_task_account_indexes"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

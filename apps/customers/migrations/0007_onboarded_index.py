@@ -6,7 +6,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("customers", "0005_merge_records_and_codes"),
+        ("customers", "0006_codes_upper_cased"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
