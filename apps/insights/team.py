@@ -18,6 +18,7 @@ from django.db.models.functions import TruncWeek
 from apps.core.models import Profile
 from apps.customers.models import Account, AccountLifecycleChange
 from apps.deals.models import Stage
+from apps.health.models import AccountHealth, Band
 from apps.queues.models import Task
 from apps.queues.selectors import (
     iso_week,
@@ -204,6 +205,36 @@ def detractors_waiting() -> dict[str, Any]:
     return {"total": sum(p["waiting"] for p in people), "people": people}
 
 
+def red_accounts() -> dict[str, Any]:
+    """Accounts whose health is red, per CSM. One query."""
+    rows = (
+        AccountHealth.objects.filter(band=Band.RED)
+        .values(
+            "account__csm_id",
+            "account__csm__username",
+            "account__csm__first_name",
+            "account__csm__last_name",
+        )
+        .annotate(red=Count("id"))
+        .order_by("account__csm__first_name", "account__csm__last_name", "account__csm__username")
+    )
+    people = [
+        {
+            "username": row["account__csm__username"],
+            "name": _name(
+                row["account__csm__first_name"] or "",
+                row["account__csm__last_name"] or "",
+                row["account__csm__username"],
+            )
+            if row["account__csm_id"]
+            else "No CSM",
+            "red": row["red"],
+        }
+        for row in rows
+    ]
+    return {"total": sum(p["red"] for p in people), "people": people}
+
+
 def capacity(*, user: Any, now: dt.datetime, open_counts: dict[int, int]) -> list[dict[str, Any]]:
     """The members of the queues ``user`` sees: their capacity (most open tasks at once),
     how much of it their open work fills, and whether they are out of office today (in
@@ -261,5 +292,6 @@ def team_dashboard(*, user: Any, now: dt.datetime) -> dict[str, Any]:
         "done": done_by_week(user=user, now=now, zone=zone),
         "onboardings": onboardings_in_flight(now=now),
         "detractors": detractors_waiting(),
+        "red": red_accounts(),
         "capacity": capacity(user=user, now=now, open_counts=open_counts),
     }

@@ -11,6 +11,7 @@ from django.urls import reverse
 from apps.core import clock
 from apps.core.models import Profile
 from apps.customers.models import Account, AccountLifecycleChange
+from apps.health.models import AccountHealth
 from apps.queues.models import Task
 from apps.surveys.models import Invitation, Response, Survey, band_of
 from apps.surveys.rollups import rollups_rebuild
@@ -247,3 +248,23 @@ def test_a_csm_gets_a_403(client, team):
     carla, _ = team
     client.force_login(carla)
     assert client.get(reverse("insights:team")).status_code == 403
+
+
+def test_red_accounts_per_csm_link_to_the_account_list(client, cs_manager, team):
+    carla, _ = team
+    for name, band in (("Red one", "red"), ("Red two", "red"), ("Fine", "green")):
+        account = AccountFactory(name=name, csm=carla)
+        AccountHealth.objects.create(account=account, score=20 if band == "red" else 90, band=band)
+    AccountHealth.objects.create(account=AccountFactory(name="Nobody's"), score=10, band="red")
+    client.force_login(cs_manager)
+    with clock.frozen(NOW):
+        response = client.get(reverse("insights:team"))
+    red = response.context["red"]
+    assert red["total"] == 3
+    assert {(p["name"], p["red"]) for p in red["people"]} == {("Carla Diaz", 2), ("No CSM", 1)}
+    link = f"{reverse('workspace:account_list')}?health=red&amp;csm=carla"
+    assert link in response.content.decode()
+    with clock.frozen(NOW):
+        accounts = client.get(link.replace("&amp;", "&"))
+    assert accounts.status_code == 200
+    assert "Red one" in accounts.content.decode() and "Fine" not in accounts.content.decode()
