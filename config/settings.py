@@ -139,6 +139,7 @@ INSTALLED_APPS = [
     "apps.growth",
     "apps.health",
     "apps.workspace",
+    "apps.insights",
     "apps.demo",
     "apps.benchmarks",
 ]
@@ -434,6 +435,7 @@ CELERY_BEAT_SCHEDULE = {
     "login-records-prune": {"task": "core.prune_login_records", "schedule": 3600.0},
     # Every account's health and today's snapshot, at 02:30 UTC (run twice: same rows).
     "health-nightly": {"task": "health.recompute_all", "schedule": crontab(hour=2, minute=30)},
+    "insights-count-funnel": {"task": "insights.count_funnel", "schedule": 600.0},
 }
 
 # Afterwin ------------------------------------------------------------------------------

@@ -25,6 +25,7 @@ urlpatterns = [
     path("growth/", include("apps.growth.urls")),
     path("", include("apps.workspace.urls")),
     path("deals/", include("apps.deals.urls")),
+    path("", include("apps.insights.urls")),
     path("healthz", healthz, name="healthz"),
     path("u/<str:token>/", unsubscribe, name="unsubscribe"),
     path("s/", include("apps.surveys.public_urls")),

@@ -2,7 +2,7 @@
 counts, where "/" leads and safe "next" links. The layout itself is templates/base.html.
 
 Apps contribute without core knowing them: in their ``AppConfig.ready()`` they register a
-top-bar count (``register_topbar_count``) and, for one of them, the start page
+top-bar count (``register_topbar_count``), start pages for those with a permission
 (``register_start_page``), sections of the Preferences page
 (``register_preferences_section``) and of the task and deal pages (``register_task_panel``,
 ``register_deal_panel``). So no app imports another to draw a page.
@@ -28,7 +28,6 @@ from apps.core.selectors import profile_for
 TopbarCount = Callable[[Any], int]
 
 _topbar_counts: dict[str, TopbarCount] = {}
-_start_page: str | None = None
 
 
 def register_topbar_count(name: str, count: TopbarCount) -> None:
@@ -38,10 +37,32 @@ def register_topbar_count(name: str, count: TopbarCount) -> None:
     _topbar_counts[name] = count
 
 
-def register_start_page(url_name: str) -> None:
-    """Where "/" sends someone who is logged in (a URL name such as "app:view")."""
-    global _start_page
-    _start_page = url_name
+@dataclass(frozen=True)
+class StartPage:
+    url_name: str
+    permission: str | None
+    order: int
+
+
+_start_pages: dict[str, StartPage] = {}
+
+
+def register_start_page(url_name: str, *, permission: str | None = None, order: int = 100) -> None:
+    """Where "/" sends someone who is logged in (a URL name such as "app:view"): the
+    start page of lowest ``order`` whose ``permission`` they have. One without a
+    permission is everyone's default; give it the highest order. Registering the same
+    URL name again replaces it (module reloads in tests)."""
+    _start_pages[url_name] = StartPage(url_name=url_name, permission=permission, order=order)
+
+
+def start_page(user: Any) -> str:
+    """The URL name "/" sends ``user`` to: the first registered start page they may see."""
+    for page in sorted(_start_pages.values(), key=lambda p: (p.order, p.url_name)):
+        if page.permission is None or user.has_perm(page.permission):
+            return page.url_name
+    raise ImproperlyConfigured(
+        "No start page fits this user: register one without a permission (register_start_page)."
+    )
 
 
 @dataclass(frozen=True)
@@ -213,6 +234,4 @@ def stays_on_site(request: HttpRequest, url: str) -> bool:
 def home(request: HttpRequest) -> HttpResponse:
     if not request.user.is_authenticated:
         return redirect("login")
-    if _start_page is None:
-        raise ImproperlyConfigured("No app registered a start page (register_start_page).")
-    return redirect(_start_page)
+    return redirect(start_page(request.user))
