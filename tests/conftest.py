@@ -45,6 +45,16 @@ def _isolated_broker():
 
 
 @pytest.fixture(autouse=True, scope="session")
+def _fast_password_hasher():
+    """Passwords made and checked during tests use a fast hasher. The product's PBKDF2
+    takes about half a second a password on a CI core, and tests make thousands of users
+    (factories, fixtures, the demo's people); nothing here tests the hash's strength.
+    A test that needs the product's hashers sets them back with the ``settings`` fixture."""
+    with override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]):
+        yield
+
+
+@pytest.fixture(autouse=True, scope="session")
 def _throttle_counters_in_memory():
     """The API's request counters live in this process during tests, even when Redis is
     configured, so that each test can start with none (a Redis cache's clear() would

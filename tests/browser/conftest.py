@@ -25,15 +25,19 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
-ARTIFACTS = Path(settings.BASE_DIR) / "test-artifacts" / "browser"
+# BROWSER_ARTIFACTS (relative to the checkout) keeps two runs side by side apart (.ci/run).
+ARTIFACTS = Path(settings.BASE_DIR) / os.environ.get("BROWSER_ARTIFACTS", "test-artifacts/browser")
 TIMEOUT_MS = 10_000
 
 
-@pytest.fixture
+@pytest.fixture(scope="package")
 def chromium():
-    """Chromium for one test. Started per test, not per session: while Playwright runs,
-    its event loop is current in this thread, and the rest of the suite must not run
-    under it (nor inherit the async-unsafe switch below)."""
+    """One Chromium for the browser tests; each test gets its own context (browser_page),
+    so no cookie, storage or page is shared. Package-scoped, not session-scoped: while
+    Playwright runs, its event loop is current in this thread, and the rest of the suite
+    must not run under it (nor inherit the async-unsafe switch below). pytest-django runs
+    the transactional tests (all of these) together, so the browser starts once and is
+    closed before any other package's test runs."""
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
@@ -56,6 +60,15 @@ def chromium():
             os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
 
 
+@pytest.fixture(autouse=True)
+def _contexts_closed(chromium):
+    """Whatever contexts a test opened (pages polling the live server included) are
+    closed when it ends, even if it failed half-way: the next test starts with none."""
+    yield
+    for context in chromium.contexts:
+        context.close()
+
+
 @pytest.fixture
 def browser_page(chromium, live_server):
     """A fresh browser context (no cookies) pointed at the live server."""
@@ -70,7 +83,7 @@ def browser_page(chromium, live_server):
 
 @pytest.fixture
 def screenshot():
-    """Save a full-page PNG under test-artifacts/browser/ (git-ignored)."""
+    """Save a full-page PNG under test-artifacts/browser/ (git-ignored), or BROWSER_ARTIFACTS."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
 
     def take(page, name: str) -> Path:

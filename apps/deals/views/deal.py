@@ -18,7 +18,6 @@ from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
-from django.urls import Resolver404, resolve, reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from apps.core.errors import Conflict, DomainError, NotPermitted
@@ -75,16 +74,6 @@ def _acting_on(request: HttpRequest, pk: int, doing: str) -> Deal:
     return deal
 
 
-def _account_url(deal: Deal) -> str:
-    """The account's page in the web UI where there is one, else its admin page."""
-    path = f"/accounts/{deal.account_id}/"
-    try:
-        resolve(path)
-    except Resolver404:
-        return reverse("admin:customers_account_change", args=[deal.account_id])
-    return path
-
-
 def _access_refusal(request: HttpRequest, deal: Deal) -> str:
     """Why the viewer may not act on this deal at all (someone else's), or ""."""
     try:
@@ -137,7 +126,6 @@ def _deal_context(
     context: dict[str, Any] = {
         "deal": deal,
         "nav": "deals",
-        "account_url": _account_url(deal),
         "contact": services.deal_effective_primary_contact(deal),
         "line_items": list(deal.line_items.all()),
         "read_only_reason": read_only_reason,
