@@ -18,6 +18,7 @@ from django.db.models import CharField, Exists, OuterRef, Q, QuerySet, Value
 from django.db.models.functions import Cast, Concat
 from django.urls import NoReverseMatch, reverse
 
+from apps.core.dates import date_text, datetime_text
 from apps.core.models import DomainEvent, Profile
 from apps.notifications.models import EmailMessage, Notification, SilencedNotice
 from apps.notifications.selectors import profile_or_defaults
@@ -121,7 +122,7 @@ def task_url(task: Task) -> str:
 
 def _when(moment: dt.datetime, profile: Profile) -> str:
     local = local_time(moment, profile)
-    return f"{local:%a %d %b %Y, %H:%M} ({profile.timezone})"
+    return f"{datetime_text(local)} ({profile.timezone})"
 
 
 def _tasks_with_people() -> QuerySet[Task]:
@@ -400,7 +401,7 @@ def _digest_send(*, user: Any, key: str, tasks: list[Task], now: dt.datetime) ->
         f"{len(sections['today'])} due today",
         f"{len(sections['this_week'])} later this week",
     ]
-    subject = f"Your tasks for {day:%a %d %b}: {', '.join(counts)}"
+    subject = f"Your tasks for {date_text(day)}: {', '.join(counts)}"
     text, html = email_render(
         template="notifications/email/digest",
         context={

@@ -21,6 +21,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from apps.core import clock
+from apps.core.dates import datetime_text
 from apps.core.errors import Conflict, DomainError, NotPermitted
 from apps.core.pages import cs_page, render_page, safe_next, task_panels
 from apps.engine.models import Enrollment
@@ -228,7 +229,7 @@ def task_snooze(request: HttpRequest, pk: int) -> HttpResponse:
         perform=lambda data: services.task_snooze(
             task=task, actor=request.user, until=data["until"]
         ),
-        success=lambda data: f"Snoozed until {timezone.localtime(data['until']):%a %d %b, %H:%M}.",
+        success=lambda data: f"Snoozed until {datetime_text(timezone.localtime(data['until']))}.",
     )
 
 
