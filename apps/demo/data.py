@@ -453,10 +453,10 @@ PLAYBOOK_STEPS = (
         "name": "Welcome email",
         "kind": "email",
         "config": {
-            "subject": "Welcome to Afterwin, {{ account.name }}",
+            "subject": "Welcome to {{ company.name }}, {{ account.name }}",
             "body": "Hi {{ contact.name }},\n\nthank you for choosing us. {{ csm.name }} "
             "will guide your onboarding and reach out to schedule a kickoff call.\n\n"
-            "The Afterwin team",
+            "The {{ company.name }} team",
         },
         "start": ENROLLMENT,
         "window_start": dt.time(9, 0),
