@@ -1,13 +1,21 @@
 import logging
 
 from django.db import connection
-from django.http import JsonResponse
+from django.http import HttpRequest, HttpResponseRedirect, JsonResponse
+from django.templatetags.static import static
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from config.celery import app as celery_app
 
 logger = logging.getLogger(__name__)
+
+
+@require_GET
+def favicon(request: HttpRequest) -> HttpResponseRedirect:
+    """Browsers ask for /favicon.ico whatever the page links (the admin, the API docs,
+    a JSON response): send them to the SVG icon the pages link, not a 404."""
+    return HttpResponseRedirect(static("core/favicon.svg"))
 
 
 def _database_ok() -> bool:
