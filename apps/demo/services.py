@@ -173,6 +173,8 @@ def _seed_users(result: DemoSeedResult, *, reset_passwords: bool) -> dict[str, U
                 # role can sign in there too; task work happens in the product UI.
                 "is_staff": True,
                 "is_superuser": spec.is_superuser,
+                # On the same clock as the digests: the first one goes the next morning.
+                "date_joined": clock.now(),
             },
         )
         if created or reset_passwords:

@@ -337,7 +337,11 @@ def task_reminders_send(*, now: dt.datetime) -> int:
 
 def _digest_due_users(now: dt.datetime, user_ids: list[int]) -> dict[int, tuple[Any, str]]:
     """Of ``user_ids``, those whose digest time has passed today in their zone and who are
-    at work and have not had today's digest: ``{user_id: (user, dedupe key)}``."""
+    at work and have not had today's digest: ``{user_id: (user, dedupe key)}``.
+
+    Someone who joined after today's digest time (a new colleague at 14:00, everyone
+    after the demo is seeded) gets their first digest at the next digest time, not at the
+    next beat that afternoon."""
     users = (
         get_user_model()
         .objects.filter(pk__in=user_ids, is_active=True)
@@ -349,6 +353,9 @@ def _digest_due_users(now: dt.datetime, user_ids: list[int]) -> dict[int, tuple[
         profile = profile_or_defaults(user)
         local_now = local_time(now, profile)
         if profile.digest_time is None or local_now.time() < profile.digest_time:
+            continue
+        today_at = dt.datetime.combine(local_now.date(), profile.digest_time, _zone(profile))
+        if user.date_joined > today_at:
             continue
         if profile.is_out_of_office(local_now.date()):
             continue
