@@ -6,6 +6,7 @@ from apps.customers.api import AccountViewSet, ContactViewSet, ProductViewSet
 from apps.deals.api import DealLineItemViewSet, DealViewSet, LossReasonViewSet, WinReasonViewSet
 from apps.engine.api import BulkEnrollmentViewSet
 from apps.growth.api import ExpansionDealViewSet, ReferralViewSet, UsageSnapshotViewSet
+from apps.health.api import AccountHealthView
 from apps.notifications.api import NotificationViewSet
 from apps.queues.api import QueueViewSet, TaskViewSet
 from apps.surveys.api import ResponseViewSet
@@ -30,5 +31,6 @@ router.register("survey-responses", ResponseViewSet, basename="survey-response")
 
 urlpatterns = [
     path("auth/token/", ObtainTokenView.as_view(), name="api-token"),
+    path("accounts/<int:pk>/health/", AccountHealthView.as_view(), name="account-health"),
     path("", include(router.urls)),
 ]

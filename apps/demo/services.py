@@ -63,6 +63,7 @@ from apps.demo.data import (
     territory_team,
 )
 from apps.demo.growth import seed_growth
+from apps.demo.health import seed_health
 from apps.engine.bulk import bulk_enrollment_run, bulk_enrollment_start
 from apps.engine.models import BulkEnrollment, Enrollment
 from apps.playbooks.models import Playbook, PlaybookStep, PlaybookVersion
@@ -166,6 +167,8 @@ def demo_data_seed(*, reset_passwords: bool = False) -> DemoSeedResult:
         publisher=users["admin"],
     )
     seed_growth(result, onboarding=onboarding, expansion=expansion)
+    # Last: health is computed from everything seeded above.
+    seed_health(result, publisher=users["admin"], seed_playbook=_seed_published_playbook)
     return result
 
 

@@ -11,7 +11,7 @@ import pytest
 from django.contrib.auth.models import User
 from django.test import Client
 
-from apps.customers.models import Contact
+from apps.customers.models import Account, Contact
 from apps.growth.models import ReferralRequest
 from apps.growth.tokens import referral_token
 from apps.notifications.models import EmailMessage
@@ -65,6 +65,9 @@ PAGES = [
     Page("maria.manager", "/growth/whitespace/"),
     Page("maria.manager", "/notifications/"),
     Page("maria.manager", "/notifications/preferences/"),
+    Page("maria.manager", "/accounts/"),
+    Page("carla.csm", lambda: f"/accounts/{_first(Account.objects.exclude(csm=None))}/"),
+    Page("carla.csm", "/search/?q=north"),
     Page("rita.rep", "/work/"),
     Page("rita.rep", "/notifications/"),
     Page("sam.salesmanager", "/work/"),

@@ -65,7 +65,9 @@ def test_seeding_twice_creates_everything_once():
     # A year of survey answers, so the Responses page's metrics and trend show something.
     assert " responses," in first_output
     # Growth: usage over the threshold, a won expansion, referrals in every state.
-    assert "usage snapshots, 1 expansion deal, 6 referral requests." in first_output
+    assert "usage snapshots, 1 expansion deal, 6 referral requests," in first_output
+    # Health: today's scores and 90 days of history for the customers.
+    assert " health snapshots." in first_output
     assert "active customers were enrolled in “Quarterly business reviews”" in first_output
     assert "nothing created" in second_output
     for user in DEMO_USERS:

@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("queues", "0006_task_activity_edited"),
+        ("queues", "0007_task_account_indexes"),
     ]
 
     operations = [
