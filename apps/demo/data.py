@@ -231,6 +231,19 @@ ACCOUNTS = (
         "Lion City Travel", "SG", "Asia/Singapore", MID, "Travel", PROSPECT,
         (("Wei Ling Tan", "Head of Operations"), ("Arjun Pillai", "Finance")),
     ),
+    # Customers for a year, on one 12-month contract that ends next month (deal_history).
+    DemoAccount(
+        "Cedar Ridge Dental", "US", "America/Denver", MID, "Healthcare", ACTIVE,
+        (("Laura Chen", "Practice Operations Director"), ("Ben Ortiz", "Office Manager")),
+    ),
+    DemoAccount(
+        "Kestrel Software", "GB", "Europe/London", SMB, "Software", ACTIVE,
+        (("Hannah Price", "Head of Customer Operations"), ("Oliver Grant", "CTO")),
+    ),
+    DemoAccount(
+        "Baltic Amber Travel", "LT", "Europe/Vilnius", MID, "Travel", ACTIVE,
+        (("Rasa Petrauskaite", "Operations Manager"), ("Tomas Kazlauskas", "Finance")),
+    ),
 )
 # fmt: on
 
@@ -810,11 +823,13 @@ HISTORY_NOTES = {
     "Price": "Analytics priced per seat did not fit their budget.",
     "No budget": "The budget went to a reorganisation.",
 }
-# Won a little under a year ago: their 12-month terms end next month.
+# Won a little under a year ago, their only win: their 12-month terms end next month, so
+# next month is their renewal (the account's latest contract end). The year's other deals
+# leave them alone.
 RENEWALS_NEXT_MONTH = (
-    ("Northwind Logistics", 6),
-    ("Sakura Robotics", 14),
-    ("Thames & Co. Publishing", 22),
+    ("Cedar Ridge Dental", 6),
+    ("Kestrel Software", 14),
+    ("Baltic Amber Travel", 22),
 )
 
 
@@ -832,7 +847,9 @@ def _history_lines(rng, family: str, account: DemoAccount) -> tuple[tuple[str, i
 def deal_history(today: dt.date) -> tuple[DemoDeal, ...]:
     """The year of closed deals, counted back from ``today``; the same for the same day."""
     rng = random.Random(HISTORY_SEED)
-    customers = [a for a in ACCOUNTS if a.lifecycle != PROSPECT]
+    renewing = {name for name, _ in RENEWALS_NEXT_MONTH}
+    others = [a for a in ACCOUNTS if a.name not in renewing]
+    customers = [a for a in others if a.lifecycle != PROSPECT]
     deals, names = [], set()
 
     def add(spec: DemoDeal) -> None:
@@ -844,7 +861,7 @@ def deal_history(today: dt.date) -> tuple[DemoDeal, ...]:
         for _ in range(HISTORY_DEALS_PER_MONTH):
             family = _pick(rng, HISTORY_FAMILY_WEIGHTS)
             # Most closes are with customers buying more; some with prospects, who lose.
-            account = rng.choice(customers if rng.random() < 0.7 else ACCOUNTS)
+            account = rng.choice(customers if rng.random() < 0.7 else others)
             odds = (
                 HISTORY_WIN_ODDS[family]
                 + HISTORY_TIER_BONUS[account.tier]
@@ -870,7 +887,7 @@ def deal_history(today: dt.date) -> tuple[DemoDeal, ...]:
             )
     next_month = (today.replace(day=1) + dt.timedelta(days=32)).replace(day=1)
     for name, day in RENEWALS_NEXT_MONTH:
-        account = next(a for a in customers if a.name == name)
+        account = next(a for a in ACCOUNTS if a.name == name)
         closed = next_month.replace(day=day, year=next_month.year - 1)
         add(
             DemoDeal(
