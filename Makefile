@@ -41,6 +41,7 @@ format: install
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
+demo: export AFTERWIN_SITE_URL ?= http://$(or $(WEB_BIND),127.0.0.1:8000)
 demo: install
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py createcachetable

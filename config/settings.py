@@ -176,6 +176,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
             ],
+            "builtins": ["apps.core.templatetags.company"],
         },
     },
 ]
@@ -231,6 +232,8 @@ LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
+# One date and time format everywhere: "Tue 1 Dec 2026, 14:05" (config/formats/en/formats.py).
+FORMAT_MODULE_PATH = ["config.formats"]
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "var" / "staticfiles"
@@ -461,6 +464,14 @@ SITE_URL = env.str("AFTERWIN_SITE_URL", default="http://127.0.0.1:8000").rstrip(
 if not SITE_URL.startswith(("http://", "https://")):
     raise ImproperlyConfigured(
         f"AFTERWIN_SITE_URL={SITE_URL!r} must start with http:// or https://."
+    )
+# The company that sells and looks after its customers with Afterwin: customers read its
+# name (emails to contacts, their From name, the public survey, referral and unsubscribe
+# pages), never "Afterwin".
+COMPANY_NAME = env.str("AFTERWIN_COMPANY_NAME", default="Northwind Analytics").strip()
+if not COMPANY_NAME or len(COMPANY_NAME) > 100:
+    raise ImproperlyConfigured(
+        f"AFTERWIN_COMPANY_NAME={COMPANY_NAME!r} must be a name of 1 to 100 characters."
     )
 # Due-soon reminders: minutes before the due time; empty means at the start of the
 # assignee's working day.

@@ -7,7 +7,7 @@ from drf_spectacular.views import (
 )
 
 from apps.core.pages import home
-from apps.core.views import healthz
+from apps.core.views import favicon, healthz
 from apps.notifications.public_views import unsubscribe
 
 urlpatterns = [
@@ -27,6 +27,7 @@ urlpatterns = [
     path("deals/", include("apps.deals.urls")),
     path("", include("apps.insights.urls")),
     path("healthz", healthz, name="healthz"),
+    path("favicon.ico", favicon, name="favicon"),
     path("u/<str:token>/", unsubscribe, name="unsubscribe"),
     path("s/", include("apps.surveys.public_urls")),
     path("r/", include("apps.growth.public_urls")),

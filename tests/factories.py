@@ -5,6 +5,7 @@ from decimal import Decimal
 import factory
 from django.contrib.auth.models import Group, User
 
+from apps.core import clock
 from apps.customers.models import Account, Contact, Product, ProductFamily
 from apps.deals.models import Deal, DealLineItem, LossReason, WinReason
 from apps.playbooks.models import Playbook, PlaybookStep
@@ -23,6 +24,8 @@ class UserFactory(factory.django.DjangoModelFactory):
     last_name = factory.Faker("last_name")
     email = factory.LazyAttribute(lambda u: f"{u.username}@afterwin.test")
     password = factory.django.Password("pass-for-tests-1")
+    # Colleagues of long standing: a person who joins today has no digest until tomorrow.
+    date_joined = factory.LazyFunction(lambda: clock.now() - dt.timedelta(days=365))
 
     @factory.post_generation
     def role(self, create, extracted, **kwargs):

@@ -1,7 +1,8 @@
 import logging
 
 from django.db import connection
-from django.http import JsonResponse
+from django.http import HttpRequest, HttpResponseRedirect, JsonResponse
+from django.templatetags.static import static
 from django.views import defaults
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
@@ -10,6 +11,13 @@ from apps.core.middleware import API_PREFIX
 from config.celery import app as celery_app
 
 logger = logging.getLogger(__name__)
+
+
+@require_GET
+def favicon(request: HttpRequest) -> HttpResponseRedirect:
+    """Browsers ask for /favicon.ico whatever the page links (the admin, the API docs,
+    a JSON response): send them to the SVG icon the pages link, not a 404."""
+    return HttpResponseRedirect(static("core/favicon.svg"))
 
 
 def _database_ok() -> bool:

@@ -24,6 +24,7 @@ from django.utils import timezone
 from django_fsm import ConcurrentTransition, can_proceed, has_transition_perm
 
 from apps.core import clock
+from apps.core.dates import date_text
 from apps.core.errors import Conflict, NotPermitted, ValidationFailed
 from apps.core.events import event_emit
 from apps.core.models import Profile
@@ -407,7 +408,11 @@ def deal_close_won(
     if close_date is not None and close_date > today:
         raise ValidationFailed(
             "This deal cannot be closed as won yet.",
-            {"close_date": [f"A deal is won on a day that has come: {today:%d %b %Y} or before."]},
+            {
+                "close_date": [
+                    f"A deal is won on a day that has come: {date_text(today)} or before."
+                ]
+            },
         )
     deal.close_date = close_date or today
     blockers = deal_close_won_blockers(deal=deal, win_reason=win_reason, win_notes=win_notes)

@@ -2,6 +2,7 @@
 stage and the onboarding playbook. Plain data; ``apps.demo.services`` writes it."""
 
 import datetime as dt
+import random
 import unicodedata
 from dataclasses import dataclass
 
@@ -230,6 +231,19 @@ ACCOUNTS = (
         "Lion City Travel", "SG", "Asia/Singapore", MID, "Travel", PROSPECT,
         (("Wei Ling Tan", "Head of Operations"), ("Arjun Pillai", "Finance")),
     ),
+    # Customers for a year, on one 12-month contract that ends next month (deal_history).
+    DemoAccount(
+        "Cedar Ridge Dental", "US", "America/Denver", MID, "Healthcare", ACTIVE,
+        (("Laura Chen", "Practice Operations Director"), ("Ben Ortiz", "Office Manager")),
+    ),
+    DemoAccount(
+        "Kestrel Software", "GB", "Europe/London", SMB, "Software", ACTIVE,
+        (("Hannah Price", "Head of Customer Operations"), ("Oliver Grant", "CTO")),
+    ),
+    DemoAccount(
+        "Baltic Amber Travel", "LT", "Europe/Vilnius", MID, "Travel", ACTIVE,
+        (("Rasa Petrauskaite", "Operations Manager"), ("Tomas Kazlauskas", "Finance")),
+    ),
 )
 # fmt: on
 
@@ -453,10 +467,10 @@ PLAYBOOK_STEPS = (
         "name": "Welcome email",
         "kind": "email",
         "config": {
-            "subject": "Welcome to Afterwin, {{ account.name }}",
+            "subject": "Welcome to {{ company.name }}, {{ account.name }}",
             "body": "Hi {{ contact.name }},\n\nthank you for choosing us. {{ csm.name }} "
             "will guide your onboarding and reach out to schedule a kickoff call.\n\n"
-            "The Afterwin team",
+            "The {{ company.name }} team",
         },
         "start": ENROLLMENT,
         "window_start": dt.time(9, 0),
@@ -760,3 +774,131 @@ EXPANSION_STEPS = (
         "start": ENROLLMENT,
     },
 )
+
+
+# A year of closed deals ------------------------------------------------------------------
+# Four deals closed each month for the last twelve, won and lost, across segments, product
+# families and both reps, with their reasons: the closed-won history a leader reviews. The
+# odds below make the spread realistic rather than uniform (enterprise and fintech win
+# more, analytics loses on price, services seldom lose), and every deal walks its stages
+# through the deal services like the others.
+
+HISTORY_DEALS_PER_MONTH = 4
+HISTORY_SEED = 12
+HISTORY_FAMILY_WEIGHTS = {"Platform": 5, "Analytics": 3, "Services": 2}
+HISTORY_WIN_ODDS = {"Platform": 0.55, "Analytics": 0.45, "Services": 0.75}
+HISTORY_TIER_BONUS = {ENT: 0.1, MID: 0.0, SMB: -0.1}
+HISTORY_SEGMENT_BONUS = {"Fintech": 0.1, "Software": 0.1, "Retail": -0.1, "Travel": -0.15}
+HISTORY_PLATFORM_BY_TIER = {ENT: "PLAT-ENTERPRISE", MID: "PLAT-BUSINESS", SMB: "PLAT-STARTER"}
+HISTORY_LINES = {
+    "Analytics": (("ANL-DASH", 1), ("ANL-PREDICT", 1), ("ANL-DWH", 1)),
+    "Services": (("SVC-ONBOARD", 1), ("SVC-SUPPORT", 1), ("SVC-TRAINING", 2)),
+}
+HISTORY_WIN_REASONS = {
+    "Platform": {
+        "Product fit": 4,
+        "Relationship": 2,
+        "Security & compliance": 2,
+        "Price / value": 1,
+    },
+    "Analytics": {"Integrations": 4, "Product fit": 2, "Price / value": 1},
+    "Services": {"Implementation speed": 3, "Relationship": 3, "Price / value": 1},
+}
+HISTORY_LOSS_REASONS = {
+    "Platform": {"Chose a competitor": 3, "No decision": 2, "Missing feature": 2, "Timing": 1},
+    "Analytics": {"Price": 4, "No budget": 2, "Missing feature": 1},
+    "Services": {"No budget": 2, "Timing": 2, "No decision": 1},
+}
+HISTORY_NOTES = {
+    "Product fit": "Their process mapped onto playbooks without custom work.",
+    "Relationship": "The champion had used us at their last company.",
+    "Security & compliance": "Cleared their security questionnaire in a week.",
+    "Price / value": "Came in under the incumbent's renewal price.",
+    "Integrations": "The warehouse connector replaced a nightly export.",
+    "Implementation speed": "Live within the quarter they needed.",
+    "Chose a competitor": "Went with the vendor bundled with their CRM.",
+    "No decision": "The sponsor left; nobody picked it up.",
+    "Missing feature": "Needed a native mobile app.",
+    "Timing": "Frozen until the new fiscal year.",
+    "Price": "Analytics priced per seat did not fit their budget.",
+    "No budget": "The budget went to a reorganisation.",
+}
+# Won a little under a year ago, their only win: their 12-month terms end next month, so
+# next month is their renewal (the account's latest contract end). The year's other deals
+# leave them alone.
+RENEWALS_NEXT_MONTH = (
+    ("Cedar Ridge Dental", 6),
+    ("Kestrel Software", 14),
+    ("Baltic Amber Travel", 22),
+)
+
+
+def _pick(rng, weights: dict[str, int]) -> str:
+    return rng.choices(list(weights), weights=list(weights.values()))[0]
+
+
+def _history_lines(rng, family: str, account: DemoAccount) -> tuple[tuple[str, int], ...]:
+    if family == "Platform":
+        seats = (("PLAT-SEATS-10", rng.randint(1, 3)),) if account.tier != SMB else ()
+        return ((HISTORY_PLATFORM_BY_TIER[account.tier], 1), *seats)
+    return tuple(rng.sample(HISTORY_LINES[family], rng.randint(1, 2)))
+
+
+def deal_history(today: dt.date) -> tuple[DemoDeal, ...]:
+    """The year of closed deals, counted back from ``today``; the same for the same day."""
+    rng = random.Random(HISTORY_SEED)
+    renewing = {name for name, _ in RENEWALS_NEXT_MONTH}
+    others = [a for a in ACCOUNTS if a.name not in renewing]
+    customers = [a for a in others if a.lifecycle != PROSPECT]
+    deals, names = [], set()
+
+    def add(spec: DemoDeal) -> None:
+        if spec.full_name not in names:
+            names.add(spec.full_name)
+            deals.append(spec)
+
+    for months_ago in range(12, 0, -1):
+        for _ in range(HISTORY_DEALS_PER_MONTH):
+            family = _pick(rng, HISTORY_FAMILY_WEIGHTS)
+            # Most closes are with customers buying more; some with prospects, who lose.
+            account = rng.choice(customers if rng.random() < 0.7 else others)
+            odds = (
+                HISTORY_WIN_ODDS[family]
+                + HISTORY_TIER_BONUS[account.tier]
+                + HISTORY_SEGMENT_BONUS.get(account.segment, 0)
+            )
+            # A won deal makes a customer: prospects in the demo have won nothing yet.
+            won = account.lifecycle != PROSPECT and rng.random() < odds
+            closed_days_ago = months_ago * 30 - rng.randint(0, 27)
+            closed = today - dt.timedelta(days=closed_days_ago)
+            reason = _pick(rng, (HISTORY_WIN_REASONS if won else HISTORY_LOSS_REASONS)[family])
+            add(
+                DemoDeal(
+                    account.name,
+                    f"{family} ({closed:%b %Y})",
+                    Stage.CLOSED_WON if won else Stage.CLOSED_LOST,
+                    _history_lines(rng, family, account),
+                    closed_days_ago + rng.randint(20, 110),
+                    closed_days_ago,
+                    kind=Deal.Kind.NEW_BUSINESS if family == "Platform" else Deal.Kind.EXPANSION,
+                    reason=reason,
+                    notes=HISTORY_NOTES[reason],
+                )
+            )
+    next_month = (today.replace(day=1) + dt.timedelta(days=32)).replace(day=1)
+    for name, day in RENEWALS_NEXT_MONTH:
+        account = next(a for a in ACCOUNTS if a.name == name)
+        closed = next_month.replace(day=day, year=next_month.year - 1)
+        add(
+            DemoDeal(
+                name,
+                "Annual subscription (12 months)",
+                Stage.CLOSED_WON,
+                ((HISTORY_PLATFORM_BY_TIER[account.tier], 1),),
+                (today - closed).days + 45,
+                (today - closed).days,
+                reason="Product fit",
+                notes="A 12-month term; renewal due a year after the close.",
+            )
+        )
+    return tuple(deals)

@@ -11,6 +11,7 @@ nothing and leaves existing passwords alone.
 
 import datetime as dt
 import random
+import zoneinfo
 from collections import Counter
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -18,7 +19,7 @@ from decimal import Decimal
 from django.contrib.auth.models import Group, User
 from django.db import models, transaction
 
-from apps.core import clock
+from apps.core import clock, outbox
 from apps.core.errors import ValidationFailed
 from apps.core.models import Profile
 from apps.customers.models import Account, Contact, Product, ProductFamily
@@ -58,6 +59,7 @@ from apps.demo.data import (
     DemoDeal,
     DemoUser,
     ascii_text,
+    deal_history,
     territory_team,
 )
 from apps.demo.growth import seed_growth
@@ -66,7 +68,8 @@ from apps.engine.bulk import bulk_enrollment_run, bulk_enrollment_start
 from apps.engine.models import BulkEnrollment, Enrollment
 from apps.playbooks.models import Playbook, PlaybookStep, PlaybookVersion
 from apps.playbooks.services import playbook_publish
-from apps.queues.models import Queue
+from apps.queues.models import Queue, Task
+from apps.queues.services import task_create, tasks_check_slas
 from apps.surveys.models import SCALES, Invitation, Response, Survey, band_of
 from apps.surveys.rollups import rollups_rebuild
 
@@ -119,8 +122,14 @@ def demo_data_seed(*, reset_passwords: bool = False) -> DemoSeedResult:
     _seed_queue(result, users)
     _seed_escalation_queue(result, users)
     _seed_check_in_queue(result, users)
+    if not Playbook.objects.filter(name=PLAYBOOK_NAME).exists():
+        # A fresh database: the year of closed deals goes in before any playbook is
+        # published, and its events are processed now, so last year's wins enroll nobody.
+        _seed_deals(result, accounts, products, deal_history(clock.now().date()))
+        outbox.drain()
     onboarding = _seed_playbook(result, publisher=users["admin"])
-    _seed_deals(result, accounts, products)
+    _seed_deals(result, accounts, products, DEALS)
+    _seed_task_states(result, users, accounts)
     reviews = _seed_review_programme(result, publisher=users["admin"])
     _seed_bulk_enrollments(
         result, reviews, QBR_BULK_FILTERS, QBR_SPREAD_BUSINESS_DAYS, actor=users["maria.manager"]
@@ -176,6 +185,8 @@ def _seed_users(result: DemoSeedResult, *, reset_passwords: bool) -> dict[str, U
                 # role can sign in there too; task work happens in the product UI.
                 "is_staff": True,
                 "is_superuser": spec.is_superuser,
+                # On the same clock as the digests: the first one goes the next morning.
+                "date_joined": clock.now(),
             },
         )
         if created or reset_passwords:
@@ -346,10 +357,13 @@ def _seed_published_playbook(
 
 
 def _seed_deals(
-    result: DemoSeedResult, accounts: dict[str, Account], products: dict[str, Product]
+    result: DemoSeedResult,
+    accounts: dict[str, Account],
+    products: dict[str, Product],
+    specs: tuple[DemoDeal, ...],
 ) -> None:
     now = clock.now()
-    for spec in DEALS:
+    for spec in specs:
         account = accounts[spec.account]
         if Deal.objects.filter(account=account, name=spec.full_name).exists():
             continue
@@ -457,6 +471,74 @@ def _seed_bulk_enrollments(
     result.count(Enrollment, run.enrolled)
 
 
+def _seed_task_states(
+    result: DemoSeedResult, users: dict[str, User], accounts: dict[str, Account]
+) -> None:
+    """Work in every state a CSM reads about, made through the queue services on a clock
+    set back to when it was made: overdue, due today, and an escalation whose SLA was
+    breached (the breach check runs, as beat would). Each task is made once, by title."""
+    now = clock.now()
+    queues = {q.slug: q for q in Queue.objects.all()}
+    carla_day = now.astimezone(zoneinfo.ZoneInfo("America/Chicago"))
+    # Due at 17:00 in Carla's day, or soon if that has passed: due today either way.
+    due_today = max(
+        carla_day.replace(hour=17, minute=0, second=0, microsecond=0),
+        min(now + dt.timedelta(minutes=30), carla_day.replace(hour=23, minute=59)),
+    )
+    for slug, title, who, account, made_days_ago, due_at, priority in (
+        (
+            CHECK_IN_QUEUE_SLUG,
+            "Send the usage report Northwind Logistics asked for",
+            "carla.csm",
+            "Northwind Logistics",
+            6,
+            now - dt.timedelta(days=2),
+            Task.Priority.P2,
+        ),
+        (
+            CHECK_IN_QUEUE_SLUG,
+            "Agree the training dates with Verde Agro",
+            "carla.csm",
+            "Verde Agro",
+            3,
+            due_today,
+            Task.Priority.P3,
+        ),
+        (
+            CHECK_IN_QUEUE_SLUG,
+            "Chase the signed data-processing agreement from Rheinwerk Maschinenbau",
+            "chris.csm",
+            "Rheinwerk Maschinenbau",
+            9,
+            now - dt.timedelta(days=4),
+            Task.Priority.P3,
+        ),
+        (
+            ESCALATION_QUEUE_SLUG,
+            "Call back Indus Fintech: exports failing since the upgrade",
+            "chris.csm",
+            "Indus Fintech",
+            3,
+            now + dt.timedelta(days=1),
+            Task.Priority.P2,
+        ),
+    ):
+        if Task.objects.filter(title=title).exists():
+            continue
+        with clock.frozen(now - dt.timedelta(days=made_days_ago)):
+            task_create(
+                queue=queues[slug],
+                title=title,
+                account=accounts[account],
+                assignee=users[who],
+                assignment_reason="Set up with the demo.",
+                priority=priority,
+                due_at=due_at,
+            )
+        result.count(Task)
+    tasks_check_slas()
+
+
 def _seed_escalation_queue(result: DemoSeedResult, users: dict[str, User]) -> Queue:
     return _seed_team_queue(
         result,
@@ -490,6 +572,7 @@ def _seed_response_history(result: DemoSeedResult) -> None:
         .order_by("pk")
     )
     invitations, responses = [], []
+    waiting = 0
     for contact in contacts:
         lean = SEGMENT_LEAN.get(contact.account.segment, 0)
         first = rng.randint(0, 80)
@@ -514,6 +597,13 @@ def _seed_response_history(result: DemoSeedResult) -> None:
             centre = low + (high - low) * (0.78 + 0.08 * lean)
             score = max(low, min(high, round(rng.gauss(centre, (high - low) / 4))))
             band = band_of(survey.kind, score)
+            # Unhappy answers are followed up, except every other one of the last three
+            # months: the detractors still waiting for a call (chosen without the random
+            # sequence, so the scores stay the same).
+            unhappy = band in ("detractor", "low")
+            recent = unhappy and days_ago <= 90
+            waiting += recent
+            followed_up = unhappy and (not recent or waiting % 2 == 0)
             responses.append(
                 Response(
                     invitation=invitation,
@@ -527,12 +617,8 @@ def _seed_response_history(result: DemoSeedResult) -> None:
                     contact=contact,
                     segment=contact.account.segment,
                     csm_id=contact.account.csm_id,
-                    followed_up_at=asked + dt.timedelta(days=1)
-                    if band in ("detractor", "low")
-                    else None,
-                    follow_up_note="Called back; agreed a recovery plan."
-                    if band in ("detractor", "low")
-                    else "",
+                    followed_up_at=asked + dt.timedelta(days=1) if followed_up else None,
+                    follow_up_note="Called back; agreed a recovery plan." if followed_up else "",
                 )
             )
     Invitation.objects.bulk_create(invitations)

@@ -3,6 +3,8 @@
 import re
 from typing import Any
 
+from django.conf import settings
+
 from apps.core.step_kinds import StepExecution
 
 _READS_DEAL = re.compile(r"{[{%][^}]*\bdeal\.")
@@ -59,6 +61,7 @@ def step_template_context(execution: StepExecution) -> dict[str, Any]:
             "email": contact.email if contact else "",
             "title": contact.title if contact else "",
         },
+        "company": {"name": settings.COMPANY_NAME},
         "csm": _person(account.csm),
         "owner": _person(deal.owner if deal else account.owner),
         "context": dict(execution.enrollment.context),

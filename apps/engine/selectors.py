@@ -6,6 +6,7 @@ from typing import Any
 from django.db.models import QuerySet
 
 from apps.core import clock
+from apps.core.dates import datetime_text
 from apps.core.models import DomainEvent
 from apps.core.step_kinds import StepDefinition
 from apps.engine.models import Enrollment, StepRun
@@ -29,7 +30,8 @@ def step_run_effect(run: StepRun, *, show_error: bool = True) -> str:
 
 def step_run_move(run: StepRun, *, tz: zoneinfo.ZoneInfo | str | None = None) -> str:
     """When and why a step run was moved from its plan, in the account's local time:
-    "Sun 28 Feb 10:00 → Mon 1 Mar 10:00: not a business day (weekend)"; "" if it was not."""
+    "Sun 28 Feb 2027, 10:00 → Mon 1 Mar 2027, 10:00: not a business day (weekend)"; "" if
+    it was not."""
     if not run.moved_because or run.planned_at is None or run.planned_at == run.due_at:
         return ""
     if tz is None:
@@ -38,7 +40,7 @@ def step_run_move(run: StepRun, *, tz: zoneinfo.ZoneInfo | str | None = None) ->
 
     def local(moment: dt.datetime) -> str:
         at = moment.astimezone(zone)
-        return f"{at:%a} {at.day} {at:%b %H:%M}"
+        return datetime_text(at)
 
     return f"{local(run.planned_at)} → {local(run.due_at)}: {run.moved_because}"
 

@@ -13,6 +13,7 @@ from decimal import Decimal
 from django.db import transaction
 
 from apps.core import clock, step_kinds
+from apps.core.dates import datetime_text
 from apps.core.models import DomainEvent
 from apps.customers.models import Account, Contact
 from apps.deals.models import Deal
@@ -35,7 +36,8 @@ class TimelineRow:
     kind: str
     state: str
     effect: str
-    moved: str = ""  # "Sun 28 Feb 10:00 → Mon 1 Mar 10:00: not a business day (weekend)"
+    # "Sun 28 Feb 2027, 10:00 → Mon 1 Mar 2027, 10:00: not a business day (weekend)"
+    moved: str = ""
 
 
 class _Rollback(Exception):
@@ -115,7 +117,7 @@ def playbook_simulate(
                         TimelineRow(
                             day=(local.date() - start.astimezone(tz).date()).days,
                             at=local.astimezone(dt.UTC),
-                            local=local.strftime("%a %Y-%m-%d %H:%M %Z"),
+                            local=f"{datetime_text(local)} {local:%Z}",
                             step_key=done.step_key,
                             step_name=names.get(done.step_key, done.step_key),
                             occurrence=done.occurrence,

@@ -23,6 +23,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 
 from apps.core import clock
+from apps.core.dates import date_text
 from apps.core.errors import Conflict, Gone, NotPermitted, ValidationFailed
 from apps.core.events import EventSpec, events_emit_many
 from apps.core.links import absolute_url
@@ -215,7 +216,7 @@ def referral_submit(*, request: ReferralRequest, submission: Submission) -> Refe
     if sent_before is not None:
         raise Conflict(
             f"You already referred {submission.email} on "
-            f"{sent_before.submitted_at:%d %b %Y}. Thank you: we are on it."
+            f"{date_text(sent_before.submitted_at)}. Thank you: we are on it."
         )
     if request.referrals.count() >= MAX_PER_LINK:
         raise Conflict(
@@ -437,7 +438,7 @@ def reward_issue(*, reward: Reward, actor: Any) -> Reward:
         raise NotPermitted("You may not issue rewards.")
     reward = Reward.objects.select_for_update().get(pk=reward.pk)
     if reward.status == Reward.Status.ISSUED:
-        raise Conflict(f"This reward was already issued on {reward.issued_at:%d %b %Y}.")
+        raise Conflict(f"This reward was already issued on {date_text(reward.issued_at)}.")
     reward.status, reward.issued_at, reward.issued_by = Reward.Status.ISSUED, clock.now(), actor
     reward.save(update_fields=["status", "issued_at", "issued_by"])
     return reward

@@ -4,6 +4,7 @@ The score (0–100) by day, over bands shaded at the configured thresholds."""
 import datetime as dt
 from dataclasses import dataclass
 
+from apps.core.dates import date_text
 from apps.health.models import HealthSettings, HealthSnapshot
 
 WIDTH, HEIGHT, PAD_LEFT, PAD_RIGHT, PAD_TOP, PAD_BOTTOM = 640, 200, 36, 16, 10, 26
@@ -48,8 +49,8 @@ class HistoryChart:
     def description(self) -> str:
         first, last = self.points[0], self.points[-1]
         return (
-            f"Health score from {first.date:%d %b %Y} ({first.score}, {first.band}) to "
-            f"{last.date:%d %b %Y} ({last.score}, {last.band}), {len(self.points)} days."
+            f"Health score from {date_text(first.date)} ({first.score}, {first.band}) to "
+            f"{date_text(last.date)} ({last.score}, {last.band}), {len(self.points)} days."
         )
 
 

@@ -18,6 +18,7 @@ from decimal import Decimal
 from django.db.models import Count, F, Max, OuterRef, Q, Subquery, Sum
 
 from apps.core import clock
+from apps.core.dates import date_text
 from apps.customers.models import Account
 from apps.engine.models import Enrollment, StepRun
 from apps.growth.models import UsageSnapshot
@@ -228,7 +229,7 @@ def measure(factor: HealthFactor, account_id: int, inputs: Inputs, now: dt.datet
             return _left_out("no answer yet", "No NPS answer yet")
         score, band, answered_at = answer
         points = {"promoter": 100.0, "passive": float(factor.passive_points)}.get(band, 0.0)
-        why = f"Latest NPS answer {score} on {answered_at:%d %b %Y}: a {band}."
+        why = f"Latest NPS answer {score} on {date_text(answered_at)}: a {band}."
         return Measure(float(score), f"{band} ({score})", points, why)
     if key == FactorKey.OVERDUE_TASKS:
         count = inputs.overdue.get(account_id, 0)
@@ -262,7 +263,7 @@ def measure(factor: HealthFactor, account_id: int, inputs: Inputs, now: dt.datet
         last = max(t for t in (task, answer) if t is not None)
         days = max(0, (now - last).days)
         how = "a completed task" if last == task else "an answered survey"
-        what = f"Last touch {last:%d %b %Y} ({how}), {_plural(days, 'day')} ago"
+        what = f"Last touch {date_text(last)} ({how}), {_plural(days, 'day')} ago"
         return _on_scale(factor, days, _plural(days, "day"), what, " days")
     raise ValueError(f"Unknown health factor {key!r}.")
 

@@ -18,6 +18,7 @@ from django.db.models import CharField, Exists, OuterRef, Q, QuerySet, Value
 from django.db.models.functions import Cast, Concat
 from django.urls import NoReverseMatch, reverse
 
+from apps.core.dates import date_text, datetime_text
 from apps.core.links import absolute_url
 from apps.core.models import DomainEvent, Profile
 from apps.notifications.models import EmailMessage, Notification, SilencedNotice
@@ -121,7 +122,7 @@ def task_url(task: Task) -> str:
 
 def _when(moment: dt.datetime, profile: Profile) -> str:
     local = local_time(moment, profile)
-    return f"{local:%a %d %b %Y, %H:%M} ({profile.timezone})"
+    return f"{datetime_text(local)} ({profile.timezone})"
 
 
 def _tasks_with_people() -> QuerySet[Task]:
@@ -336,7 +337,11 @@ def task_reminders_send(*, now: dt.datetime) -> int:
 
 def _digest_due_users(now: dt.datetime, user_ids: list[int]) -> dict[int, tuple[Any, str]]:
     """Of ``user_ids``, those whose digest time has passed today in their zone and who are
-    at work and have not had today's digest: ``{user_id: (user, dedupe key)}``."""
+    at work and have not had today's digest: ``{user_id: (user, dedupe key)}``.
+
+    Someone who joined after today's digest time (a new colleague at 14:00, everyone
+    after the demo is seeded) gets their first digest at the next digest time, not at the
+    next beat that afternoon."""
     users = (
         get_user_model()
         .objects.filter(pk__in=user_ids, is_active=True)
@@ -348,6 +353,9 @@ def _digest_due_users(now: dt.datetime, user_ids: list[int]) -> dict[int, tuple[
         profile = profile_or_defaults(user)
         local_now = local_time(now, profile)
         if profile.digest_time is None or local_now.time() < profile.digest_time:
+            continue
+        today_at = dt.datetime.combine(local_now.date(), profile.digest_time, _zone(profile))
+        if user.date_joined > today_at:
             continue
         if profile.is_out_of_office(local_now.date()):
             continue
@@ -400,7 +408,7 @@ def _digest_send(*, user: Any, key: str, tasks: list[Task], now: dt.datetime) ->
         f"{len(sections['today'])} due today",
         f"{len(sections['this_week'])} later this week",
     ]
-    subject = f"Your tasks for {day:%a %d %b}: {', '.join(counts)}"
+    subject = f"Your tasks for {date_text(day)}: {', '.join(counts)}"
     text, html = email_render(
         template="notifications/email/digest",
         context={

@@ -447,7 +447,7 @@ def _email_build(email: EmailMessage, connection: Any = None) -> mail.EmailMulti
     message = mail.EmailMultiAlternatives(
         subject=email.subject,
         body=email.body_text,
-        from_email=settings.DEFAULT_FROM_EMAIL,
+        from_email=_sender(email),
         to=[formataddr((email.to_name, email.to_email))],
         headers={
             "Message-ID": email_message_id(email),
@@ -458,6 +458,13 @@ def _email_build(email: EmailMessage, connection: Any = None) -> mail.EmailMulti
     if email.body_html:
         message.attach_alternative(email.body_html, "text/html")
     return message
+
+
+def _sender(email: EmailMessage) -> str:
+    """Customers get email from the selling company's name; staff from Afterwin's."""
+    if not email.contact_id:
+        return settings.DEFAULT_FROM_EMAIL
+    return formataddr((settings.COMPANY_NAME, parseaddr(settings.DEFAULT_FROM_EMAIL)[1]))
 
 
 def _mail_connection() -> Any:

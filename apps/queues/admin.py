@@ -34,7 +34,13 @@ class QueueAdmin(admin.ModelAdmin):
         (
             "SLA and working calendar",
             {
-                "fields": ("sla_hours", "raise_priority_on_breach", "timezone", "country"),
+                "fields": (
+                    "sla_hours",
+                    "raise_priority_on_breach",
+                    "pause_sla_while_snoozed",
+                    "timezone",
+                    "country",
+                ),
                 "description": "SLAs count business hours, 09:00–17:00 Monday to Friday in "
                 "the team's time zone, skipping the country's public holidays and company "
                 "holidays.",

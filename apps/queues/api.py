@@ -217,6 +217,7 @@ class QueueSerializer(serializers.ModelSerializer):
             "assignment_strategy",
             "sla_hours",
             "raise_priority_on_breach",
+            "pause_sla_while_snoozed",
             "timezone",
             "country",
             "open_task_count",

@@ -64,6 +64,12 @@ class Queue(TimeStampedModel):
     raise_priority_on_breach = models.BooleanField(
         default=False, help_text="Raise a task's priority by one level when its SLA is breached."
     )
+    pause_sla_while_snoozed = models.BooleanField(
+        default=False,
+        help_text="Stop a task's SLA clock while it is snoozed: its deadline moves by the "
+        "business hours it spends snoozed (for teams that snooze while waiting on the "
+        "customer). Off: the clock runs on and a snoozed task can breach.",
+    )
     timezone = models.CharField(
         max_length=64,
         default="UTC",

@@ -86,4 +86,6 @@ def test_a_run_moved_off_a_weekend_says_when_and_why_on_the_timeline(rep):
     [entry] = enrollment_timeline(enrollments=Enrollment.objects.filter(deal=deal))
 
     [run] = entry["steps"][1]["runs"]
-    assert run["moved"] == "Sat 21 Nov 10:00 → Mon 23 Nov 10:00: not a business day (weekend)"
+    assert run["moved"] == (
+        "Sat 21 Nov 2026, 10:00 → Mon 23 Nov 2026, 10:00: not a business day (weekend)"
+    )

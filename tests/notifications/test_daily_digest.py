@@ -53,7 +53,9 @@ def test_digest_lists_overdue_due_today_and_later_this_week(csm, queue):
     assert send(utc(7, 0)) == 1  # 08:00 in Berlin
 
     [email] = digests_to(csm)
-    assert email.subject == "Your tasks for Tue 24 Nov: 1 overdue, 1 due today, 1 later this week"
+    assert email.subject == (
+        "Your tasks for Tue 24 Nov 2026: 1 overdue, 1 due today, 1 later this week"
+    )
     text = email.body_text
     assert text.index("Overdue (1)") < text.index("Overdue check-in")
     assert text.index("Due today (1)") < text.index("Kickoff call today")

@@ -80,7 +80,7 @@ def test_an_out_of_office_csm_passes_the_task_to_their_backup(people, pool):
         chosen, reason = assignee_pick(queue=pool, strategy="account_csm", account=account)
 
     assert chosen == people["cleo"]
-    assert reason == "Ben is out of office until 04 Dec; given to their backup Cleo."
+    assert reason == "Ben is out of office until Fri 4 Dec 2026; given to their backup Cleo."
 
 
 def test_when_the_backup_is_away_too_the_task_stays_claimable(people, pool):
@@ -126,7 +126,8 @@ def test_round_robin_takes_turns_and_skips_who_is_away(people, pool):
     assert [who.username for who, _ in picks] == ["anna", "cleo", "anna", "cleo"]
     assert picks[0][1] == "Round-robin in Onboarding: Anna's turn."
     assert picks[1][1] == (
-        "Round-robin in Onboarding: Cleo's turn (passed over: Ben is out of office until 04 Dec)."
+        "Round-robin in Onboarding: Cleo's turn "
+        "(passed over: Ben is out of office until Fri 4 Dec 2026)."
     )
 
 

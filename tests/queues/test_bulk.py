@@ -33,7 +33,7 @@ def test_one_refused_task_does_not_stop_the_others(csm, onboarding):
     ]
     assert result.items[1].message == "This task is already claimed by Rita Jones."
     assert (result.succeeded, result.failed) == (2, 1)
-    assert result.summary == "2 of 3 tasks done; 1 refused"
+    assert result.summary == "Claimed 2 of 3 tasks; 1 refused"
     assert set(Task.objects.filter(assignee=csm).values_list("title", flat=True)) == {
         "Free",
         "Also free",
@@ -68,6 +68,24 @@ def test_bulk_snooze_assign_and_cancel(csm, cs_manager, onboarding):
     assert assigned.failed == snoozed.failed == 0
     assert [i.ok for i in cancelled.items] == [True, True, False]
     assert cancelled.items[2].message == "This task is already done."
+
+
+def test_the_summary_says_what_happened_to_how_many_and_for_whom(csm, cs_manager, onboarding):
+    csm.first_name, csm.last_name = "Carla", "Jensen"
+    csm.save()
+    tasks = TaskFactory.create_batch(3, queue=onboarding)
+    until = dt.datetime(2026, 12, 1, 14, 5, tzinfo=dt.UTC)
+
+    with clock.frozen(dt.datetime(2026, 11, 23, 10, 0, tzinfo=dt.UTC)):
+        assigned = tasks_bulk(tasks=tasks, actor=cs_manager, action="assign", assignee=csm)
+        snoozed = tasks_bulk(tasks=tasks[:1], actor=csm, action="snooze", until=until)
+        refused = tasks_bulk(tasks=tasks[:1], actor=cs_manager, action="claim")
+    completed = tasks_bulk(tasks=tasks[1:], actor=csm, action="complete")
+
+    assert assigned.summary == "Assigned 3 tasks to Carla Jensen"
+    assert snoozed.summary == "Snoozed 1 task until Tue 1 Dec 2026, 14:05"
+    assert refused.summary == "No task claimed; 1 refused"
+    assert completed.summary == "Completed 2 tasks"
 
 
 def test_an_unknown_action_is_refused_up_front(csm, onboarding):

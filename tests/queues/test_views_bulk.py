@@ -53,7 +53,7 @@ def test_claim_takes_the_unassigned_tasks_and_redirects_back(client, csm, team):
     assert response["Location"] == "/tasks/?priority=3"
     assert [t.assignee for t in refreshed(first, second)] == [csm, csm]
     follow = client.get(response["Location"])
-    assert "2 of 2 tasks done." in follow.content.decode()
+    assert "Claimed 2 tasks." in follow.content.decode()
 
 
 def test_refused_tasks_say_why_and_the_others_go_on(client, csm, team):
@@ -65,7 +65,7 @@ def test_refused_tasks_say_why_and_the_others_go_on(client, csm, team):
 
     assert response.status_code == 200
     html = response.content.decode()
-    assert "1 of 2 tasks done; 1 refused." in html
+    assert "Claimed 1 of 2 tasks; 1 refused." in html
     assert "“Chris&#x27;s one”: This task is already claimed by Chris Okafor." in html
     assert [t.assignee for t in refreshed(free, taken)] == [csm, chris]
     # htmx gets the list region back (with the top bar counts out of band), not a page.

@@ -84,7 +84,7 @@ def test_due_times_are_shown_in_the_viewers_time_zone(client, carla, onboarding)
 
     html = page(client, carla).content.decode()
 
-    assert "Wed 18 Nov, 13:00" in html
+    assert "Wed 18 Nov 2026, 13:00" in html
     assert "times in Europe/Berlin" in html
 
 

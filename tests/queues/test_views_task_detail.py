@@ -99,7 +99,7 @@ def test_the_page_shows_everything_needed_to_act(client, csm, rep, kickoff):
     assert "<h1>Kickoff call with Globex</h1>" in html
     # The account: tier, CSM, owner, time zone and its local time now (18:00 in Tokyo).
     assert "Mid-market" in html and "Asia/Tokyo" in html
-    assert "Wed 18 Nov, 18:00" in html
+    assert "Wed 18 Nov 2026, 18:00" in html
     assert escape(rep.get_full_name()) in html  # the account's owner, a sales rep
     # Contacts with their emails, the deal and its line items.
     assert 'href="mailto:hank@globex.test"' in html
@@ -175,7 +175,7 @@ def test_snooze_until_a_moment_in_the_viewers_zone(client, csm, kickoff):
     response = post(client, csm, kickoff, "snooze", {"until": "2026-11-19T14:00"}, HTMX)
 
     assert response.status_code == 200
-    assert "Snoozed until Thu 19 Nov, 14:00." in response.content.decode()
+    assert "Snoozed until Thu 19 Nov 2026, 14:00." in response.content.decode()
     kickoff.refresh_from_db()
     assert kickoff.snoozed_until == dt.datetime(2026, 11, 19, 13, 0, tzinfo=dt.UTC)
 

@@ -17,8 +17,11 @@ from apps.queues.services.bulk import BULK_ACTIONS, BulkItem, BulkResult, tasks_
 from apps.queues.services.sla import (
     SLA_CHECK_BATCH,
     business_hours_after,
+    business_hours_between,
     queue_calendar,
+    sla_due_at_after_snooze,
     sla_due_at_for,
+    snooze_warnings,
     tasks_check_slas,
 )
 from apps.queues.services.tasks import (
@@ -48,9 +51,12 @@ __all__ = [
     "StepTask",
     "assignee_pick",
     "business_hours_after",
+    "business_hours_between",
     "outcome_problem",
     "queue_calendar",
+    "sla_due_at_after_snooze",
     "sla_due_at_for",
+    "snooze_warnings",
     "task_assign",
     "task_cancel",
     "task_claim",

@@ -16,6 +16,7 @@ from django.db import transaction
 from django.db.models import Count
 
 from apps.core import clock
+from apps.core.dates import date_text
 from apps.core.errors import Conflict, NotPermitted, ValidationFailed
 from apps.core.events import event_emit
 from apps.core.models import Profile
@@ -71,7 +72,7 @@ class _Availability:
         if profile.is_out_of_office(_local_today(profile, self.now)):
             until = profile.out_of_office_until
             return f"{person_name(user)} is out of office" + (
-                f" until {until:%d %b}" if until else ""
+                f" until {date_text(until)}" if until else ""
             )
         open_now = self.open_counts.get(user.pk, 0)
         if profile.capacity is not None and open_now >= profile.capacity:

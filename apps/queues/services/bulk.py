@@ -4,9 +4,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.utils import timezone
+
+from apps.core.dates import datetime_text
 from apps.core.errors import Conflict, DomainError, ValidationFailed
 from apps.queues.models import Task
-from apps.queues.services.activity import status_label
+from apps.queues.services.activity import person_name, status_label
 from apps.queues.services.assignment import task_assign, task_claim
 from apps.queues.services.tasks import task_cancel, task_complete, task_snooze
 
@@ -18,8 +21,20 @@ class BulkItem:
     message: str
 
 
+PAST_TENSE = {
+    "claim": "Claimed",
+    "assign": "Assigned",
+    "snooze": "Snoozed",
+    "complete": "Completed",
+    "cancel": "Cancelled",
+}
+
+
 @dataclass
 class BulkResult:
+    action: str
+    # What the action did beyond its verb: " to Carla Jensen", " until Tue 1 Dec 2026, 14:05".
+    detail: str = ""
     items: list[BulkItem] = field(default_factory=list)
 
     @property
@@ -32,8 +47,15 @@ class BulkResult:
 
     @property
     def summary(self) -> str:
-        done = f"{self.succeeded} of {len(self.items)} tasks done"
-        return done if not self.failed else f"{done}; {self.failed} refused"
+        """What happened, e.g. "Assigned 3 tasks to Carla Jensen" or "Snoozed 1 of 2 tasks
+        until Tue 1 Dec 2026, 14:05; 1 refused"."""
+        total = len(self.items)
+        count = f"{self.succeeded} of {total}" if self.failed else f"{total}"
+        tasks = "task" if total == 1 else "tasks"
+        if not self.succeeded:
+            return f"No task {PAST_TENSE[self.action].lower()}; {self.failed} refused"
+        text = f"{PAST_TENSE[self.action]} {count} {tasks}{self.detail}"
+        return f"{text}; {self.failed} refused" if self.failed else text
 
 
 BULK_ACTIONS = ("claim", "assign", "snooze", "complete", "cancel")
@@ -49,7 +71,7 @@ def tasks_bulk(*, tasks: Iterable[Task], actor: Any, action: str, **params: Any)
         raise ValidationFailed(
             "Unknown action.", {"action": [f"Use one of: {', '.join(BULK_ACTIONS)}."]}
         )
-    result = BulkResult()
+    result = BulkResult(action=action, detail=_detail(action, params))
     for task in tasks:
         try:
             message = _bulk_one(task, actor=actor, action=action, params=params)
@@ -58,6 +80,14 @@ def tasks_bulk(*, tasks: Iterable[Task], actor: Any, action: str, **params: Any)
         else:
             result.items.append(BulkItem(task_id=task.pk, ok=True, message=message))
     return result
+
+
+def _detail(action: str, params: dict[str, Any]) -> str:
+    if action == "assign":
+        return f" to {person_name(params.get('assignee'))}"
+    if action == "snooze" and params.get("until"):
+        return f" until {datetime_text(timezone.localtime(params['until']))}"
+    return ""
 
 
 def _message(exc: DomainError) -> str:

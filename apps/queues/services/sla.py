@@ -4,8 +4,10 @@ import datetime as dt
 import logging
 
 from django.db import transaction
+from django.utils import timezone
 
 from apps.core import clock
+from apps.core.dates import datetime_text
 from apps.core.events import event_emit
 from apps.engine.timing import Calendar
 from apps.queues.models import BUSINESS_DAY_END, BUSINESS_DAY_START, Queue, Task, TaskActivity
@@ -44,6 +46,65 @@ def business_hours_after(*, start: dt.datetime, hours: float, calendar: Calendar
             return cursor.astimezone(dt.UTC) + remaining
         remaining -= available
         cursor = None
+
+
+def business_hours_between(
+    *, start: dt.datetime, end: dt.datetime, calendar: Calendar
+) -> dt.timedelta:
+    """The working time (09:00–17:00 on the calendar's business days) from ``start`` to
+    ``end``; nothing if ``end`` is not later."""
+    total = dt.timedelta()
+    start, end = start.astimezone(dt.UTC), end.astimezone(dt.UTC)
+    day = start.astimezone(calendar.tz).date()
+    while start < end:
+        if calendar.is_business_day(day):
+            opens = calendar.localize(day, BUSINESS_DAY_START).astimezone(dt.UTC)
+            closes = calendar.localize(day, BUSINESS_DAY_END).astimezone(dt.UTC)
+            total += max(dt.timedelta(), min(closes, end) - max(opens, start))
+        day += dt.timedelta(days=1)
+        start = max(start, calendar.localize(day, dt.time(0, 0)).astimezone(dt.UTC))
+    return total
+
+
+def sla_due_at_after_snooze(
+    *, task: Task, now: dt.datetime, until: dt.datetime
+) -> dt.datetime | None:
+    """The task's SLA deadline once it is snoozed until ``until``: in a queue that pauses
+    the SLA while a task is snoozed, the working time left when the clock stops is counted
+    again from ``until``. A task still snoozed stopped its clock already, so a new snooze
+    counts from the moment the clock would have restarted. Unchanged otherwise (no SLA,
+    already breached, a queue whose clock runs on)."""
+    if (
+        task.sla_due_at is None
+        or task.sla_breached_at is not None
+        or not task.queue.pause_sla_while_snoozed
+    ):
+        return task.sla_due_at
+    calendar = queue_calendar(task.queue)
+    stopped = task.snoozed_until if task.is_snoozed(now) else now
+    left = business_hours_between(start=stopped, end=task.sla_due_at, calendar=calendar)
+    return business_hours_after(start=until, hours=left / dt.timedelta(hours=1), calendar=calendar)
+
+
+def snooze_warnings(*, task: Task, until: dt.datetime) -> list[str]:
+    """What snoozing ``task`` until ``until`` costs, in the viewer's time zone: coming back
+    after it is due, or after its SLA deadline while the queue's clock runs on. Allowed
+    all the same; the person is told."""
+    warnings = []
+    if task.due_at is not None and until > task.due_at:
+        when = datetime_text(timezone.localtime(task.due_at))
+        warnings.append(f"It comes back after it is due ({when}): it will be overdue.")
+    if (
+        task.sla_due_at is not None
+        and task.sla_breached_at is None
+        and until > task.sla_due_at
+        and not task.queue.pause_sla_while_snoozed
+    ):
+        when = datetime_text(timezone.localtime(task.sla_due_at))
+        warnings.append(
+            f"Its SLA deadline ({when}) passes while it is snoozed: the SLA will be breached."
+        )
+    return warnings
 
 
 def sla_due_at_for(

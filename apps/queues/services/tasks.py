@@ -30,7 +30,12 @@ from apps.queues.services.assignment import (
     task_claim,
 )
 from apps.queues.services.guards import require_can_work, require_open, task_save_fields
-from apps.queues.services.sla import business_hours_after, queue_calendar, sla_due_at_for
+from apps.queues.services.sla import (
+    business_hours_after,
+    queue_calendar,
+    sla_due_at_after_snooze,
+    sla_due_at_for,
+)
 
 Activity = TaskActivity.Kind
 Strategy = Queue.Strategy
@@ -398,7 +403,9 @@ def task_skip(*, task: Task, actor: Any, reason: str) -> Task:
 
 @transaction.atomic
 def task_snooze(*, task: Task, actor: Any, until: dt.datetime) -> Task:
-    """Hide an open task from work lists until ``until``; then it comes back by itself."""
+    """Hide an open task from work lists until ``until``; then it comes back by itself.
+    In a queue that pauses the SLA while a task is snoozed, its SLA deadline moves by the
+    business hours it will spend snoozed."""
     now = clock.now()
     if until is None or until <= now:
         raise ValidationFailed(
@@ -410,11 +417,13 @@ def task_snooze(*, task: Task, actor: Any, until: dt.datetime) -> Task:
         )
     require_open(task)
     require_can_work(task, actor)
-    task.snoozed_until = until
-    task_save_fields(task, ["snoozed_until"])
-    activity_record(
-        task, Activity.SNOOZED, actor=actor, message=f"Snoozed until {until.isoformat()}."
-    )
+    sla_due_at = sla_due_at_after_snooze(task=task, now=now, until=until)
+    message = f"Snoozed until {until.isoformat()}."
+    if sla_due_at != task.sla_due_at:
+        message += f" SLA clock paused: due {sla_due_at.isoformat()}."
+    task.snoozed_until, task.sla_due_at = until, sla_due_at
+    task_save_fields(task, ["snoozed_until", "sla_due_at"])
+    activity_record(task, Activity.SNOOZED, actor=actor, message=message)
     event_emit(
         name="task.snoozed",
         aggregate=task,

@@ -21,6 +21,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from apps.core import clock
+from apps.core.dates import datetime_text
 from apps.core.errors import Conflict, DomainError, NotPermitted
 from apps.core.pages import cs_page, render_page, safe_next, task_panels
 from apps.engine.models import Enrollment
@@ -165,6 +166,7 @@ def _task_action(
     form: forms.Form,
     perform: Callable[[dict[str, Any]], Any],
     success: str | Callable[[dict[str, Any]], str],
+    warnings: Callable[[dict[str, Any]], list[str]] | None = None,
 ) -> HttpResponse:
     """Validate, call the service, then answer: the refreshed part of the page for htmx,
     a redirect for a plain post; on refusal, the form again with the reasons (400, or 409
@@ -172,6 +174,8 @@ def _task_action(
     status = 400
     if form.is_valid():
         try:
+            # Read before the change: what it will cost, said after it is done.
+            cautions = warnings(form.cleaned_data) if warnings else []
             perform(form.cleaned_data)
         except NotPermitted as error:
             raise PermissionDenied(error.message) from error
@@ -183,6 +187,8 @@ def _task_action(
             add_domain_errors(form, error)
         else:
             messages.success(request, success(form.cleaned_data) if callable(success) else success)
+            for caution in cautions:
+                messages.warning(request, caution)
             if not request.htmx:
                 return redirect("queues:task_detail", pk=task.pk)
             fresh = _visible_task(request, task.pk)
@@ -228,7 +234,8 @@ def task_snooze(request: HttpRequest, pk: int) -> HttpResponse:
         perform=lambda data: services.task_snooze(
             task=task, actor=request.user, until=data["until"]
         ),
-        success=lambda data: f"Snoozed until {timezone.localtime(data['until']):%a %d %b, %H:%M}.",
+        success=lambda data: f"Snoozed until {datetime_text(timezone.localtime(data['until']))}.",
+        warnings=lambda data: services.snooze_warnings(task=task, until=data["until"]),
     )
 
 

@@ -9,8 +9,6 @@ from apps.demo.data import PLAYBOOK_NAME, QBR_PLAYBOOK_NAME
 from apps.demo.services import demo_data_seed
 from apps.engine.models import BulkEnrollment, Enrollment
 
-BASE_URL = "http://127.0.0.1:8000"
-
 
 @contextlib.contextmanager
 def quiet_logger(name: str, level: int):
@@ -57,10 +55,12 @@ class Command(BaseCommand):
             self.stdout.write(self.style.SUCCESS(f"Created {result.summary()}."))
         else:
             self.stdout.write("Demo data already present; nothing created.")
+        # make run sets AFTERWIN_SITE_URL from WEB_BIND: the address the web process binds.
+        base_url = settings.SITE_URL
         self.stdout.write("")
-        self.stdout.write(f"Afterwin: {BASE_URL}/  (My work, task queues, notifications)")
-        self.stdout.write(f"Admin:    {BASE_URL}/admin/")
-        self.stdout.write(f"API docs: {BASE_URL}/api/docs/")
+        self.stdout.write(f"Afterwin: {base_url}/  (My work, task queues, notifications)")
+        self.stdout.write(f"Admin:    {base_url}/admin/")
+        self.stdout.write(f"API docs: {base_url}/api/docs/")
         self.stdout.write("")
         self.stdout.write(f"{'username':<15} {'role':<11} password")
         self.stdout.write(f"{'-' * 15} {'-' * 11} {'-' * 20}")
