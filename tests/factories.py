@@ -44,6 +44,7 @@ ROLE_GRANTS = (
     "apps.growth.migrations.0006_referral_perms_and_queue",
     "apps.deals.migrations.0004_sales_manager_role",
     "apps.apitokens.migrations.0002_admin_perms",
+    "apps.workspace.migrations.0002_role_perms",
     "apps.health.migrations.0002_default_factors",
 )
 

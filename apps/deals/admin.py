@@ -214,7 +214,10 @@ class DealAdmin(ServiceWritesAdminMixin, admin.ModelAdmin):
     fieldsets = (
         (None, {"fields": ("name", "account", "owner", "kind", "pipeline", "stage")}),
         ("Origin", {"fields": ("source", "origin")}),
-        ("Commercials", {"fields": ("amount", "currency", "close_date", "primary_contact")}),
+        (
+            "Commercials",
+            {"fields": ("amount", "currency", "close_date", "term_months", "primary_contact")},
+        ),
         (
             "Outcome",
             {"fields": ("closed_at", "win_reason", "win_notes", "loss_reason", "loss_notes")},

@@ -102,6 +102,7 @@ class DealListSerializer(serializers.ModelSerializer):
             "amount",
             "currency",
             "close_date",
+            "term_months",
             "primary_contact",
             "closed_at",
             "created_at",

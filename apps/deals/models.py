@@ -100,6 +100,12 @@ class Deal(ConcurrentTransitionMixin, TimeStampedModel):
         help_text="ISO 4217",
     )
     close_date = models.DateField(null=True, blank=True)
+    term_months = models.PositiveSmallIntegerField(
+        "term (months)",
+        default=12,
+        validators=[MinValueValidator(1)],
+        help_text="How long the contract runs from the close date; ARR and renewal read it.",
+    )
     primary_contact = models.ForeignKey(
         Contact, null=True, blank=True, on_delete=models.SET_NULL, related_name="deals"
     )

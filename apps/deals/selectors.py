@@ -1,4 +1,22 @@
-from django.db.models import Prefetch, QuerySet
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.db import NotSupportedError
+from django.db.models import (
+    DateField,
+    F,
+    FloatField,
+    Func,
+    Max,
+    OuterRef,
+    Prefetch,
+    QuerySet,
+    Subquery,
+    Sum,
+)
+from django.db.models.functions import Cast
 
 from apps.deals.models import Deal, DealFieldChange, DealLineItem, Stage, StageChange
 
@@ -34,4 +52,84 @@ def deal_latest_won(*, account) -> Deal | None:
         .filter(account=account, stage=Stage.CLOSED_WON)
         .order_by("-closed_at", "-id")
         .first()
+    )
+
+
+# ARR and renewal ------------------------------------------------------------------------
+#
+# A won deal is a contract that runs ``term_months`` from its close date. While it runs it
+# brings amount × 12 / term_months a year; the account's renewal is the latest end among
+# its won deals. Amounts are never converted between currencies: an account's deals are
+# in one currency in practice, and where they are not each currency is its own sum.
+
+
+class ContractEnd(Func):
+    """close_date + term_months months, as a date, in SQL (PostgreSQL or SQLite)."""
+
+    output_field = DateField()
+
+    def __init__(self, close_date="close_date", term_months="term_months") -> None:
+        super().__init__(F(close_date), F(term_months))
+
+    def as_sql(self, compiler, connection, **extra):
+        date_sql, date_params = compiler.compile(self.source_expressions[0])
+        months_sql, months_params = compiler.compile(self.source_expressions[1])
+        if connection.vendor == "postgresql":
+            sql = f"CAST({date_sql} + make_interval(months => {months_sql}::integer) AS date)"
+        elif connection.vendor == "sqlite":
+            sql = f"date({date_sql}, '+' || {months_sql} || ' months')"
+        else:
+            raise NotSupportedError(f"ContractEnd has no SQL for {connection.vendor}.")
+        return sql, (*date_params, *months_params)
+
+
+def won_contracts() -> QuerySet[Deal]:
+    """Won deals with a close date, each with the day its term ends (``ends_on``)."""
+    return Deal.objects.filter(stage=Stage.CLOSED_WON, close_date__isnull=False).annotate(
+        ends_on=ContractEnd()
+    )
+
+
+@dataclass
+class AccountRevenue:
+    """An account's annual recurring revenue per currency and its renewal date."""
+
+    arr: dict[str, Decimal] = field(default_factory=dict)
+    renewal_date: dt.date | None = None
+
+
+def account_revenue(*, account_ids: Iterable[int], today: dt.date) -> dict[int, AccountRevenue]:
+    """ARR (per currency) and renewal date of each account, in one query. Accounts with no
+    won deal are absent from the answer."""
+    found: dict[int, AccountRevenue] = {}
+    rows = (
+        won_contracts()
+        .filter(account_id__in=list(account_ids))
+        .values_list("account_id", "currency", "amount", "term_months", "close_date", "ends_on")
+    )
+    for account_id, currency, amount, term, close_date, ends_on in rows:
+        revenue = found.setdefault(account_id, AccountRevenue())
+        if revenue.renewal_date is None or ends_on > revenue.renewal_date:
+            revenue.renewal_date = ends_on
+        if amount is not None and close_date <= today < ends_on:
+            yearly = (amount * 12 / term).quantize(Decimal("0.01"))
+            revenue.arr[currency] = revenue.arr.get(currency, Decimal("0")) + yearly
+    return found
+
+
+def with_arr_and_renewal(accounts: QuerySet, *, today: dt.date) -> QuerySet:
+    """``accounts`` annotated for sorting and filtering: ``renewal_date`` (the latest end of
+    a won deal) and ``arr_total`` (the running contracts' yearly amounts added whatever
+    their currency: a sort key, shown per currency by ``account_revenue``)."""
+    mine = won_contracts().filter(account_id=OuterRef("pk")).order_by().values("account_id")
+    renewal = mine.annotate(latest=Max("ends_on")).values("latest")
+    yearly = Cast("amount", FloatField()) * 12 / Cast("term_months", FloatField())
+    arr = (
+        mine.filter(close_date__lte=today, ends_on__gt=today)
+        .annotate(total=Sum(yearly))
+        .values("total")
+    )
+    return accounts.annotate(
+        renewal_date=Subquery(renewal, output_field=DateField()),
+        arr_total=Subquery(arr, output_field=FloatField()),
     )

@@ -80,13 +80,14 @@ DEAL_DETAILS = (
     "amount",
     "currency",
     "close_date",
+    "term_months",
     "primary_contact",
 )
 
 
 # What a closed deal keeps as it was won or lost (the win and loss details change only
 # through the transitions, the line items only through the line-item services).
-COMMERCIAL_FIELDS = ("amount", "currency", "close_date")
+COMMERCIAL_FIELDS = ("amount", "currency", "close_date", "term_months")
 
 
 # Who may act, and on what -------------------------------------------------------------

@@ -18,7 +18,7 @@ PAGE_SIZE = 25
 @require_GET
 @cs_page(permission="notifications.view_emailmessage")
 def email_list(request: HttpRequest) -> HttpResponse:
-    emails = EmailMessage.objects.order_by("-created_at", "-id")
+    emails = EmailMessage.objects.select_related("contact__account").order_by("-created_at", "-id")
     to = (request.GET.get("to") or "").strip()
     if to:
         emails = emails.filter(to_email__icontains=to)

@@ -167,6 +167,14 @@ class Task(ConcurrentTransitionMixin, TimeStampedModel):
                 name="task_open_order_idx",
                 condition=models.Q(status__in=["open", "in_progress"]),
             ),
+            # The account page: its open tasks by urgency, its done tasks latest first,
+            # read a page at a time however many tasks the account has.
+            models.Index(
+                fields=["account", "priority", "due_at", "id"],
+                name="task_account_open_idx",
+                condition=models.Q(status__in=["open", "in_progress"]),
+            ),
+            models.Index(fields=["account", "-completed_at", "-id"], name="task_account_done_idx"),
             # The SLA check reads only open tasks that have not been marked breached yet.
             models.Index(
                 fields=["sla_due_at"],

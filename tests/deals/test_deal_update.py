@@ -80,6 +80,7 @@ def admin_form(deal: Deal, **changes) -> dict:
         "pipeline": deal.pipeline,
         "amount": deal.amount or "",
         "currency": deal.currency,
+        "term_months": deal.term_months,
         "close_date": "",
         "primary_contact": deal.primary_contact_id or "",
         "line_items-TOTAL_FORMS": "0",

@@ -154,6 +154,7 @@ def test_the_admin_edits_an_open_deals_line_items_through_the_service(client, ad
             "pipeline": deal.pipeline,
             "amount": deal.amount,
             "currency": deal.currency,
+            "term_months": deal.term_months,
             "close_date": deal.close_date.isoformat(),
             "line_items-TOTAL_FORMS": "1",
             "line_items-INITIAL_FORMS": "1",
