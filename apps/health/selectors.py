@@ -1,5 +1,9 @@
 """Reads other apps use: the health of many accounts for a list, one account's score with
-each factor's value, contribution and explanation, and its daily history."""
+each factor's value, contribution and explanation, and its daily history.
+
+A list filtered or sorted by health reads the reverse one-to-one directly:
+``Account.objects.filter(health__band="red").order_by("health__score")`` (an account
+never computed has no ``health`` row)."""
 
 import datetime as dt
 from collections.abc import Iterable

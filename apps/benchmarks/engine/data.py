@@ -16,6 +16,7 @@ from apps.core.models import DomainEvent
 from apps.customers.models import Account, AccountLifecycleChange, Contact, Product, ProductFamily
 from apps.deals.models import Deal, DealFieldChange, DealLineItem, Stage, StageChange
 from apps.engine.models import Enrollment, StepRun
+from apps.health.models import AccountHealth, HealthSnapshot
 from apps.notifications.models import EmailMessage, Notification
 from apps.playbooks.models import Playbook, PlaybookStep
 from apps.playbooks.services import playbook_publish
@@ -214,6 +215,9 @@ def bench_data_delete() -> None:
         rows_delete(deals)
         rows_delete(Contact.objects.filter(account__in=accounts))
         rows_delete(AccountLifecycleChange.objects.filter(account__in=accounts))
+        # The scores the task and lifecycle events computed for the bench's customers.
+        rows_delete(AccountHealth.objects.filter(account__in=accounts))
+        rows_delete(HealthSnapshot.objects.filter(account__in=accounts))
         rows_delete(accounts)
         Playbook.objects.filter(name__startswith=PREFIX).update(current_version=None)
         for playbook in Playbook.objects.filter(name__startswith=PREFIX):
