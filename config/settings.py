@@ -139,6 +139,7 @@ INSTALLED_APPS = [
     "apps.growth",
     "apps.health",
     "apps.workspace",
+    "apps.insights",
     "apps.demo",
     "apps.benchmarks",
 ]
@@ -220,6 +221,7 @@ AUTH_PASSWORD_VALIDATORS = [
 # address before any password is checked.
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
+    "apps.core.login_throttle.AddressFailureCap",
     "django.contrib.auth.backends.ModelBackend",
 ]
 LOGIN_URL = "login"
@@ -291,9 +293,15 @@ CONTENT_SECURITY_POLICY = {
 # Retry-After). The pair, not the username alone: a username alone would let anyone lock a
 # colleague out by typing their name, and an address alone would lock out a whole office
 # behind one NAT address. Every attempt during a lockout starts the cool-off again.
+# One address trying many usernames is capped too, much higher (LOGIN_ADDRESS_FAILURE_LIMIT
+# failures across all usernames within the cool-off), so guessing across a user list
+# stops while an office's typos do not.
 AXES_FAILURE_LIMIT = _env_int("LOGIN_FAILURE_LIMIT", 10, minimum=1)
 AXES_COOLOFF_TIME = timedelta(minutes=_env_int("LOGIN_COOLOFF_MINUTES", 15, minimum=1))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+LOGIN_ADDRESS_FAILURE_LIMIT = _env_int("LOGIN_ADDRESS_FAILURE_LIMIT", 50, minimum=1)
+# The log of logins axes keeps (who, from where, when) is kept this long, then pruned.
+LOGIN_RECORDS_DAYS = _env_int("LOGIN_RECORDS_DAYS", 90, minimum=1)
 AXES_RESET_ON_SUCCESS = True
 AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = True
 AXES_LOCKOUT_CALLABLE = "apps.core.login_throttle.lockout_response"
@@ -424,8 +432,10 @@ CELERY_BEAT_SCHEDULE = {
     "daily-digests": {"task": "notifications.send_digests", "schedule": 300.0},
     "survey-reminders": {"task": "surveys.send_reminders", "schedule": 600.0},
     "api-tokens-delete-expired": {"task": "apitokens.delete_expired", "schedule": 3600.0},
+    "login-records-prune": {"task": "core.prune_login_records", "schedule": 3600.0},
     # Every account's health and today's snapshot, at 02:30 UTC (run twice: same rows).
     "health-nightly": {"task": "health.recompute_all", "schedule": crontab(hour=2, minute=30)},
+    "insights-count-funnel": {"task": "insights.count_funnel", "schedule": 600.0},
 }
 
 # Afterwin ------------------------------------------------------------------------------

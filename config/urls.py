@@ -24,6 +24,8 @@ urlpatterns = [
     path("surveys/", include("apps.surveys.urls")),
     path("growth/", include("apps.growth.urls")),
     path("", include("apps.workspace.urls")),
+    path("deals/", include("apps.deals.urls")),
+    path("", include("apps.insights.urls")),
     path("healthz", healthz, name="healthz"),
     path("u/<str:token>/", unsubscribe, name="unsubscribe"),
     path("s/", include("apps.surveys.public_urls")),
@@ -35,3 +37,5 @@ urlpatterns = [
     # Content Security Policy allows; the plain view inlines it.
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
 ]
+
+handler404 = "apps.core.views.not_found"

@@ -46,6 +46,7 @@ ROLE_GRANTS = (
     "apps.apitokens.migrations.0002_admin_perms",
     "apps.workspace.migrations.0002_role_perms",
     "apps.health.migrations.0002_default_factors",
+    "apps.insights.migrations.0002_role_perms",
 )
 
 
@@ -270,3 +271,38 @@ def programme_playbook(*, name: str = "Quarterly business reviews", **settings) 
     playbook_publish(playbook=playbook, actor=None)
     playbook.refresh_from_db()
     return playbook
+
+
+def closed_deal(
+    *,
+    won: bool,
+    closed_at: dt.datetime,
+    days: int = 30,
+    amount: str = "1000.00",
+    segment: str = "",
+    reason: str | None = None,
+    owner: User | None = None,
+    families: tuple[str, ...] = (),
+    account: Account | None = None,
+    kind: str = Deal.Kind.NEW_BUSINESS,
+    currency: str = "USD",
+) -> Deal:
+    """A deal won or lost at ``closed_at`` after ``days`` since it was created, with a
+    win or loss reason by name and a line item per product family."""
+    deal = DealFactory(
+        account=account or AccountFactory(segment=segment),
+        stage="closed_won" if won else "closed_lost",
+        amount=Decimal(amount),
+        currency=currency,
+        close_date=closed_at.date(),
+        closed_at=closed_at,
+        created_at=closed_at - dt.timedelta(days=days),
+        owner=owner,
+        kind=kind,
+        win_reason=WinReasonFactory(name=reason) if won and reason else None,
+        loss_reason=LossReasonFactory(name=reason) if not won and reason else None,
+    )
+    for family in families:
+        product = ProductFactory(family=ProductFamilyFactory(name=family))
+        DealLineItemFactory(deal=deal, product=product)
+    return deal

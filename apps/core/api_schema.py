@@ -2,7 +2,8 @@
 
 DRF answers the same errors everywhere: 401 without valid credentials, 403 without the
 permission, 404 for an object one cannot see (or a page past the last), 400 for bad input
-keyed by field, 409 when a state or a concurrent change refuses a write (``api_errors``).
+keyed by field, 415 for a body in a format it does not read, 409 when a state or a
+concurrent change refuses a write (``api_errors``).
 Rather than each viewset listing them, this schema class adds them to every operation
 that can return them, with one shared error body (the ``Error`` component). Errors an
 operation already lists (with its own description) get that body too.
@@ -41,6 +42,7 @@ DESCRIPTIONS = {
     "409": "The object's state does not allow this, or a concurrent change won; `detail` "
     "says which.",
     "413": "The request body is too large.",
+    "415": "The body is not in a format the endpoint reads (JSON, or a form).",
     "429": "Too many requests; try again later.",
 }
 WRITES = {"POST", "PUT", "PATCH"}
@@ -69,7 +71,7 @@ class AutoSchema(openapi.AutoSchema):
         if any(p["in"] == "path" for p in parameters) or self._is_paginated_list():
             codes.append("404")
         if self.method in WRITES:
-            codes += ["400", "409", "413"]
+            codes += ["400", "409", "413", "415"]
         elif any(p["in"] == "query" for p in parameters):
             codes.append("400")  # a filter's value that does not parse
         if self.method == "DELETE":

@@ -58,3 +58,20 @@ def grant_to_roles(app_label: str, grants: dict[str, list[str]]) -> migrations.R
                 )
 
     return migrations.RunPython(grant, migrations.RunPython.noop)
+
+
+def codes_upper_cased(app_label: str, model: str, field: str, codes) -> migrations.RunPython:
+    """A data migration for rows written before a field took only standard codes: a value
+    that is a code once trimmed and upper-cased ("us ", "eur") is rewritten so; anything
+    else is left as it is (nothing is guessed, nothing is lost) and is refused on its next
+    edit with the validator's message. ``codes`` returns the valid codes."""
+
+    def forwards(apps, schema_editor) -> None:
+        Model = apps.get_model(app_label, model)
+        valid = codes()
+        for pk, value in Model.objects.exclude(**{f"{field}__in": valid}).values_list("pk", field):
+            fixed = (value or "").strip().upper()
+            if fixed in valid:
+                Model.objects.filter(pk=pk).update(**{field: fixed})
+
+    return migrations.RunPython(forwards, migrations.RunPython.noop, elidable=True)

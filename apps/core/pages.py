@@ -2,9 +2,10 @@
 counts, where "/" leads and safe "next" links. The layout itself is templates/base.html.
 
 Apps contribute without core knowing them: in their ``AppConfig.ready()`` they register a
-top-bar count (``register_topbar_count``) and, for one of them, the start page
-(``register_start_page``), and sections of the Preferences page
-(``register_preferences_section``). So no app imports another to draw a page.
+top-bar count (``register_topbar_count``), start pages for those with a permission
+(``register_start_page``), sections of the Preferences page
+(``register_preferences_section``) and of the task and deal pages (``register_task_panel``,
+``register_deal_panel``). So no app imports another to draw a page.
 """
 
 import functools
@@ -13,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from django import forms
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ImproperlyConfigured, PermissionDenied
 from django.http import HttpRequest, HttpResponse
@@ -20,12 +22,12 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 
+from apps.core.errors import DomainError
 from apps.core.selectors import profile_for
 
 TopbarCount = Callable[[Any], int]
 
 _topbar_counts: dict[str, TopbarCount] = {}
-_start_page: str | None = None
 
 
 def register_topbar_count(name: str, count: TopbarCount) -> None:
@@ -35,10 +37,32 @@ def register_topbar_count(name: str, count: TopbarCount) -> None:
     _topbar_counts[name] = count
 
 
-def register_start_page(url_name: str) -> None:
-    """Where "/" sends someone who is logged in (a URL name such as "app:view")."""
-    global _start_page
-    _start_page = url_name
+@dataclass(frozen=True)
+class StartPage:
+    url_name: str
+    permission: str | None
+    order: int
+
+
+_start_pages: dict[str, StartPage] = {}
+
+
+def register_start_page(url_name: str, *, permission: str | None = None, order: int = 100) -> None:
+    """Where "/" sends someone who is logged in (a URL name such as "app:view"): the
+    start page of lowest ``order`` whose ``permission`` they have. One without a
+    permission is everyone's default; give it the highest order. Registering the same
+    URL name again replaces it (module reloads in tests)."""
+    _start_pages[url_name] = StartPage(url_name=url_name, permission=permission, order=order)
+
+
+def start_page(user: Any) -> str:
+    """The URL name "/" sends ``user`` to: the first registered start page they may see."""
+    for page in sorted(_start_pages.values(), key=lambda p: (p.order, p.url_name)):
+        if page.permission is None or user.has_perm(page.permission):
+            return page.url_name
+    raise ImproperlyConfigured(
+        "No start page fits this user: register one without a permission (register_start_page)."
+    )
 
 
 @dataclass(frozen=True)
@@ -59,6 +83,19 @@ class TaskPanel:
 
 
 @dataclass(frozen=True)
+class DealPanel:
+    """A section of the deal page an app above ``deals`` draws: ``template`` rendered with
+    ``panel`` = ``read(deal)``, shown when that is not None. A panel whose value has a
+    true ``refresh`` attribute is still changing (work started after commit): the deal
+    page reloads it every few seconds, a bounded number of times. ``key`` names it in
+    the URL that reloads it."""
+
+    key: str
+    template: str
+    read: Callable[[Any], Any]
+
+
+@dataclass(frozen=True)
 class PreferencesSection:
     """A section of the Preferences page another app draws: ``template`` rendered with
     what ``read(request)`` returns added to the page's context."""
@@ -69,6 +106,7 @@ class PreferencesSection:
 
 _nav_links: dict[str, NavLink] = {}
 _task_panels: dict[str, TaskPanel] = {}
+_deal_panels: dict[str, DealPanel] = {}
 _preferences_sections: dict[str, PreferencesSection] = {}
 
 
@@ -95,6 +133,23 @@ def task_panels(task: Any) -> list[tuple[str, list[Any]]]:
     """(template, items) for each registered panel that has something for ``task``."""
     panels = [(panel.template, panel.read(task)) for panel in _task_panels.values()]
     return [(template, items) for template, items in panels if items]
+
+
+def register_deal_panel(template: str, read: Callable[[Any], Any], *, key: str = "") -> None:
+    """Show ``template`` on the deal page with what ``read(deal)`` returns (see
+    ``DealPanel``). ``key`` defaults to the template's file name without "_" and ".html"."""
+    key = key or template.rsplit("/", 1)[-1].removesuffix(".html").strip("_")
+    _deal_panels[key] = DealPanel(key=key, template=template, read=read)
+
+
+def deal_panel(key: str) -> DealPanel | None:
+    return _deal_panels.get(key)
+
+
+def deal_panels(deal: Any) -> list[tuple[DealPanel, Any]]:
+    """(panel, value) for each registered deal panel that has something for ``deal``."""
+    panels = [(panel, panel.read(deal)) for panel in _deal_panels.values()]
+    return [(panel, value) for panel, value in panels if value is not None]
 
 
 def register_preferences_section(
@@ -154,6 +209,15 @@ def render_page(
     return render(request, template, context, status=status)
 
 
+def add_domain_errors(form: forms.Form, error: DomainError) -> None:
+    """Put a service's errors on a page's form: next to the field they name, else on top."""
+    if not error.errors:
+        form.add_error(None, error.message)
+    for field, messages in error.errors.items():
+        for message in messages:
+            form.add_error(field if field in form.fields else None, message)
+
+
 def safe_next(request: HttpRequest, fallback: str) -> str:
     """The ``next`` the request asks for if it stays on this site, else ``fallback``."""
     target = request.POST.get("next") or request.GET.get("next") or ""
@@ -170,6 +234,4 @@ def stays_on_site(request: HttpRequest, url: str) -> bool:
 def home(request: HttpRequest) -> HttpResponse:
     if not request.user.is_authenticated:
         return redirect("login")
-    if _start_page is None:
-        raise ImproperlyConfigured("No app registered a start page (register_start_page).")
-    return redirect(_start_page)
+    return redirect(start_page(request.user))

@@ -1,6 +1,7 @@
 from celery import shared_task
 
 from apps.core import events, outbox
+from apps.core.login_throttle import login_records_prune
 
 
 @shared_task(name="core.process_event")
@@ -19,3 +20,9 @@ def sweep_events() -> int:
 def drain() -> dict[str, int]:
     """Do the work that is due in the database (events, step runs) until none is left."""
     return outbox.drain()
+
+
+@shared_task(name="core.prune_login_records")
+def prune_login_records() -> dict[str, int]:
+    """Periodic: drop expired failed-login attempts and old login logs."""
+    return login_records_prune()

@@ -9,6 +9,10 @@ import pycountry
 from django.core.exceptions import ValidationError
 from django.core.validators import DomainNameValidator
 
+# The largest id a database row can have (a signed 64-bit integer). An id over it in a
+# query parameter is refused as bad input: SQLite cannot bind it and PostgreSQL refuses it.
+ID_MAX = 2**63 - 1
+
 
 def validate_timezone(value: str) -> None:
     if value not in zoneinfo.available_timezones():

@@ -2,9 +2,11 @@ import logging
 
 from django.db import connection
 from django.http import JsonResponse
+from django.views import defaults
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+from apps.core.middleware import API_PREFIX
 from config.celery import app as celery_app
 
 logger = logging.getLogger(__name__)
@@ -47,3 +49,11 @@ def rate_limited(request, exception=None):
     response = render(request, "429.html", status=429)
     response["Retry-After"] = "60"
     return response
+
+
+def not_found(request, exception=None):
+    """The 404 for a URL that matches no route: JSON under the API, like every other API
+    answer, and the product's page elsewhere."""
+    if request.path_info.startswith(API_PREFIX):
+        return JsonResponse({"detail": "No such API endpoint."}, status=404)
+    return defaults.page_not_found(request, exception)

@@ -86,7 +86,16 @@ class AccountLifecycleChange(models.Model):
 
     class Meta:
         ordering = ["at", "id"]
-        indexes = [models.Index(fields=["account", "at"], name="lifecycle_change_account_idx")]
+        indexes = [
+            models.Index(fields=["account", "at"], name="lifecycle_change_account_idx"),
+            # Time to onboard: an account's first move from onboarding to active after a
+            # close, looked up once per won deal.
+            models.Index(
+                fields=["account", "at"],
+                name="lifecycle_onboarded_idx",
+                condition=models.Q(from_status="onboarding", to_status="active"),
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.account}: {self.from_status} → {self.to_status}"

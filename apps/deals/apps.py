@@ -8,7 +8,13 @@ class DealsConfig(AppConfig):
 
     def ready(self) -> None:
         from apps.core import event_registry as registry
+        from apps.core.pages import register_nav_link
         from apps.deals.models import Stage
+
+        # Reps, sales managers and admins (whose roles change deals) work their pipeline.
+        register_nav_link(
+            label="Deals", url_name="deals:pipeline", permission="deals.change_deal", key="deals"
+        )
 
         registry.register_trigger(
             registry.Trigger(

@@ -10,7 +10,8 @@ class EngineConfig(AppConfig):
         from apps.core import event_registry as registry
         from apps.core import outbox, step_kinds
         from apps.core.events import subscribe_matching
-        from apps.engine import execution, services
+        from apps.core.pages import register_deal_panel
+        from apps.engine import execution, selectors, services
 
         # Whatever the apps register, including apps that become ready after this one.
         subscribe_matching(
@@ -21,6 +22,8 @@ class EngineConfig(AppConfig):
         subscribe_matching(registry.is_cancellation, services.enrollments_cancel_for_event)
         subscribe_matching(registry.is_waitable, services.step_runs_resume_waiting)
         outbox.register_drainer("steps", execution.steps_drain)
+        # The deal page shows what a close started (the deals app cannot import this one).
+        register_deal_panel("engine/_deal_enrollments.html", selectors.deal_enrollments)
         step_kinds.register(
             step_kinds.StepKind(
                 name="wait",

@@ -1,9 +1,12 @@
 import datetime as dt
 import zoneinfo
+from dataclasses import dataclass
 from typing import Any
 
 from django.db.models import QuerySet
 
+from apps.core import clock
+from apps.core.models import DomainEvent
 from apps.core.step_kinds import StepDefinition
 from apps.engine.models import Enrollment, StepRun
 
@@ -115,3 +118,70 @@ def _run_entry(
         "is_current": run.pk == current_step_run_id,
         "moved": step_run_move(run, tz=zone),
     }
+
+
+# The deal page's panel: what a close started ------------------------------------------
+
+
+@dataclass(frozen=True)
+class DealEnrollments:
+    """The playbooks a deal's close started: per enrollment, the steps that have run or
+    are due now (its first steps), those scheduled for later (name and when) and the
+    names of those not scheduled yet.
+
+    ``starting`` is true while an event about the won deal (its close) waits for a worker
+    or an opening step is due and not run yet: the deal page then reloads the panel
+    (``refresh``)."""
+
+    entries: list[dict[str, Any]]
+    starting: bool
+    won: bool
+
+    @property
+    def refresh(self) -> bool:
+        return self.starting
+
+
+def deal_enrollments(deal: Any) -> DealEnrollments | None:
+    """The deal's enrollments with their first steps, for the deal page; None for a deal
+    that was never won and started nothing. Three queries."""
+    won = deal.stage == "closed_won"
+    enrollments = Enrollment.objects.filter(deal_id=deal.pk).order_by("created_at", "id")
+    timeline = enrollment_timeline(enrollments=enrollments)
+    if not timeline and not won:
+        return None
+    now = clock.now()
+    entries, due_now = [], False
+    for entry in timeline:
+        started, coming, later = [], [], []
+        for step in entry["steps"]:
+            runs = [item["run"] for item in step["runs"]]
+            if not runs:
+                later.append(step["name"])
+            elif all(item["upcoming"] and item["run"].due_at > now for item in step["runs"]):
+                coming.append({"name": step["name"], "when": min(run.due_at for run in runs)})
+            else:
+                for item in step["runs"]:
+                    item["due_now"] = item["upcoming"] and item["run"].due_at <= now
+                started.append(step)
+                due_now = due_now or any(
+                    run.priority == StepRun.Priority.FIRST and run.state in StepRun.DUE_STATES
+                    for run in runs
+                )
+        entries.append(
+            {
+                "enrollment": entry["enrollment"],
+                "started": started,
+                "coming": coming,
+                "later": later,
+            }
+        )
+    # An event about the deal that no worker has processed yet: the close, as far as the
+    # engine is concerned (it names no other app's events).
+    waiting = (
+        won
+        and DomainEvent.objects.filter(
+            aggregate_type=deal._meta.model_name, aggregate_id=deal.pk, processed_at__isnull=True
+        ).exists()
+    )
+    return DealEnrollments(entries=entries, starting=waiting or due_now, won=won)

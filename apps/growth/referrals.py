@@ -25,6 +25,7 @@ from django.urls import reverse
 from apps.core import clock
 from apps.core.errors import Conflict, Gone, NotPermitted, ValidationFailed
 from apps.core.events import EventSpec, events_emit_many
+from apps.core.links import absolute_url
 from apps.core.validators import is_domain
 from apps.customers.models import Account, Contact
 from apps.customers.services import account_create, contact_create
@@ -35,7 +36,6 @@ from apps.growth.tokens import referral_token
 from apps.notifications.services import (
     Notice,
     OutgoingEmail,
-    absolute_url,
     emails_queue_many,
     notify_many,
 )
@@ -76,8 +76,9 @@ def referral_url(request: ReferralRequest) -> str:
     return absolute_url(reverse("referral:refer", args=[referral_token(request.pk)]))
 
 
-def deal_admin_url(deal: Deal) -> str:
-    return absolute_url(reverse("admin:deals_deal_change", args=[deal.pk]))
+def deal_page_url(deal: Deal) -> str:
+    """The deal's page in the web UI, where its rep works it."""
+    return absolute_url(reverse("deals:deal_detail", args=[deal.pk]))
 
 
 # Asking ------------------------------------------------------------------------------------
@@ -318,7 +319,7 @@ def _announce(referral: Referral, *, rep: Any) -> None:
                 title=title,
                 body=body,
                 dedupe_key=f"referral:{referral.pk}:{person.pk}",
-                url=deal_admin_url(deal) if deal else "",
+                url=deal_page_url(deal) if deal else "",
                 account=referral.account,
                 deal=deal,
             )
@@ -363,26 +364,30 @@ def referrals_won(events: list[Any]) -> None:
         return
     rule = RewardRule.objects.filter(active=True).order_by("-created_at", "-pk").first()
     queue = Queue.objects.filter(slug=settings.GROWTH_REFERRAL_QUEUE).first()
+    rewards: dict[int, Reward] = {}
     for referral in converted:
-        deal = referral.deal
-        referral.converted_at, referral.won_amount = won_at[deal.pk], deal.amount
-        referral.save(update_fields=["converted_at", "won_amount"])
-        reward = None
+        referral.converted_at, referral.won_amount = won_at[referral.deal_id], referral.deal.amount
         if rule is not None:
-            reward = Reward.objects.create(
+            rewards[referral.pk] = Reward(
                 referral=referral,
                 rule=rule,
-                amount=rule.reward_for(deal.amount),
-                currency=rule.currency if rule.kind == RewardRule.Kind.FIXED else deal.currency,
+                amount=rule.reward_for(referral.deal.amount),
+                currency=(
+                    rule.currency if rule.kind == RewardRule.Kind.FIXED else referral.deal.currency
+                ),
             )
-        if queue is not None:
-            _thank_referrer_task(referral, queue=queue, reward=reward)
-        else:
-            logger.warning(
-                "referral %s converted: no queue %r for the thank-you task",
-                referral.pk,
-                settings.GROWTH_REFERRAL_QUEUE,
-            )
+    Referral.objects.bulk_update(converted, ["converted_at", "won_amount"])
+    Reward.objects.bulk_create(rewards.values())
+    if queue is None:
+        logger.warning(
+            "%d referral(s) converted: no queue %r for the thank-you tasks",
+            len(converted),
+            settings.GROWTH_REFERRAL_QUEUE,
+        )
+    else:
+        # Referred deals are a handful a day: one task each, through the queue's rules.
+        for referral in converted:
+            _thank_referrer_task(referral, queue=queue, reward=rewards.get(referral.pk))
     events_emit_many(
         events=[
             EventSpec(

@@ -2,7 +2,13 @@ from django.contrib import admin
 from django.utils.html import format_html
 
 from apps.core.admin_tools import ReadOnlyAdminMixin, ServiceWritesAdminMixin, history_table
-from apps.health.models import AccountHealth, HealthFactor, HealthSettings, HealthSnapshot
+from apps.health.models import (
+    AccountHealth,
+    FactorKey,
+    HealthFactor,
+    HealthSettings,
+    HealthSnapshot,
+)
 from apps.health.services import health_factor_update, health_thresholds_update
 
 
@@ -11,10 +17,24 @@ class HealthFactorAdmin(ServiceWritesAdminMixin, admin.ModelAdmin):
     """The factors of the score: each one's weight and how its raw value becomes 0–100
     points. The six factors are fixed; a weight of 0 leaves one out."""
 
-    list_display = ("label", "key", "weight", "full_at", "zero_at", "passive_points", "queue_slug")
-    list_display_links = ("label",)
+    list_display = ("label", "weight", "scale")
     readonly_fields = ("key",)
-    fields = ("key", "label", "weight", "full_at", "zero_at", "passive_points", "queue_slug")
+
+    def get_fields(self, request, obj=None):
+        # Only the parameters this factor reads.
+        if obj is not None and obj.key == FactorKey.NPS:
+            return ("key", "label", "weight", "passive_points")
+        extra = ("queue_slug",) if obj is not None and obj.key == FactorKey.ESCALATIONS else ()
+        return ("key", "label", "weight", "full_at", "zero_at", *extra)
+
+    @admin.display(description="Points")
+    def scale(self, factor: HealthFactor) -> str:
+        if factor.key == FactorKey.NPS:
+            return f"promoter 100, passive {factor.passive_points}, detractor 0"
+        full = "—" if factor.full_at is None else f"{float(factor.full_at):g}"
+        zero = "—" if factor.zero_at is None else f"{float(factor.zero_at):g}"
+        where = f" (queue {factor.queue_slug})" if factor.key == FactorKey.ESCALATIONS else ""
+        return f"100 at {full}, 0 at {zero}{where}"
 
     def has_add_permission(self, request) -> bool:
         return False

@@ -30,7 +30,7 @@ class HistoryChart:
     points: list[Point]
     areas: list[Area]
     gridlines: list[tuple[float, str]]
-    ticks: list[tuple[float, str]]
+    ticks: list[tuple[float, str, str]]  # x, label, text-anchor
     width: int = WIDTH
     height: int = HEIGHT
     left: int = PAD_LEFT
@@ -85,7 +85,8 @@ def history_chart(
         Area(y=y_of(yellow), height=y_of(0) - y_of(yellow), band="red"),
     ]
     grid = [(y_of(v), str(v)) for v in (100, green, yellow, 0)]
-    ticks = [(x_of(first), f"{first:%d %b}")]
+    # The first date starts at its point and the last ends at its own, inside the canvas.
+    ticks = [(x_of(first), f"{first:%d %b}", "start" if last != first else "middle")]
     if last != first:
-        ticks.append((x_of(last), f"{last:%d %b}"))
+        ticks.append((x_of(last), f"{last:%d %b}", "end"))
     return HistoryChart(points=points, areas=areas, gridlines=grid, ticks=ticks)

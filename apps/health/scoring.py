@@ -105,22 +105,29 @@ def inputs_read(*, account_ids: list[int], factors: list[HealthFactor], now: dt.
     ):
         inputs.nps[account_id] = (score, band, answered_at)
 
-    # The onboarding plan: the steps of the account's running enrollments that were due
-    # by now; one is done when its run finished and the task it made (if any) is closed.
+    # The onboarding plan: the steps of the account's enrollments (running or finished:
+    # an enrollment is complete once its last step ran, while the tasks it made may still
+    # be open; cancelled ones are left out) that were due by now. A step that made a task
+    # is due when its task is (a kickoff call due in two days is not late today) and done
+    # when the task is closed; any other step is done when its run finished.
+    task_closed = Q(task__status__in=FINISHED_TASK)
     for row in (
-        StepRun.objects.filter(
-            enrollment__account_id__in=account_ids,
-            enrollment__state=Enrollment.State.ACTIVE,
-            due_at__lte=now,
-        )
+        StepRun.objects.filter(enrollment__account_id__in=account_ids, due_at__lte=now)
+        .exclude(enrollment__state=Enrollment.State.CANCELLED)
         .exclude(state=StepRun.State.CANCELLED)
+        .filter(
+            Q(task__isnull=True)
+            | Q(task__due_at__isnull=True)
+            | Q(task__due_at__lte=now)
+            | task_closed
+        )
         .values(account_id=F("enrollment__account_id"))
         .annotate(
             due=Count("pk"),
             done=Count(
                 "pk",
                 filter=Q(state__in=[StepRun.State.DONE, StepRun.State.SKIPPED])
-                & (Q(task__isnull=True) | Q(task__status__in=FINISHED_TASK)),
+                & (Q(task__isnull=True) | task_closed),
             ),
         )
     ):
@@ -189,6 +196,21 @@ class Measure:
 MEASURED = (Account.Lifecycle.ONBOARDING, Account.Lifecycle.ACTIVE, Account.Lifecycle.AT_RISK)
 
 
+def _on_scale(factor: HealthFactor, raw: float, value: str, what: str, unit: str = "") -> Measure:
+    """A measured raw value, its points on the factor's line and why, with the scale."""
+    full, zero = _n(factor.full_at or 0), _n(factor.zero_at or 0)
+    return Measure(
+        float(raw),
+        value,
+        ramp(raw, full_at=factor.full_at, zero_at=factor.zero_at),
+        f"{what} (full marks at {full}{unit}, none at {zero}{unit}).",
+    )
+
+
+def _left_out(value: str, why: str) -> Measure:
+    return Measure(None, value, None, f"{why}: left out.")
+
+
 def measure(factor: HealthFactor, account_id: int, inputs: Inputs, now: dt.datetime) -> Measure:
     key = factor.key
     lifecycle = inputs.lifecycle.get(account_id)
@@ -200,91 +222,48 @@ def measure(factor: HealthFactor, account_id: int, inputs: Inputs, now: dt.datet
             None,
             f"Health is measured for customers only; this account is {label}.",
         )
-    full, zero = factor.full_at, factor.zero_at
     if key == FactorKey.NPS:
         answer = inputs.nps.get(account_id)
         if answer is None:
-            return Measure(None, "no answer yet", None, "No NPS answer yet: left out.")
+            return _left_out("no answer yet", "No NPS answer yet")
         score, band, answered_at = answer
         points = {"promoter": 100.0, "passive": float(factor.passive_points)}.get(band, 0.0)
-        return Measure(
-            float(score),
-            f"{band} ({score})",
-            points,
-            f"Latest NPS answer {score} on {answered_at:%d %b %Y}: a {band}.",
-        )
+        why = f"Latest NPS answer {score} on {answered_at:%d %b %Y}: a {band}."
+        return Measure(float(score), f"{band} ({score})", points, why)
     if key == FactorKey.OVERDUE_TASKS:
         count = inputs.overdue.get(account_id, 0)
-        return Measure(
-            float(count),
-            _plural(count, "overdue task"),
-            ramp(count, full_at=full, zero_at=zero),
-            f"{_plural(count, 'open task')} past due (full marks at {_n(full or 0)}, "
-            f"none from {_n(zero or 0)}).",
-        )
+        what = f"{_plural(count, 'open task')} past due"
+        return _on_scale(factor, count, _plural(count, "overdue task"), what)
     if key == FactorKey.ESCALATIONS:
         count = inputs.escalations.get(account_id, 0)
-        queue = factor.queue_slug or "escalations"
-        return Measure(
-            float(count),
-            _plural(count, "open escalation"),
-            ramp(count, full_at=full, zero_at=zero),
-            f"{_plural(count, 'open task')} in the {queue} queue (full marks at "
-            f"{_n(full or 0)}, none from {_n(zero or 0)}).",
-        )
+        what = f"{_plural(count, 'open task')} in the {factor.queue_slug or 'escalations'} queue"
+        return _on_scale(factor, count, _plural(count, "open escalation"), what)
     if key == FactorKey.ONBOARDING:
-        if inputs.lifecycle.get(account_id) != Account.Lifecycle.ONBOARDING:
-            return Measure(None, "not onboarding", None, "Not onboarding: left out.")
+        if lifecycle != Account.Lifecycle.ONBOARDING:
+            return _left_out("not onboarding", "Not onboarding")
         due, done = inputs.plan.get(account_id, (0, 0))
         if not due:
-            return Measure(
-                None, "nothing due yet", None, "No onboarding step was due yet: left out."
-            )
+            return _left_out("nothing due yet", "No onboarding step was due yet")
         percent = round(100 * done / due, 1)
-        return Measure(
-            percent,
-            f"{_n(percent)} % of plan",
-            ramp(percent, full_at=full, zero_at=zero),
-            f"{done} of {_plural(due, 'step')} due by now are done (full marks at "
-            f"{_n(full or 0)} %, none at {_n(zero or 0)} %).",
-        )
+        what = f"{done} of {_plural(due, 'step')} due by now are done"
+        return _on_scale(factor, percent, f"{_n(percent)} % of plan", what, " %")
     if key == FactorKey.USAGE:
         usage = inputs.usage.get(account_id)
         if usage is None:
-            return Measure(None, "no usage reported", None, "No usage reported yet: left out.")
+            return _left_out("no usage reported", "No usage reported yet")
         used, licensed, products = usage
         percent = round(100 * used / licensed, 1)
-        return Measure(
-            percent,
-            f"{_n(percent)} % used",
-            ramp(percent, full_at=full, zero_at=zero),
-            f"{used} of {licensed} licensed units in use across "
-            f"{_plural(products, 'product')} (full marks at {_n(full or 0)} %, none at "
-            f"{_n(zero or 0)} %).",
-        )
+        what = f"{used} of {licensed} licensed units in use across {_plural(products, 'product')}"
+        return _on_scale(factor, percent, f"{_n(percent)} % used", what, " %")
     if key == FactorKey.LAST_TOUCH:
-        touches = [
-            t for t in (inputs.last_task.get(account_id), inputs.last_answer.get(account_id)) if t
-        ]
-        if not touches:
-            return Measure(
-                None,
-                "never touched",
-                None,
-                "No completed task or answered survey yet: left out.",
-            )
-        last = max(touches)
+        task, answer = inputs.last_task.get(account_id), inputs.last_answer.get(account_id)
+        if task is None and answer is None:
+            return _left_out("never touched", "No completed task or answered survey yet")
+        last = max(t for t in (task, answer) if t is not None)
         days = max(0, (now - last).days)
-        how = (
-            "a completed task" if last == inputs.last_task.get(account_id) else "an answered survey"
-        )
-        return Measure(
-            float(days),
-            _plural(days, "day"),
-            ramp(days, full_at=full, zero_at=zero),
-            f"Last touch {last:%d %b %Y} ({how}), {_plural(days, 'day')} ago (full marks "
-            f"up to {_n(full or 0)} days, none from {_n(zero or 0)}).",
-        )
+        how = "a completed task" if last == task else "an answered survey"
+        what = f"Last touch {last:%d %b %Y} ({how}), {_plural(days, 'day')} ago"
+        return _on_scale(factor, days, _plural(days, "day"), what, " days")
     raise ValueError(f"Unknown health factor {key!r}.")
 
 
@@ -323,7 +302,7 @@ def score_account(
                 why=why,
             )
         )
-    score = round(total) if counted else None
+    score = int(total + 0.5) if counted else None  # half up, as people round
     return Computed(
         account_id=account_id, score=score, band=thresholds.band_of(score), factors=results
     )

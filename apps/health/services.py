@@ -47,14 +47,18 @@ def health_recompute(*, account_ids: Iterable[int], snapshot: bool = False) -> d
     ids = sorted(set(account_ids))
     if not ids:
         return {}
-    now = clock.now()
-    computed = health_compute(account_ids=ids, now=now)
+    # Lock the stored rows first (in id order, so two recomputes cannot deadlock): a
+    # concurrent recompute of the same account waits here, then reads the band the first
+    # one wrote, and a band change raises its event once.
     before = {
         row["account_id"]: row
-        for row in AccountHealth.objects.filter(account_id__in=ids).values(
-            "account_id", "band", "score"
-        )
+        for row in AccountHealth.objects.select_for_update()
+        .filter(account_id__in=ids)
+        .order_by("account_id")
+        .values("account_id", "band", "score")
     }
+    now = clock.now()
+    computed = health_compute(account_ids=ids, now=now)
     AccountHealth.objects.bulk_create(
         [
             AccountHealth(

@@ -18,12 +18,12 @@ from django.db.models import CharField, Exists, OuterRef, Q, QuerySet, Value
 from django.db.models.functions import Cast, Concat
 from django.urls import NoReverseMatch, reverse
 
+from apps.core.links import absolute_url
 from apps.core.models import DomainEvent, Profile
 from apps.notifications.models import EmailMessage, Notification, SilencedNotice
 from apps.notifications.selectors import profile_or_defaults
 from apps.notifications.services import (
     Notice,
-    absolute_url,
     email_queue,
     email_render,
     email_withdraw,

@@ -25,6 +25,7 @@ from django.template.loader import render_to_string
 
 from apps.core import clock, outbox
 from apps.core.errors import NotPermitted, ValidationFailed
+from apps.core.links import absolute_url
 from apps.notifications.models import EmailMessage, Notification, SilencedNotice
 from apps.notifications.selectors import EMAIL, IN_APP, notification_channels
 from apps.notifications.unsubscribe import unsubscribe_headers, with_unsubscribe_footer
@@ -87,13 +88,6 @@ class Notified:
 
 
 NOTHING = Notified(notification=None, email=None, created=False)
-
-
-def absolute_url(path: str) -> str:
-    """A link that works from an email: ``path`` under the site's base URL, if set."""
-    if not path or "://" in path:
-        return path
-    return getattr(settings, "SITE_URL", "").rstrip("/") + path
 
 
 def email_render(*, template: str, context: dict[str, Any]) -> tuple[str, str]:

@@ -144,7 +144,7 @@ def validate_reminder_config(config: dict[str, Any]) -> step_kinds.ConfigErrors:
 def _deal_url_pattern() -> str:
     # ``reverse`` walks the URL resolver on every call; a batch needs one per deal.
     try:
-        return reverse("admin:deals_deal_change", args=[0]).replace("/0/", "/{pk}/")
+        return reverse("deals:deal_detail", args=[0]).replace("/0/", "/{pk}/")
     except NoReverseMatch:
         return ""
 

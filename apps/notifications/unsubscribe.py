@@ -8,9 +8,9 @@ expires after a year; opening it (a GET, which mail scanners do) only asks, and 
 
 import datetime as dt
 
-from django.conf import settings
 from django.urls import reverse
 
+from apps.core.links import absolute_url
 from apps.core.signed_ids import id_from_token, id_token
 
 SALT = "notifications.unsubscribe"
@@ -22,8 +22,7 @@ def unsubscribe_token(contact_id: int) -> str:
 
 
 def unsubscribe_url(contact_id: int) -> str:
-    path = reverse("unsubscribe", args=[unsubscribe_token(contact_id)])
-    return settings.SITE_URL.rstrip("/") + path
+    return absolute_url(reverse("unsubscribe", args=[unsubscribe_token(contact_id)]))
 
 
 def contact_id_from_token(token: str) -> int | None:

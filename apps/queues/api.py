@@ -16,6 +16,7 @@ from rest_framework.response import Response
 
 from apps.core import clock
 from apps.core.errors import Conflict, NotPermitted
+from apps.core.validators import ID_MAX
 from apps.queues import selectors, services
 from apps.queues.models import Queue, Task, TaskActivity
 
@@ -144,8 +145,8 @@ class TaskListQuerySerializer(serializers.Serializer):
         child=serializers.ChoiceField(choices=Task.Priority.choices), required=False
     )
     kind = serializers.CharField(required=False)
-    account = serializers.IntegerField(required=False, min_value=1)
-    deal = serializers.IntegerField(required=False, min_value=1)
+    account = serializers.IntegerField(required=False, min_value=1, max_value=ID_MAX)
+    deal = serializers.IntegerField(required=False, min_value=1, max_value=ID_MAX)
     due = serializers.ChoiceField(
         choices=["overdue", "today", "week"],
         required=False,

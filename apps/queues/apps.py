@@ -17,4 +17,4 @@ class QueuesConfig(AppConfig):
         registry.register_waitable(registry.Waitable(name="task.completed", label="Task completed"))
         registry.register_waitable(registry.Waitable(name="task.skipped", label="Task skipped"))
         register_topbar_count("open_tasks", open_task_count)
-        register_start_page("queues:my_work")
+        register_start_page("queues:my_work", order=1000)  # everyone's default

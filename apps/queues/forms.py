@@ -7,7 +7,7 @@ from typing import Any
 from django import forms
 from django.utils import timezone
 
-from apps.core.errors import DomainError
+from apps.core.pages import add_domain_errors  # noqa: F401  (the views import it from here)
 from apps.queues.models import OUTCOMES_BY_KIND, Task
 
 DATETIME_LOCAL = "%Y-%m-%dT%H:%M"
@@ -19,6 +19,7 @@ STATUS_CHOICES = [
     *Task.Status.choices,
     ("all", "Any status"),
 ]
+SLA_CHOICES = [("", "Any SLA"), ("breached", "SLA breached"), ("met", "SLA met")]
 SNOOZED_CHOICES = [
     ("", "Hide snoozed"),
     ("include", "Include snoozed"),
@@ -33,6 +34,18 @@ SORTS = {
     "account": ("Account", ["account__name", "priority", "due_at", "id"]),
 }
 PAGE_SIZES = [10, 25, 50, 100]
+# The filters that narrow the list to some tasks (the status, search and snoozed aside).
+NARROWING_FILTERS = (
+    "queue",
+    "assignee",
+    "priority",
+    "kind",
+    "due",
+    "account",
+    "sla",
+    "completed_by",
+    "completed_week",
+)
 DEFAULT_PAGE_SIZE = 25
 
 BULK_ACTIONS = [
@@ -42,16 +55,6 @@ BULK_ACTIONS = [
     ("complete", "Complete"),
     ("cancel", "Cancel with reason…"),
 ]
-
-
-def add_domain_errors(form: forms.Form, error: DomainError) -> None:
-    """Put a service's errors on the form: next to the field they name, else on top."""
-    errors = error.errors or {}
-    if not errors:
-        form.add_error(None, error.message)
-    for field, messages in errors.items():
-        for message in messages:
-            form.add_error(field if field in form.fields else None, message)
 
 
 def datetime_local(**attrs: Any) -> forms.DateTimeInput:
@@ -80,6 +83,14 @@ class TaskFilterForm(forms.Form):
     due = forms.ChoiceField(required=False, label="Due", choices=[("", "Any time"), *DUE_WINDOWS])
     account = forms.ChoiceField(required=False)
     status = forms.ChoiceField(required=False, choices=STATUS_CHOICES)
+    sla = forms.ChoiceField(required=False, choices=SLA_CHOICES, label="SLA")
+    completed_by = forms.ChoiceField(required=False, label="Completed by")
+    completed_week = forms.RegexField(
+        required=False,
+        regex=r"^\d{4}-W\d{2}$",
+        label="Completed in week",
+        widget=forms.TextInput(attrs={"type": "week"}),
+    )
     snoozed = forms.ChoiceField(required=False, choices=SNOOZED_CHOICES, label="Snoozed")
     search = forms.CharField(required=False, max_length=100, label="Search")
     sort = forms.ChoiceField(
@@ -111,6 +122,9 @@ class TaskFilterForm(forms.Form):
             ("me", "Me"),
             ("none", "Nobody (claimable)"),
         ] + [(str(u.pk), _user_label(u)) for u in assignees]
+        self.fields["completed_by"].choices = [("", "Anyone")] + [
+            (str(u.pk), _user_label(u)) for u in assignees
+        ]
         self.fields["priority"].choices = [("", "Any priority"), *Task.Priority.choices]
         self.fields["kind"].choices = [("", "Any kind")] + [
             (kind, kind.replace("_", " ").capitalize()) for kind in kinds
@@ -131,18 +145,7 @@ class TaskFilterForm(forms.Form):
         """The filters in the shape ``selectors.task_list`` takes."""
         values = self.cleaned()
         filters = {
-            key: values[key]
-            for key in (
-                "queue",
-                "assignee",
-                "priority",
-                "kind",
-                "due",
-                "account",
-                "search",
-                "snoozed",
-            )
-            if values.get(key)
+            key: values[key] for key in (*NARROWING_FILTERS, "search", "snoozed") if values.get(key)
         }
         status = values.get("status") or ACTIVE
         if status == ACTIVE:

@@ -175,6 +175,13 @@ class Task(ConcurrentTransitionMixin, TimeStampedModel):
                 condition=models.Q(status__in=["open", "in_progress"]),
             ),
             models.Index(fields=["account", "-completed_at", "-id"], name="task_account_done_idx"),
+            # Done work by week (the team dashboard's SLA compliance and tasks done, the
+            # queue statistics' done this week) reads recent completions only.
+            models.Index(
+                fields=["completed_at"],
+                name="task_done_idx",
+                condition=models.Q(status="done"),
+            ),
             # The SLA check reads only open tasks that have not been marked breached yet.
             models.Index(
                 fields=["sla_due_at"],

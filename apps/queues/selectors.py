@@ -184,6 +184,36 @@ def _week_bounds(now: dt.datetime, tz: zoneinfo.ZoneInfo) -> tuple[dt.datetime, 
     return start, end
 
 
+def iso_week_bounds(week: str, tz: zoneinfo.ZoneInfo) -> tuple[dt.datetime, dt.datetime] | None:
+    """Monday 00:00 to the next Monday 00:00 in ``tz`` of an ISO week such as "2026-W48"
+    (what a week input sends); None for anything else."""
+    year, _, number = week.partition("-W")
+    if not (year.isdecimal() and number.isdecimal()):
+        return None
+    try:
+        monday = dt.date.fromisocalendar(int(year), int(number), 1)
+    except ValueError:
+        return None
+    start = dt.datetime.combine(monday, dt.time.min, tzinfo=tz)
+    return start, dt.datetime.combine(monday + dt.timedelta(days=7), dt.time.min, tzinfo=tz)
+
+
+def iso_week(moment: dt.datetime | dt.date) -> str:
+    """The ISO week of a day or moment, as a week input writes it ("2026-W48")."""
+    year, number, _ = moment.isocalendar()
+    return f"{year}-W{number:02d}"
+
+
+def sla_breached(now: dt.datetime) -> Q:
+    """Tasks whose SLA was missed: marked breached, still open past it, or finished after
+    it (the periodic check may not have marked a task finished late)."""
+    return (
+        Q(sla_breached_at__isnull=False)
+        | Q(status__in=Task.OPEN_STATUSES, sla_due_at__lte=now)
+        | Q(sla_due_at__lt=F("completed_at"))
+    )
+
+
 def _not_snoozed(now: dt.datetime) -> Q:
     return Q(snoozed_until__isnull=True) | Q(snoozed_until__lte=now)
 
@@ -220,7 +250,9 @@ def task_list(*, user: Any, filters: Any) -> QuerySet[Task]:
     Filters (each optional; unknown or malformed values are ignored, the API validates
     them first): ``queue`` (id or slug), ``assignee`` (id, "me" or "none"), ``priority``,
     ``kind``, ``status`` (several allowed), ``account``, ``deal``, ``due`` ("overdue",
-    "today", "week", in the user's time zone), ``search`` (title, account, deal), and
+    "today", "week", in the user's time zone), ``sla`` ("breached", or "met": has an SLA
+    and did not miss it), ``completed_by`` (ids), ``completed_week`` (an ISO week such as
+    "2026-W48", in the user's time zone), ``search`` (title, account, deal), and
     ``snoozed``: by default a snoozed task is hidden until it returns; "include" shows
     it as well, "only" shows only snoozed tasks.
     """
@@ -250,6 +282,16 @@ def task_list(*, user: Any, filters: Any) -> QuerySet[Task]:
         tasks = tasks.filter(deal_id__in=_ids(deals))
     if due := _values(filters, "due"):
         tasks = _filter_due(tasks, due[0], user=user, now=now)
+    if sla := _values(filters, "sla"):
+        if sla[0] == "breached":
+            tasks = tasks.filter(sla_breached(now))
+        elif sla[0] == "met":
+            tasks = tasks.filter(sla_due_at__isnull=False).exclude(sla_breached(now))
+    if people := _values(filters, "completed_by"):
+        tasks = tasks.filter(completed_by_id__in=_ids(people))
+    weeks = _values(filters, "completed_week")
+    if weeks and (bounds := iso_week_bounds(weeks[0], user_timezone(user))):
+        tasks = tasks.filter(completed_at__gte=bounds[0], completed_at__lt=bounds[1])
     if search := " ".join(_values(filters, "search")):
         tasks = tasks.filter(
             Q(title__icontains=search)

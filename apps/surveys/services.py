@@ -9,7 +9,6 @@ import datetime as dt
 import logging
 from typing import Any
 
-from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
 from django.template.loader import render_to_string
@@ -18,6 +17,7 @@ from django.urls import reverse
 from apps.core import clock
 from apps.core.errors import Conflict, NotPermitted, ValidationFailed
 from apps.core.events import event_emit
+from apps.core.links import absolute_url
 from apps.core.templating import render_text
 from apps.notifications.services import OutgoingEmail, emails_queue_many
 from apps.surveys.models import SCALE_LABELS, SCALES, Invitation, Response, Survey, band_of
@@ -36,7 +36,7 @@ REMINDER_BATCH = 500
 def answer_url(invitation: Invitation, score: int | None = None) -> str:
     path = reverse("survey:answer", args=[invitation_token(invitation.pk)])
     query = f"?score={score}" if score is not None else ""
-    return f"{settings.SITE_URL.rstrip('/')}{path}{query}"
+    return absolute_url(path) + query
 
 
 def question_text(survey: Survey, company: str) -> str:

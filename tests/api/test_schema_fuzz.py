@@ -5,7 +5,9 @@ parameters and bodies through the WSGI application (no server), as the demo's ad
 as one of its CSMs, over the demo data. A response must not be a 5xx, must have a status
 the schema lists for the operation, and must match that status's documented body and
 content type. A few derandomized examples per operation keep the run near a minute and
-the same on every run.
+the same on every run. A second pass sends input the schema forbids (wrong types, missing
+required fields, out-of-range values): it must be refused with a documented 4xx, never a
+5xx.
 
 Hypothesis is driven here directly, not through schemathesis's pytest plugin (turned off
 in pyproject.toml: its lazy schemas do not run on pytest 9).
@@ -21,8 +23,10 @@ from django.core.signals import request_finished, request_started
 from django.db import close_old_connections
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from hypothesis.errors import Unsatisfiable
 from rest_framework.test import APIClient
 from schemathesis.checks import not_a_server_error
+from schemathesis.generation import GenerationMode
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
     response_schema_conformance,
@@ -43,6 +47,10 @@ CHECKS = [
     response_schema_conformance,
 ]
 EXAMPLES_PER_OPERATION = 8
+# Input the schema forbids: a refusal carries the shared error body, which the positive
+# pass already checks, so here only the status matters.
+NEGATIVE_CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance]
+NEGATIVE_EXAMPLES_PER_OPERATION = 4
 
 
 @pytest.fixture
@@ -65,9 +73,15 @@ def connection_kept():
         request_finished.connect(close_old_connections)
 
 
-def failures_for(username: str, statuses: dict[str, Counter]) -> list[str]:
+def failures_for(
+    username: str,
+    statuses: dict[str, Counter],
+    mode: GenerationMode = GenerationMode.POSITIVE,
+) -> list[str]:
     """Fuzz every operation as ``username``; one line per operation that broke a check.
     ``statuses`` gets the statuses each operation answered with."""
+    negative = mode == GenerationMode.NEGATIVE
+    checks = NEGATIVE_CHECKS if negative else CHECKS
     user = User.objects.get(username=username)
     with connection_kept():
         schema = schemathesis.openapi.from_wsgi("/api/schema/", application)
@@ -75,7 +89,7 @@ def failures_for(username: str, statuses: dict[str, Counter]) -> list[str]:
     failures = []
     for result in schema.get_all_operations():
         operation = result.ok()
-        strategy = operation.as_strategy()
+        strategy = operation.as_strategy(generation_mode=mode)
         pool = visible.get(operation.path.partition("{id}")[0])
         if "{id}" in operation.path and pool:
             # Generated ids almost never exist; half the cases take one the user can see.
@@ -84,7 +98,7 @@ def failures_for(username: str, statuses: dict[str, Counter]) -> list[str]:
             )
 
         @settings(
-            max_examples=EXAMPLES_PER_OPERATION,
+            max_examples=NEGATIVE_EXAMPLES_PER_OPERATION if negative else EXAMPLES_PER_OPERATION,
             deadline=None,
             derandomize=True,  # the same cases on every run: CI fails only on a change
             database=None,
@@ -98,10 +112,14 @@ def failures_for(username: str, statuses: dict[str, Counter]) -> list[str]:
             with connection_kept():
                 response = case.call(headers={"Authorization": f"Token {key}"})
             statuses[case.operation.label][response.status_code] += 1
-            case.validate_response(response, checks=CHECKS)
+            case.validate_response(response, checks=checks)
 
         try:
             call()
+        except Unsatisfiable:
+            if not negative:
+                raise
+            # Nothing about the operation can be broken (no parameters, no body).
         except Exception as exc:
             failures.append(f"{operation.label}: {exc}")
     return failures
@@ -147,3 +165,11 @@ def test_the_api_answers_an_admin_as_documented(demo):
 
 def test_the_api_answers_a_csm_as_documented(demo):
     assert_answered_as_documented("carla.csm")
+
+
+def test_the_api_refuses_input_its_schema_forbids_as_documented(demo):
+    statuses: dict[str, Counter] = defaultdict(Counter)
+    failures = failures_for("carla.csm", statuses, GenerationMode.NEGATIVE)
+    assert not failures, "\n\n".join(failures)
+    refused = [op for op, seen in statuses.items() if any(400 <= c < 500 for c in seen)]
+    assert refused, dict(statuses)

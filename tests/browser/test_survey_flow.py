@@ -71,6 +71,7 @@ def test_customer_answers_on_a_phone_and_the_cs_manager_sees_the_call_back(
     manager = chromium.new_context(base_url=live_server.url, viewport=desk)
     page = manager.new_page()
     log_in(page, "maria.manager")
+    page.get_by_role("link", name=re.compile(r"^My work")).click()  # she lands on Team
     call_back = page.get_by_role("link", name=re.compile("^Call back .* at Bluebird Health: NPS 3"))
     expect()(call_back).to_be_visible()
     call_back.click()

@@ -60,3 +60,21 @@ def test_a_percent_sign_in_a_boolean_filter_is_a_400_not_a_500(csm, value):
 
     assert response.status_code == 400
     assert response.json()["unread"] == [f"“{value}” is not a boolean; use true or false."]
+
+
+@pytest.mark.parametrize(
+    ("path", "param"),
+    [
+        ("/api/tasks/", "deal"),
+        ("/api/tasks/", "account"),
+        ("/api/deals/", "account"),
+        ("/api/contacts/", "account"),
+        ("/api/usage-snapshots/", "account"),
+        ("/api/referrals/", "referrer_account"),
+    ],
+)
+def test_an_id_too_large_for_any_row_is_refused_naming_it(admin_user, path, param):
+    response = client_for(admin_user).get(path, {param: str(2**64)})
+
+    assert response.status_code == 400
+    assert list(response.json()) == [param]

@@ -19,6 +19,17 @@ def test_an_unknown_address_shows_the_friendly_not_found_page(client, csm, setti
     assert "Page not found at" not in page  # Django's debug page
 
 
+@pytest.mark.django_db
+def test_an_unknown_api_address_answers_json_like_the_rest_of_the_api(client, settings):
+    settings.DEBUG = False
+
+    response = client.get("/api/accounts/1.5e-10/")
+
+    assert response.status_code == 404
+    assert response["Content-Type"] == "application/json"
+    assert response.json() == {"detail": "No such API endpoint."}
+
+
 def test_a_server_error_shows_a_page_that_needs_no_context():
     # Django renders 500.html without the request or context processors.
     response = server_error(RequestFactory().get("/"))

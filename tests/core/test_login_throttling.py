@@ -1,12 +1,13 @@
 """Guessing passwords is throttled per username and address (django-axes), on the login
 page, the admin's login and any API login view: after LOGIN_FAILURE_LIMIT failures the
-pair gets 429 with Retry-After until the cool-off has passed, right password or not."""
+pair gets 429 with Retry-After until the cool-off has passed, right password or not. One
+address guessing across many usernames is stopped after LOGIN_ADDRESS_FAILURE_LIMIT."""
 
 import datetime as dt
 
 import pytest
 import time_machine
-from axes.models import AccessAttempt
+from axes.models import AccessAttempt, AccessLog
 from django.contrib.auth import authenticate
 from django.urls import path
 from rest_framework.permissions import AllowAny
@@ -14,6 +15,7 @@ from rest_framework.response import Response
 from rest_framework.test import APIClient
 from rest_framework.views import APIView
 
+from apps.core.login_throttle import login_records_prune
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -80,6 +82,41 @@ def test_after_the_cool_off_the_right_password_works_again(client):
         assert client.post("/login/", {"username": "cleo", "password": GOOD}).status_code == 429
     # That attempt started the cool-off again.
     with time_machine.travel(start + dt.timedelta(minutes=14 + 16), tick=False):
+        assert client.post("/login/", {"username": "cleo", "password": GOOD}).status_code == 302
+
+
+def test_one_address_guessing_across_usernames_is_stopped_at_the_address_limit(client, settings):
+    settings.LOGIN_ADDRESS_FAILURE_LIMIT = 12
+    UserFactory(username="dora", role="CSM", password=GOOD)
+
+    # Five guesses for each of three names: no pair reaches ten, the address reaches 12.
+    statuses = [
+        s for name in ("ann", "bob", "cy") for s in guess(client, "/login/", 5, username=name)
+    ]
+    assert statuses[:12] == [200] * 12
+    assert statuses[12:] == [429] * 3
+
+    response = client.post("/login/", {"username": "dora", "password": GOOD})
+    assert response.status_code == 429  # every username, right password or not
+    assert response["Retry-After"] == "900"
+    assert "too many failed attempts to log in from your address" in response.content.decode()
+    api = APIClient().post("/api/auth/token/", {"username": "dora", "password": GOOD})
+    assert api.status_code == 429
+    assert api.json()["detail"].startswith("Too many failed login attempts from your address.")
+    # Another address is not affected.
+    elsewhere = client.post(
+        "/login/", {"username": "dora", "password": GOOD}, REMOTE_ADDR="203.0.113.9"
+    )
+    assert elsewhere.status_code == 302
+
+
+def test_the_address_limit_counts_only_failures_within_the_cool_off(client, settings):
+    settings.LOGIN_ADDRESS_FAILURE_LIMIT = 12
+    start = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
+    with time_machine.travel(start, tick=False):
+        for name in ("ann", "bob", "cy"):
+            guess(client, "/login/", 5, username=name)
+    with time_machine.travel(start + dt.timedelta(minutes=16), tick=False):
         assert client.post("/login/", {"username": "cleo", "password": GOOD}).status_code == 302
 
 
@@ -179,3 +216,20 @@ def test_behind_a_trusted_proxy_the_lockout_is_for_the_forwarded_address(client,
 
     assert (locked.status_code, elsewhere.status_code) == (429, 302)
     assert AccessAttempt.objects.get().ip_address == "203.0.113.7"
+
+
+def test_pruning_forgets_expired_attempts_and_old_login_logs_and_is_safe_twice(client):
+    start = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
+    with time_machine.travel(start, tick=False):
+        guess(client, "/login/", 3)
+        client.post("/login/", {"username": "cleo", "password": GOOD})
+    with time_machine.travel(start + dt.timedelta(days=30), tick=False):
+        guess(client, "/login/", 2, username="ann")
+        assert login_records_prune() == {"attempts": 0, "logins": 0, "failures": 0}
+    with time_machine.travel(start + dt.timedelta(days=30, minutes=16), tick=False):
+        assert login_records_prune() == {"attempts": 1, "logins": 0, "failures": 0}
+    with time_machine.travel(start + dt.timedelta(days=91), tick=False):
+        assert AccessLog.objects.count() == 1
+        assert login_records_prune() == {"attempts": 0, "logins": 1, "failures": 0}
+        assert login_records_prune() == {"attempts": 0, "logins": 0, "failures": 0}
+    assert not AccessAttempt.objects.exists()

@@ -5,10 +5,13 @@ the field."""
 from decimal import Decimal
 
 import pytest
+from django.apps import apps
 from django.urls import reverse
 from rest_framework.test import APIClient
 
 from apps.core.errors import ValidationFailed
+from apps.core.migration_tools import codes_upper_cased
+from apps.core.validators import country_codes
 from apps.customers.models import Account, Product
 from apps.customers.services import account_create, account_update
 from apps.deals.models import Deal
@@ -167,3 +170,17 @@ def _full_clean_errors(instance) -> dict:
     except ValidationError as exc:
         return exc.message_dict
     return {}
+
+
+def test_rows_written_before_validation_are_upper_cased_where_that_makes_a_code():
+    fixable, unknown, fine = (AccountFactory(name=name) for name in ("a", "b", "c"))
+    Account.objects.filter(pk=fixable.pk).update(country="de")
+    Account.objects.filter(pk=unknown.pk).update(country="XX")
+    Account.objects.filter(pk=fine.pk).update(country="FR")
+
+    migration = codes_upper_cased("customers", "Account", "country", country_codes)
+    migration.code(apps, None)
+    migration.code(apps, None)  # a second run changes nothing more
+
+    countries = dict(Account.objects.values_list("name", "country"))
+    assert countries == {"a": "DE", "b": "XX", "c": "FR"}  # XX is kept, not guessed

@@ -93,7 +93,7 @@ def test_each_cell_says_owned_open_deal_suggested_or_nothing(client, csm, catalo
     }
     page = response.content.decode()
     assert "Platform customers who add Analytics renew more often." in page
-    assert f'href="{reverse("admin:deals_deal_change", args=[deal.pk])}"' in page
+    assert f'href="{reverse("deals:deal_detail", args=[deal.pk])}"' in page
     assert "Initech analytics" in page
 
 

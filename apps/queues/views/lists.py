@@ -26,6 +26,7 @@ from apps.customers.models import Account
 from apps.queues import selectors, services
 from apps.queues.forms import (
     DEFAULT_PAGE_SIZE,
+    NARROWING_FILTERS,
     PAGE_SIZES,
     BulkActionForm,
     TaskFilterForm,
@@ -165,7 +166,7 @@ def _task_list_context(
     tasks = tasks.order_by(*filter_form.ordering())
     page = Paginator(tasks, filter_form.page_size()).get_page(params.get("page"))
     filtered = (
-        any(params.get(key) for key in ("queue", "assignee", "priority", "kind", "due", "account"))
+        any(params.get(key) for key in NARROWING_FILTERS)
         or params.get("search")
         or params.get("status") not in (None, "", "active")
     )

@@ -197,11 +197,23 @@
     }
   });
 
+  // The reason a 403 page gives ("… is owned by Rita: only its owner …"), if any. The
+  // parsed document is inert: nothing in it runs or loads.
+  function refusalReason(xhr) {
+    try {
+      const doc = new DOMParser().parseFromString(xhr.responseText || "", "text/html");
+      const reason = doc.querySelector("[data-refusal]");
+      return reason ? reason.textContent.trim() : "";
+    } catch (error) {
+      return "";
+    }
+  }
+
   // A refused request (403, 404, 500) is not swapped in; say so next to the content.
   document.addEventListener("htmx:responseError", (event) => {
     const status = event.detail.xhr.status;
     const text =
-      status === 403 ? "You are not allowed to do that." :
+      status === 403 ? refusalReason(event.detail.xhr) || "You are not allowed to do that." :
       status === 404 ? "That is no longer there. Reload the page." :
       "Something went wrong. Reload the page and try again.";
     const main = document.getElementById("main");
