@@ -1,7 +1,12 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from apps.benchmarks.account_page import AccountPageBench, as_dict
-from apps.benchmarks.commands import require_bench_database, write_report
+from apps.benchmarks.commands import (
+    add_fill_and_measure_arguments,
+    fill_and_measure,
+    require_bench_database,
+    write_report,
+)
 
 
 class Command(BaseCommand):
@@ -11,11 +16,7 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("--tasks", type=int, default=1_000_000)
-        parser.add_argument("--requests", type=int, default=100, help="timed requests")
-        parser.add_argument("--json", action="store_true", help="print one JSON object")
-        parser.add_argument("--force", action="store_true", help="run on a database with data")
-        parser.add_argument("--keep", action="store_true", help="keep the rows it created")
+        add_fill_and_measure_arguments(parser, rows="tasks", rows_default=1_000_000)
 
     def handle(self, *args, **options):
         if options["tasks"] < 1 or options["requests"] < 1:
@@ -23,11 +24,5 @@ class Command(BaseCommand):
         require_bench_database(command="account_page_bench", force=options["force"])
         log = (lambda message: None) if options["json"] else self.stdout.write
         bench = AccountPageBench(tasks=options["tasks"], requests=options["requests"], log=log)
-        bench.clean_up()  # leftovers of an interrupted run
-        try:
-            csm, account = bench.fill()
-            result = bench.measure(csm, account)
-        finally:
-            if not options["keep"]:
-                bench.clean_up()
+        result = fill_and_measure(bench, keep=options["keep"])
         write_report(self.stdout, as_dict(result), as_json=options["json"])
