@@ -12,6 +12,7 @@ from django.contrib.auth.models import User
 from django.test import Client
 
 from apps.customers.models import Account, Contact
+from apps.deals.models import Deal
 from apps.growth.models import ReferralRequest
 from apps.growth.tokens import referral_token
 from apps.notifications.models import EmailMessage
@@ -68,9 +69,20 @@ PAGES = [
     Page("maria.manager", "/accounts/"),
     Page("carla.csm", lambda: f"/accounts/{_first(Account.objects.exclude(csm=None))}/"),
     Page("carla.csm", "/search/?q=north"),
+    Page("maria.manager", "/"),
+    Page("maria.manager", "/team/"),
+    Page("maria.manager", "/insights/"),
+    Page("maria.manager", "/insights/onboarding/"),
+    Page("maria.manager", "/insights/growth/"),
     Page("rita.rep", "/work/"),
     Page("rita.rep", "/notifications/"),
+    Page("rita.rep", "/accounts/"),
+    Page("rita.rep", "/deals/"),
+    Page("rita.rep", lambda: f"/deals/{_first(Deal.objects.filter(owner__username='rita.rep'))}/"),
+    Page("rita.rep", lambda: f"/deals/{_first(Deal.objects.filter(stage='closed_won'))}/"),
     Page("sam.salesmanager", "/work/"),
+    Page("sam.salesmanager", "/deals/"),
+    Page("sam.salesmanager", "/insights/"),
     Page(None, lambda: f"/s/{invitation_token(_first(Invitation.objects))}/?score=9"),
     Page(None, lambda: f"/r/{referral_token(_first(ReferralRequest.objects))}/"),
     Page(None, lambda: f"/u/{unsubscribe_token(_first(Contact.objects.exclude(email='')))}/"),
