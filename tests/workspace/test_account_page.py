@@ -38,7 +38,7 @@ def test_the_summary_and_every_section_an_admin_sees(client, customer, admin_use
     assert "Onboarding" in body  # lifecycle, moved by the close
     assert "Mid-market" in body
     assert customer.csm.get_full_name() in body and customer.rep.get_full_name() in body
-    assert "Asia/Tokyo" in body and "Sat 21 Nov, 21:00" in body  # NOW + 1 day in Tokyo
+    assert "Asia/Tokyo" in body and "Sat 21 Nov 2026, 21:00" in body  # NOW + 1 day in Tokyo
     assert response.context["renewal_date"] == customer.deal.close_date.replace(
         year=customer.deal.close_date.year + 1
     )
