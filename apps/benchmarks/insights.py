@@ -113,7 +113,7 @@ def data_create(*, deals: int, log: Callable[[str], None]) -> None:
             INSERT INTO deals_deal
               (created_at, updated_at, name, kind, pipeline, source, stage, amount, currency,
                close_date, win_notes, loss_notes, closed_at, account_id, owner_id,
-               win_reason_id, loss_reason_id)
+               win_reason_id, loss_reason_id, term_months)
             SELECT d.created_at, now(), %s || '-deal-' || d.g,
                    (ARRAY['new_business','new_business','expansion','renewal'])[1 + d.g %% 4],
                    'sales', 'sales', d.stage, 500 + (d.g * 37) %% 20000, 'USD',
@@ -123,7 +123,8 @@ def data_create(*, deals: int, log: Callable[[str], None]) -> None:
                    END,
                    a.first + d.g %% %s, (%s::bigint[])[1 + d.g %% 20],
                    CASE WHEN d.stage = 'closed_won' THEN (%s::bigint[])[1 + (d.g / 20) %% 6] END,
-                   CASE WHEN d.stage = 'closed_lost' THEN (%s::bigint[])[1 + (d.g / 20) %% 6] END
+                   CASE WHEN d.stage = 'closed_lost' THEN (%s::bigint[])[1 + (d.g / 20) %% 6] END,
+                   12
             FROM bench_deal d
             CROSS JOIN (SELECT min(id) AS first FROM customers_account WHERE name LIKE %s) a
             """,
