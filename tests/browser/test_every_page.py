@@ -12,6 +12,7 @@ from django.contrib.auth.models import User
 from django.test import Client
 
 from apps.customers.models import Account, Contact
+from apps.deals.models import Deal
 from apps.growth.models import ReferralRequest
 from apps.growth.tokens import referral_token
 from apps.notifications.models import EmailMessage
@@ -66,6 +67,12 @@ PAGES = [
     Page("maria.manager", "/notifications/"),
     Page("maria.manager", "/notifications/preferences/"),
     Page("maria.manager", "/accounts/"),
+    Page("maria.manager", "/team/"),
+    Page("maria.manager", "/insights/"),
+    Page("maria.manager", "/insights/onboarding/"),
+    Page("maria.manager", "/insights/growth/"),
+    Page("rita.rep", "/deals/"),
+    Page("rita.rep", lambda: f"/deals/{_first(Deal.objects.filter(owner__username='rita.rep'))}/"),
     Page("carla.csm", lambda: f"/accounts/{_first(Account.objects.exclude(csm=None))}/"),
     Page("carla.csm", "/search/?q=north"),
     Page("rita.rep", "/work/"),
