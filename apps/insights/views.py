@@ -5,9 +5,11 @@ from ``team`` and ``selectors`` through the table definitions in ``tables``."""
 import csv
 from collections import defaultdict
 from collections.abc import Iterator
+from decimal import Decimal
 from typing import Any
 
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.template.defaultfilters import floatformat
 from django.views.decorators.http import require_GET
 
 from apps.core import clock
@@ -19,6 +21,13 @@ from apps.insights.selectors import BREAKDOWNS, onboard_overall, time_to_onboard
 from apps.insights.tables import TABLES, Table, cells, page_rows
 from apps.insights.team import team_dashboard
 from apps.surveys.charts import nps_trend
+
+
+def _shown(values: list[Any]) -> list[Any]:
+    """Amounts (the only Decimals in the tables) as the deal pages write them, 906,700.00;
+    the CSV keeps the plain number."""
+    return [floatformat(v, "2g") if isinstance(v, Decimal) else v for v in values]
+
 
 # Each insights page: its title, what it says, and the tables it shows.
 PAGES = {
@@ -115,7 +124,7 @@ def _insights_page(request: HttpRequest, page: str) -> HttpResponse:
             {
                 "table": TABLES[slug],
                 "headings": _headings(TABLES[slug], by),
-                "rows": [cells(TABLES[slug], row) for row in rows[slug]],
+                "rows": [_shown(cells(TABLES[slug], row)) for row in rows[slug]],
                 "counted_at": max((row.get("counted_at") for row in rows[slug]), default=None)
                 if slug == "playbook-funnel"
                 else None,

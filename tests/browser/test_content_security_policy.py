@@ -7,6 +7,7 @@ Chromium reports each blocked script, style, font or image on the console ("Refu
 
 import pytest
 
+from apps.customers.models import Account
 from apps.engine.models import BulkEnrollment
 from apps.notifications.models import EmailMessage
 from apps.playbooks.models import PlaybookVersion
@@ -111,4 +112,22 @@ def test_an_email_shown_as_the_recipient_sees_it_keeps_its_styles(
     expect()(frame.locator("body")).to_be_visible()
     screenshot(page, "33-email-preview-under-csp")
 
+    assert violations == [], "\n".join(violations)
+
+
+def test_a_note_added_after_resizing_its_box_reports_no_violation(browser_page, violations, demo):
+    # Dragging a textarea's corner gives it a style attribute; when htmx swaps the notes
+    # section it copied that attribute onto the new box, which the policy refuses.
+    page = browser_page
+    page.goto("/login/")
+    log_in(page, "carla.csm")
+    account = Account.objects.filter(csm__username="carla.csm").order_by("pk").first()
+    page.goto(f"/accounts/{account.pk}/")
+    box = page.get_by_label("Add a note:")
+    box.evaluate("(textarea) => { textarea.style.height = '140px'; }")  # as a drag does
+
+    box.fill("Spoke to the champion; renewal looks fine.")
+    page.get_by_role("button", name="Add note").click()
+
+    expect()(page.locator("#notes")).to_contain_text("Spoke to the champion")
     assert violations == [], "\n".join(violations)

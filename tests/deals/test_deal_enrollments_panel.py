@@ -2,6 +2,8 @@
 has not enrolled the deal yet (the panel reloads itself every 2 s, a bounded number of
 times), then the enrollments and their first steps once the real drain has run."""
 
+import re
+
 import pytest
 from django.urls import reverse
 
@@ -69,6 +71,10 @@ def test_the_page_says_starting_then_lists_the_enrollments_and_first_steps(clien
     assert "Kickoff call" in shown
     assert "Task “Kickoff call with Globex”" in shown
     assert "<strong>Coming up:</strong> Day 7 check-in (" in shown
+    # The product's one date format, with the year: "Tue 8 Dec 2026, 10:00".
+    assert re.search(
+        r"Day 7 check-in \(<time [^>]+>\w{3} \d{1,2} \w{3} \d{4}, \d\d:\d\d</time>\)", shown
+    )
     assert "Then, as earlier steps finish: Wrap-up call." in shown
     assert "Starting" not in shown
     assert POLLING not in shown  # the polling stops with what it waited for

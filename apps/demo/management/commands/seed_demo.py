@@ -62,15 +62,20 @@ class Command(BaseCommand):
         self.stdout.write(f"Admin:    {base_url}/admin/")
         self.stdout.write(f"API docs: {base_url}/api/docs/")
         self.stdout.write("")
-        self.stdout.write(f"{'username':<15} {'role':<11} password")
-        self.stdout.write(f"{'-' * 15} {'-' * 11} {'-' * 20}")
+        # The columns are as wide as their longest entry, so every row lines up.
+        name_width = max([len("username"), *(len(login.user.username) for login in result.logins)])
+        role_width = max([len("role"), *(len(login.user.role) for login in result.logins)])
+        self.stdout.write(f"{'username':<{name_width}} {'role':<{role_width}} password")
+        self.stdout.write(f"{'-' * name_width} {'-' * role_width} {'-' * 20}")
         for login in result.logins:
             password = (
                 login.user.password
                 if login.password_works
                 else "(changed since seeding; --reset-passwords restores it)"
             )
-            self.stdout.write(f"{login.user.username:<15} {login.user.role:<11} {password}")
+            self.stdout.write(
+                f"{login.user.username:<{name_width}} {login.user.role:<{role_width}} {password}"
+            )
         if result.created[StageChange]:
             self.stdout.write("")
             self.stdout.write(
