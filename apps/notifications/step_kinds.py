@@ -201,7 +201,10 @@ def execute_reminder_steps(
             result["notification_id"] = outcome.notification.pk
         if outcome.email is not None:
             result["email_id"] = outcome.email.pk
-        result["summary"] = f"Reminder to {item.recipient.get_username()}: {item.title}"
+        result["summary"] = (
+            f"Reminder to {item.recipient.get_full_name() or item.recipient.get_username()}: "
+            f"{item.title}"
+        )
         results.append(result)
     return results
 

@@ -100,7 +100,8 @@ def _step_task(execution: step_kinds.StepExecution, queues: dict[str, Queue]) ->
 
 
 def _result(task: Task) -> dict[str, Any]:
-    who = task.assignee.get_username() if task.assignee else "anyone in the queue"
+    person = task.assignee
+    who = (person.get_full_name() or person.get_username()) if person else "anyone in the queue"
     return {
         "task_id": task.pk,
         "assignee_id": task.assignee_id,

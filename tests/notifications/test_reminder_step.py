@@ -59,7 +59,7 @@ def test_deal_owner_gets_one_notification_and_one_email(rep, csm, win_and_enroll
         "notification_id": notification.pk,
         "recipient_id": rep.pk,
         "email_id": email.pk,
-        "summary": f"Reminder to {rep.username}: Book the hand-off call with Globex",
+        "summary": f"Reminder to {rep.get_full_name()}: Book the hand-off call with Globex",
     }
 
     assert email_deliver(email_id=email.pk) == "sent"
