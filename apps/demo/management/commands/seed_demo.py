@@ -58,7 +58,7 @@ class Command(BaseCommand):
         # make run sets AFTERWIN_SITE_URL from WEB_BIND: the address the web process binds.
         base_url = settings.SITE_URL
         self.stdout.write("")
-        self.stdout.write(f"Afterwin: {base_url}/  (My work, task queues, notifications)")
+        self.stdout.write(f"Afterwin: {base_url}/  (CSMs: My work; CS managers: Team; reps: Deals)")
         self.stdout.write(f"Admin:    {base_url}/admin/")
         self.stdout.write(f"API docs: {base_url}/api/docs/")
         self.stdout.write("")
