@@ -93,3 +93,23 @@ def test_an_unknown_action_is_refused_up_front(csm, onboarding):
         tasks_bulk(tasks=[TaskFactory(queue=onboarding)], actor=csm, action="delete")
 
     assert list(refused.value.errors) == ["action"]
+
+
+def test_a_bulk_snooze_past_the_due_date_says_so_for_each_task(csm, onboarding):
+    now = dt.datetime(2026, 11, 23, 10, 0, tzinfo=dt.UTC)
+    late = TaskFactory(queue=onboarding, assignee=csm, due_at=now + dt.timedelta(hours=2))
+    fine = TaskFactory(queue=onboarding, assignee=csm, due_at=now + dt.timedelta(days=5))
+
+    with clock.frozen(now):
+        result = tasks_bulk(
+            tasks=[late, fine], actor=csm, action="snooze", until=now + dt.timedelta(days=1)
+        )
+
+    assert [i.ok for i in result.items] == [True, True]  # allowed all the same
+    assert [i.warned for i in result.items] == [True, False]
+    assert "it will be overdue" in result.items[0].message
+    assert result.items[1].message == "Snoozed."
+    assert result.summary == (
+        "Snoozed 2 tasks until Tue 24 Nov 2026, 10:00; "
+        "1 will be overdue or breach the SLA (see each task)"
+    )

@@ -11,6 +11,7 @@ from apps.core.errors import Conflict, DomainError, ValidationFailed
 from apps.queues.models import Task
 from apps.queues.services.activity import person_name, status_label
 from apps.queues.services.assignment import task_assign, task_claim
+from apps.queues.services.sla import snooze_warnings
 from apps.queues.services.tasks import task_cancel, task_complete, task_snooze
 
 
@@ -19,6 +20,7 @@ class BulkItem:
     task_id: int
     ok: bool
     message: str
+    warned: bool = False  # done, with a cost the person is told about (a late snooze)
 
 
 PAST_TENSE = {
@@ -55,6 +57,9 @@ class BulkResult:
         if not self.succeeded:
             return f"No task {PAST_TENSE[self.action].lower()}; {self.failed} refused"
         text = f"{PAST_TENSE[self.action]} {count} {tasks}{self.detail}"
+        warned = sum(item.warned for item in self.items)
+        if warned:
+            text += f"; {warned} will be overdue or breach the SLA (see each task)"
         return f"{text}; {self.failed} refused" if self.failed else text
 
 
@@ -74,11 +79,13 @@ def tasks_bulk(*, tasks: Iterable[Task], actor: Any, action: str, **params: Any)
     result = BulkResult(action=action, detail=_detail(action, params))
     for task in tasks:
         try:
-            message = _bulk_one(task, actor=actor, action=action, params=params)
+            message, warnings = _bulk_one(task, actor=actor, action=action, params=params)
         except DomainError as exc:
             result.items.append(BulkItem(task_id=task.pk, ok=False, message=_message(exc)))
         else:
-            result.items.append(BulkItem(task_id=task.pk, ok=True, message=message))
+            text = " ".join([message, *warnings])
+            item = BulkItem(task_id=task.pk, ok=True, message=text, warned=bool(warnings))
+            result.items.append(item)
     return result
 
 
@@ -95,7 +102,20 @@ def _message(exc: DomainError) -> str:
     return " ".join(messages) or exc.message
 
 
-def _bulk_one(task: Task, *, actor: Any, action: str, params: dict[str, Any]) -> str:
+def _bulk_one(
+    task: Task, *, actor: Any, action: str, params: dict[str, Any]
+) -> tuple[str, list[str]]:
+    """What was done to ``task``, and what it costs (a snooze past the due date or SLA)."""
+    if action == "snooze":
+        until = params.get("until")
+        # Read before the snooze: a queue that pauses its SLA moves the deadline.
+        warnings = snooze_warnings(task=task, until=until) if until else []
+        task_snooze(task=task, actor=actor, until=until)
+        return "Snoozed.", warnings
+    return _bulk_one_plain(task, actor=actor, action=action, params=params), []
+
+
+def _bulk_one_plain(task: Task, *, actor: Any, action: str, params: dict[str, Any]) -> str:
     if action == "claim":
         task_claim(task=task, actor=actor)
         return "Claimed."
@@ -104,9 +124,6 @@ def _bulk_one(task: Task, *, actor: Any, action: str, params: dict[str, Any]) ->
             task=task, actor=actor, assignee=params.get("assignee"), reason=params.get("reason", "")
         )
         return task.assignment_reason
-    if action == "snooze":
-        task_snooze(task=task, actor=actor, until=params.get("until"))
-        return "Snoozed."
     if action == "complete":
         task_complete(
             task=task, actor=actor, outcome=params.get("outcome", ""), notes=params.get("notes", "")
