@@ -204,6 +204,15 @@ if _db["ENGINE"] == "django.db.backends.sqlite3":
 elif _db["ENGINE"] == "django.db.backends.postgresql":
     _db["CONN_MAX_AGE"] = _env_int("DATABASE_CONN_MAX_AGE", 60)
     _db["CONN_HEALTH_CHECKS"] = True
+    # Foreign-key checks run a query the server plans once per connection and keeps. A
+    # worker whose connection first checked a key while the work tables were nearly
+    # empty (a new install, a first bulk enrollment) kept a sequential scan for it, and
+    # each check then read the whole table: the engine slowed as its tables grew.
+    # Planning each check anew (a few microseconds) follows the table's real size. Django
+    # prepares no statements of its own, so only such server-side queries are affected.
+    _db.setdefault("OPTIONS", {})["options"] = " ".join(
+        [_db.get("OPTIONS", {}).get("options", ""), "-c plan_cache_mode=force_custom_plan"]
+    ).strip()
 else:
     raise ImproperlyConfigured(
         f"DATABASE_URL must point to PostgreSQL (postgres://) or SQLite (sqlite:///), "

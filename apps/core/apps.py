@@ -11,7 +11,7 @@ class CoreConfig(AppConfig):
 
         from apps.core import events, login_throttle, outbox
 
-        outbox.register_drainer("events", events.events_drain)
+        outbox.register_drainer("events", events.events_drain, tables=("core_domainevent",))
         user_locked_out.connect(
             login_throttle.lockout_reaches_the_django_request, dispatch_uid="core.lockout"
         )

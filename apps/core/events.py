@@ -91,7 +91,7 @@ def event_emit(
         processed_at=None if subscribed else now,
     )
     if subscribed:
-        outbox.wake_after_commit()
+        outbox.wake_after_commit(drainer="events")
     return event
 
 
@@ -128,7 +128,7 @@ def events_emit_many(*, events: list[EventSpec]) -> None:
         )
     DomainEvent.objects.bulk_create(rows)
     if subscribed:
-        outbox.wake_after_commit()
+        outbox.wake_after_commit(drainer="events")
 
 
 def event_process(*, event_id: int) -> bool:
@@ -195,7 +195,8 @@ def events_process_due(*, limit: int = EVENT_BATCH) -> int:
     a batch that fails) run one savepoint per event. Returns how many it took, failed
     ones included."""
     now = clock.now()
-    with transaction.atomic():
+    # The batch's commit does not wait for the disk: see ``outbox.commit_without_flush``.
+    with outbox.commit_without_flush():
         # SKIP LOCKED: events another worker holds are being processed there.
         claimed = list(
             DomainEvent.objects.select_for_update(skip_locked=True)

@@ -21,7 +21,9 @@ class EngineConfig(AppConfig):
         )
         subscribe_matching(registry.is_cancellation, services.enrollments_cancel_for_event)
         subscribe_matching(registry.is_waitable, services.step_runs_resume_waiting)
-        outbox.register_drainer("steps", execution.steps_drain)
+        outbox.register_drainer(
+            "steps", execution.steps_drain, tables=("engine_steprun", "engine_enrollment")
+        )
         # The deal page shows what a close started (the deals app cannot import this one).
         register_deal_panel("engine/_deal_enrollments.html", selectors.deal_enrollments)
         step_kinds.register(

@@ -92,7 +92,7 @@ def step_runs_save(runs: list[StepRun]) -> None:
     StepRun.objects.bulk_create(runs, ignore_conflicts=True)
     now = clock.now()
     if any(run.due_at <= now for run in runs):
-        outbox.wake_after_commit()
+        outbox.wake_after_commit(drainer="steps")
 
 
 # Execution ------------------------------------------------------------------------------
@@ -237,9 +237,11 @@ def _lock_enrollments(ids: set[int]) -> dict[int, Enrollment]:
     }
 
 
-@transaction.atomic
 def _execute_batch(*, ids: list[int] | None, limit: int) -> BatchResult:
-    with company_holidays_read_once():
+    # One transaction; its commit does not wait for the disk (see commit_without_flush:
+    # a batch lost with the database server is executed again, and nothing outside the
+    # database acts on its rows before a later commit has written it).
+    with outbox.commit_without_flush(), company_holidays_read_once():
         return _execute_claimed(ids=ids, limit=limit)
 
 

@@ -399,7 +399,7 @@ def step_run_run_now(*, step_run: StepRun, actor: Any) -> StepRun:
     run.run_now_was_due_at, run.due_at = run.due_at, now
     run.run_now_at, run.run_now_by = now, actor if getattr(actor, "pk", None) else None
     run.save(update_fields=["due_at", "run_now_at", "run_now_by", "run_now_was_due_at"])
-    outbox.wake_after_commit()
+    outbox.wake_after_commit(drainer="steps")
     logger.info("step run %s brought forward by %s", run.pk, actor)
     return run
 

@@ -471,9 +471,12 @@ def _mail_connection() -> Any:
     return mail.get_connection(timeout=settings.EMAIL_TIMEOUT or SMTP_TIMEOUT_SECONDS)
 
 
-def _email_send_claimed(email: EmailMessage, connection: Any = None) -> str:
+def _email_send_claimed(
+    email: EmailMessage, connection: Any = None, sent: list[int] | None = None
+) -> str:
     """Send an email this worker has claimed and record what happened. Returns the
-    status it ends in."""
+    status it ends in. With ``sent``, the "sent" mark is not written here: the email's
+    id is added to it for ``_emails_mark_sent`` to write with others."""
     if email.contact is not None and email.contact.unsubscribed:
         EmailMessage.objects.filter(pk=email.pk, status=Status.SENDING).update(
             status=Status.WITHDRAWN, lease_until=None, withdrawn_reason="Contact unsubscribed."
@@ -487,14 +490,27 @@ def _email_send_claimed(email: EmailMessage, connection: Any = None) -> str:
             # The conversation may be broken; the next send opens a fresh one.
             connection.close()
         return _email_record_failure(email=email, error=f"{type(exc).__name__}: {exc}")
-    # Lost only if the database crashes right now, and then sent again: with the same
-    # Message-ID, so mail clients show it once.
+    logger.info("email %s sent", email.pk)
+    if sent is not None:
+        sent.append(email.pk)
+    else:
+        _emails_mark_sent([email.pk])
+    return Status.SENT
+
+
+def _emails_mark_sent(ids: list[int]) -> None:
+    """Mark sent emails sent: one UPDATE, committed without waiting for the disk.
+
+    A mark that is lost (the worker dies before writing it, or the database server
+    crashes right after) means the email is sent again when its lease runs out: with the
+    same Message-ID, so mail clients show it once."""
+    if not ids:
+        return
     with outbox.commit_without_flush():
-        EmailMessage.objects.filter(pk=email.pk, status=Status.SENDING).update(
+        EmailMessage.objects.filter(pk__in=ids, status=Status.SENDING).update(
             status=Status.SENT, sent_at=clock.now(), lease_until=None, last_error=""
         )
-    logger.info("email %s sent", email.pk)
-    return Status.SENT
+    ids.clear()
 
 
 def email_deliver(*, email_id: int) -> str:
@@ -523,18 +539,27 @@ def _email_record_failure(*, email: EmailMessage, error: str) -> str:
 
 
 def _emails_claim_due(*, now: dt.datetime, limit: int) -> list[EmailMessage]:
-    """Claim up to ``limit`` emails to send: those whose retry is due, whose message was
-    lost, or whose worker died mid-send. SKIP LOCKED: two workers claim different rows."""
+    """Claim up to ``limit`` emails to send: those whose worker died mid-send, those
+    whose retry is due, and those queued (whose message was lost, or a batch's). SKIP
+    LOCKED: two workers claim different rows. One query per status, each an ordered scan
+    of the (status, next_attempt_at) index that stops at ``limit``, so a backlog of
+    queued emails costs a claim no more than an empty queue does."""
+    wanted = (
+        Q(status=Status.SENDING, lease_until__lt=now),
+        Q(status=Status.FAILED, next_attempt_at__lte=now),
+        Q(status=Status.QUEUED, next_attempt_at__lte=now),
+    )
     with transaction.atomic():
-        ids = list(
-            EmailMessage.objects.select_for_update(skip_locked=True)
-            .filter(
-                Q(status__in=[Status.QUEUED, Status.FAILED], next_attempt_at__lte=now)
-                | Q(status=Status.SENDING, lease_until__lt=now)
+        ids: list[int] = []
+        for where in wanted:
+            ids += (
+                EmailMessage.objects.select_for_update(skip_locked=True)
+                .filter(where)
+                .order_by("next_attempt_at", "id")
+                .values_list("id", flat=True)[: limit - len(ids)]
             )
-            .order_by("next_attempt_at", "id")
-            .values_list("id", flat=True)[:limit]
-        )
+            if len(ids) >= limit:
+                break
         if not ids:
             return []
         EmailMessage.objects.filter(pk__in=ids).update(
@@ -554,27 +579,41 @@ def _emails_release(emails: list[EmailMessage]) -> None:
     )
 
 
+# A delivery run writes the "sent" marks of a batch together, at least this often.
+MARK_SENT_EVERY = 1.0
+
+
 def emails_deliver_due(*, limit: int = 100, seconds: float = 30.0) -> int:
     """Deliver due emails batch after batch (one claim per batch, one mail connection
     for all of it) until none is due or ``seconds`` have passed. Returns how many were
-    sent. Runs outside a transaction, like ``email_deliver``."""
+    sent. The "sent" marks are written together, once a batch or every
+    ``MARK_SENT_EVERY`` seconds. Runs outside a transaction, like ``email_deliver``."""
     sent, deadline = 0, time.monotonic() + seconds
     connection = _mail_connection()
+    marks: list[int] = []
     try:
         while time.monotonic() < deadline:
-            claimed_at = time.monotonic()
+            claimed_at = marked_at = time.monotonic()
             claimed = _emails_claim_due(now=clock.now(), limit=limit)
             if not claimed:
                 break
-            for position, email in enumerate(claimed):
-                late = time.monotonic() - claimed_at > EMAIL_LEASE.total_seconds() / 2
-                if late or time.monotonic() > deadline:
-                    # A slow mail server: give the rest back before their lease runs out
-                    # (another worker would take them while this one still sends) or the
-                    # task's time limit stops this one half-way.
-                    _emails_release(claimed[position:])
-                    break
-                sent += _email_send_claimed(email, connection) == Status.SENT
+            try:
+                for position, email in enumerate(claimed):
+                    late = time.monotonic() - claimed_at > EMAIL_LEASE.total_seconds() / 2
+                    if late or time.monotonic() > deadline:
+                        # A slow mail server: give the rest back before their lease runs
+                        # out (another worker would take them while this one still sends)
+                        # or the task's time limit stops this one half-way.
+                        _emails_release(claimed[position:])
+                        break
+                    sent += _email_send_claimed(email, connection, marks) == Status.SENT
+                    if time.monotonic() - marked_at > MARK_SENT_EVERY:
+                        _emails_mark_sent(marks)
+                        marked_at = time.monotonic()
+            finally:
+                _emails_mark_sent(marks)
+            if len(claimed) < limit:
+                break  # fewer than a batch were due: none is left
     finally:
         connection.close()
     return sent

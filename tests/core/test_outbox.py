@@ -2,17 +2,18 @@ import datetime as dt
 import logging
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
 
 from apps.core import clock, outbox
-from apps.core.events import event_process, events_sweep
+from apps.core.events import EventSpec, event_process, events_emit_many, events_sweep
 from apps.core.models import DomainEvent
 from apps.engine.execution import step_run_execute
 from apps.engine.models import Enrollment
 from apps.queues.models import Task
 from tests.deals.test_close_won import close_won
 from tests.factories import AccountFactory, UserFactory, closable_deal, onboarding_playbook
-from tests.services import app_broker, free_port
+from tests.services import app_broker, free_port, require_postgres
 
 pytestmark = pytest.mark.django_db
 
@@ -130,6 +131,89 @@ def test_work_a_drain_makes_due_is_taken_by_its_next_round_without_a_wake_up(
     assert wakes(draining) == 0
     assert Task.objects.count() == 1
     assert not DomainEvent.objects.filter(processed_at__isnull=True).exists()
+
+
+def test_a_round_runs_only_the_drainers_whose_work_was_made_due(monkeypatch):
+    calls = []
+
+    def drainer(name, results):
+        """Returns its counts in turn; a count of ("steps", 1) marks that drainer due."""
+
+        def run():
+            calls.append(name)
+            count, makes_due = results.pop(0) if results else (0, None)
+            if makes_due:
+                outbox.wake_after_commit(drainer=makes_due)
+            return count
+
+        return run
+
+    # A close's event enrolls (its steps due), the steps raise events, whose handlers make
+    # nothing due: after the first round only the drainer with new work runs again.
+    events = drainer("events", [(1, "steps"), (3, None)])
+    steps = drainer("steps", [(1, "events")])
+    monkeypatch.setattr(outbox, "_drainers", [("events", events), ("steps", steps)])
+
+    assert outbox.drain() == {"events": 4, "steps": 1}
+    assert calls == ["events", "steps", "events"]
+
+    # Nothing due: one claim each, no second round.
+    calls.clear()
+    assert outbox.drain() == {"events": 0, "steps": 0}
+    assert calls == ["events", "steps"]
+
+
+def test_a_drainer_that_did_a_backlogs_worth_runs_again(monkeypatch):
+    calls = []
+
+    def busy():
+        calls.append("busy")
+        return outbox.HELP_AFTER if len(calls) == 1 else 0
+
+    monkeypatch.setattr(outbox, "_drainers", [("busy", busy)])
+    monkeypatch.setattr(outbox, "_wake", lambda: calls.append("wake"))
+
+    assert outbox.drain() == {"busy": outbox.HELP_AFTER}
+    assert calls == ["busy", "wake", "busy"]  # another worker asked to help, then it looks again
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_drain_analyzes_a_work_table_whose_statistics_fell_behind(monkeypatch):
+    require_postgres()
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE core_domainevent")
+    events_emit_many(
+        events=[
+            EventSpec(name="bench.nobody_listens", aggregate_type="account", aggregate_id=n)
+            for n in range(outbox.STALE_ROWS + 200)
+        ]
+    )
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_stat_force_next_flush()")  # as the session goes idle
+
+    assert outbox.work_tables_analyze_stale() == ["core_domainevent"]
+    assert outbox.work_tables_analyze_stale() == []  # fresh now
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_drains_batches_commit_without_waiting_for_the_disk_and_a_callers_do(rep):
+    require_postgres()
+    onboarding_playbook()
+    close_won(closable_deal(account=AccountFactory(csm=UserFactory(role="CSM"))), actor=rep)
+
+    with CaptureQueriesContext(connection) as drained:
+        assert outbox.drain()["steps"] == 1
+    unflushed = [q for q in drained if q["sql"] == "SET LOCAL synchronous_commit TO OFF"]
+    assert len(unflushed) >= 2  # the events' batch and the steps' batch
+
+    # Inside a caller's transaction, the caller's commit keeps its durability.
+    with (
+        transaction.atomic(),
+        CaptureQueriesContext(connection) as inside,
+        outbox.commit_without_flush(),
+    ):
+        pass
+    assert not [q for q in inside if "synchronous_commit" in q["sql"]]
 
 
 def test_batches_keep_each_deals_and_accounts_events_in_order():

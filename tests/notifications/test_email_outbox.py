@@ -7,6 +7,7 @@ import threading
 import pytest
 from django.core.mail.backends.locmem import EmailBackend
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from apps.core import clock
 from apps.notifications import services
@@ -231,6 +232,46 @@ def test_the_sweep_sends_batch_after_batch_until_none_is_due(mailoutbox):
     assert sorted(message.to[0] for message in mailoutbox)[0] == "Person 0 <person0@globex.test>"
     assert len(mailoutbox) == 5
     assert set(EmailMessage.objects.values_list("status", "attempts")) == {("sent", 1)}
+
+
+def test_a_delivery_run_marks_its_batch_sent_with_one_statement(mailoutbox):
+    queue_many(4)
+
+    with CaptureQueriesContext(connection) as queries:
+        assert emails_deliver_due() == 4
+
+    marks = [q["sql"] for q in queries if "UPDATE" in q["sql"] and "sent_at" in q["sql"]]
+    assert len(marks) == 1
+    assert set(EmailMessage.objects.values_list("status", "attempts")) == {("sent", 1)}
+
+
+def test_a_run_killed_before_its_marks_sends_them_again_with_the_same_message_id(
+    mailoutbox, monkeypatch
+):
+    queue_many(3)
+    sent = []
+    real_send = EmailBackend.send_messages
+
+    def dies_on_the_third(self, messages):
+        if len(sent) == 2:
+            raise WorkerKilled  # two sent, their marks not yet written
+        sent.extend(messages)
+        return real_send(self, messages)
+
+    monkeypatch.setattr(services, "MARK_SENT_EVERY", 3600.0)
+    monkeypatch.setattr(services, "_emails_mark_sent", lambda ids: None)  # the process dies first
+    monkeypatch.setattr(EmailBackend, "send_messages", dies_on_the_third)
+    with pytest.raises(WorkerKilled):
+        emails_deliver_due()
+    monkeypatch.undo()
+    assert set(EmailMessage.objects.values_list("status", flat=True)) == {"sending"}
+
+    with clock.frozen(after_grace(services.EMAIL_LEASE.total_seconds() + 1)):
+        assert emails_deliver_due() == 3
+    first_ids = [m.extra_headers["Message-ID"] for m in sent]
+    again = [m.extra_headers["Message-ID"] for m in mailoutbox[2:]]
+    assert set(first_ids) <= set(again)  # the two resent are the same messages to a mail client
+    assert set(EmailMessage.objects.values_list("status", flat=True)) == {"sent"}
 
 
 def test_a_slow_mail_server_gives_back_what_it_could_not_send_in_time(mailoutbox, monkeypatch):

@@ -117,6 +117,28 @@ def test_a_csm_at_capacity_is_passed_over(people, pool):
     assert reason.startswith("Ben is at capacity (2 open tasks)")
 
 
+def test_a_csm_over_capacity_stays_passed_over_and_one_without_a_limit_is_not_counted(
+    people, pool, django_assert_max_num_queries
+):
+    # Given more work by hand than their limit: the count stops at the limit, and still
+    # says they are at it.
+    ProfileFactory(user=people["ben"], capacity=2)
+    TaskFactory.create_batch(5, queue=pool, assignee=people["ben"])
+    chosen, reason = assignee_pick(
+        queue=pool, strategy="account_csm", account=AccountFactory(csm=people["ben"])
+    )
+    assert chosen is None
+    assert reason.startswith("Ben is at capacity (2 open tasks)")
+
+    # No limit: however many open tasks, they get the next one.
+    ProfileFactory(user=people["cleo"], capacity=None)
+    TaskFactory.create_batch(5, queue=pool, assignee=people["cleo"])
+    account = AccountFactory(csm=people["cleo"])
+    with django_assert_max_num_queries(3):  # a savepoint, its release, their profile; no count
+        chosen, _ = assignee_pick(queue=pool, strategy="account_csm", account=account)
+    assert chosen == people["cleo"]
+
+
 def test_round_robin_takes_turns_and_skips_who_is_away(people, pool):
     away(people["ben"])
 

@@ -32,6 +32,7 @@ REASON_LENGTH = Task._meta.get_field("assignment_reason").max_length
 
 
 def _open_counts(user_ids: Iterable[int]) -> dict[int, int]:
+    """Every open task of each person, counted (the least-open strategy compares them)."""
     rows = (
         Task.objects.filter(assignee_id__in=list(user_ids), status__in=Task.OPEN_STATUSES)
         .values("assignee_id")
@@ -39,6 +40,24 @@ def _open_counts(user_ids: Iterable[int]) -> dict[int, int]:
         .order_by()
     )
     return {row["assignee_id"]: row["n"] for row in rows}
+
+
+def _open_counts_to_capacity(profiles: Iterable[Profile]) -> dict[int, int]:
+    """Open tasks of each person who has a capacity, counted only up to it: a bounded
+    scan of the assignee index (``LIMIT capacity``) however many tasks they hold, since
+    all a capacity check needs is whether the limit is reached. People without a limit
+    are not counted at all."""
+    counts = {}
+    for profile in profiles:
+        if profile.capacity is None:
+            continue
+        counts[profile.user_id] = (
+            Task.objects.filter(assignee_id=profile.user_id, status__in=Task.OPEN_STATUSES)
+            .order_by()
+            .values("id")[: profile.capacity]
+            .count()
+        )
+    return counts
 
 
 def _profiles(user_ids: Iterable[int]) -> dict[int, Profile]:
@@ -84,13 +103,16 @@ class _Availability:
         return profile.backup if profile is not None else None
 
 
-def _availability(users: list[Any], now: dt.datetime) -> _Availability:
+def _availability(users: list[Any], now: dt.datetime, *, exact: bool = False) -> _Availability:
+    """Who of ``users`` (and their backups) can take work. ``exact`` counts everyone's
+    open tasks; otherwise only people with a capacity are counted, up to it."""
     ids = {u.pk for u in users}
     profiles = _profiles(ids)
     backups = {p.backup_id for p in profiles.values() if p.backup_id}
     if backups - ids:
         profiles.update(_profiles(backups - ids))
-    return _Availability(profiles=profiles, open_counts=_open_counts(ids | backups), now=now)
+    counts = _open_counts(ids | backups) if exact else _open_counts_to_capacity(profiles.values())
+    return _Availability(profiles=profiles, open_counts=counts, now=now)
 
 
 def _single_person(
@@ -127,7 +149,8 @@ def assignees_pick_personal(
     *, picks: list[tuple[str, Any, Any]], now: dt.datetime
 ) -> list[tuple[Any, str]]:
     """``assignee_pick`` for many tasks whose strategy is the account's CSM or the deal
-    owner: ``picks`` are (strategy, account, deal). Two queries however many."""
+    owner: ``picks`` are (strategy, account, deal). Two queries however many, and one
+    bounded count for each person with a capacity."""
     people = [
         getattr(account, "csm", None)
         if strategy == Strategy.ACCOUNT_CSM
@@ -153,7 +176,7 @@ def _from_members(queue: Queue, strategy: str, now: dt.datetime) -> tuple[Any, s
     members = list(queue.members.filter(is_active=True).order_by("pk"))
     if not members:
         return None, f"{queue.name} has no members; left unassigned."
-    availability = _availability(members, now)
+    availability = _availability(members, now, exact=strategy == Strategy.LEAST_OPEN)
     if strategy == Strategy.ROUND_ROBIN:
         order = [m for m in members if m.pk > cursor] + [m for m in members if m.pk <= cursor]
         label = "Round-robin in {queue}: {name}'s turn"
