@@ -196,7 +196,7 @@ def events_process_due(*, limit: int = EVENT_BATCH) -> int:
     ones included."""
     now = clock.now()
     # The batch's commit does not wait for the disk: see ``outbox.commit_without_flush``.
-    with outbox.commit_without_flush():
+    with outbox.commit_without_flush(when_asked=True) as unflushed:
         # SKIP LOCKED: events another worker holds are being processed there.
         claimed = list(
             DomainEvent.objects.select_for_update(skip_locked=True)
@@ -204,6 +204,8 @@ def events_process_due(*, limit: int = EVENT_BATCH) -> int:
             .filter(models.Q(next_attempt_at__isnull=True) | models.Q(next_attempt_at__lte=now))
             .order_by("id")[:limit]
         )
+        if claimed:
+            unflushed()
         for group in _runs_of_the_same_name(claimed):
             if len(group) > 1 and _process_together(group):
                 continue

@@ -14,6 +14,7 @@ import datetime as dt
 import logging
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -241,15 +242,18 @@ def _execute_batch(*, ids: list[int] | None, limit: int) -> BatchResult:
     # One transaction; its commit does not wait for the disk (see commit_without_flush:
     # a batch lost with the database server is executed again, and nothing outside the
     # database acts on its rows before a later commit has written it).
-    with outbox.commit_without_flush(), company_holidays_read_once():
-        return _execute_claimed(ids=ids, limit=limit)
+    with outbox.commit_without_flush(when_asked=True) as unflushed, company_holidays_read_once():
+        return _execute_claimed(ids=ids, limit=limit, unflushed=unflushed)
 
 
-def _execute_claimed(*, ids: list[int] | None, limit: int) -> BatchResult:
+def _execute_claimed(
+    *, ids: list[int] | None, limit: int, unflushed: Callable[[], None] = lambda: None
+) -> BatchResult:
     now = clock.now()
     runs = _claim(ids=ids, limit=limit, now=now)
     if not runs:
         return BatchResult()
+    unflushed()
     enrollments = _lock_enrollments({run.enrollment_id for run in runs})
     outcome = BatchResult()
     runnable: list[tuple[StepRun, Enrollment, StepDefinition]] = []

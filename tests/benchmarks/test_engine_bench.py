@@ -14,6 +14,8 @@ from tests.services import app_broker, redis_server, require_postgres, worker_en
 KEYS = {
     "backend",
     "mode",
+    "load_average",
+    "autovacuum",
     "deals",
     "steps",
     "close_s",

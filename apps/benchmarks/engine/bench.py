@@ -10,6 +10,7 @@ latency. The bench process plays beat: it sends ``core.drain`` every
 """
 
 import datetime as dt
+import os
 import statistics
 import time
 import uuid
@@ -113,6 +114,8 @@ class BenchResult:
     effects: dict
     worker_tasks: dict
     wall_s: float
+    load_average: dict
+    autovacuum: str | None
 
 
 def backend_name() -> str:
@@ -146,6 +149,7 @@ class Bench:
     def run_bench(self) -> BenchResult:
         options = self.options
         started = time.perf_counter()
+        self.load_start = os.getloadavg()
         bench_data_delete()  # an interrupted run's deals would be enrolled too
         self.playbook = playbook_create(run=self.run, shape=options.shape)
         deals_create(run=self.run, count=options.deal_count, log=self.log)
@@ -362,6 +366,11 @@ class Bench:
                 for name, row in sorted(stats["by_name"].items())
             },
             wall_s=round(time.perf_counter() - started, 1),
+            load_average={
+                "start": [round(x, 2) for x in self.load_start],
+                "end": [round(x, 2) for x in os.getloadavg()],
+            },
+            autovacuum=_autovacuum(),
         )
 
     def _windows(self, done, first: dt.datetime | None) -> tuple[float | None, float | None]:
@@ -502,6 +511,16 @@ class Bench:
                 StepRun.objects.bulk_create(batch)
                 batch = []
         StepRun.objects.bulk_create(batch)
+
+
+def _autovacuum() -> str | None:
+    """The server's autovacuum setting: off, the work tables' statistics and dead index
+    entries are left to the engine's own checks."""
+    if connection.vendor != "postgresql":
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW autovacuum")
+        return cursor.fetchone()[0]
 
 
 def as_dict(result: BenchResult) -> dict:
