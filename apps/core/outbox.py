@@ -164,9 +164,9 @@ def drain(*, rounds: int = 50) -> dict[str, int]:
     helped = False
     pending = {name for name, _ in _drainers}
     try:
-        if not connection.in_atomic_block:
-            _analyze_now_and_then()
         for _ in range(rounds):
+            if not connection.in_atomic_block:
+                _analyze_now_and_then()  # a burst's drain goes on for many rounds
             progress = 0
             busy: set[str] = set()
             for name, drainer in _drainers:
