@@ -162,7 +162,8 @@ def drain(*, rounds: int = 50) -> dict[str, int]:
     made_due: set[str] = set()
     made_token = _made_due.set(made_due)
     helped = False
-    pending = {name for name, _ in _drainers}
+    names = {name for name, _ in _drainers}
+    pending = set(names)
     try:
         for _ in range(rounds):
             if not connection.in_atomic_block:
@@ -181,7 +182,7 @@ def drain(*, rounds: int = 50) -> dict[str, int]:
             if progress >= HELP_AFTER and not helped:
                 helped = True
                 _wake()
-            pending = made_due | busy
+            pending = (made_due | busy) & names
             if not pending:
                 break
         else:
