@@ -166,6 +166,10 @@ class TemplateField(forms.CharField):
     def widget_attrs(self, widget: Any) -> dict[str, Any]:
         return {**super().widget_attrs(widget), "data-template": "true"}
 
+    def to_python(self, value: Any) -> str:
+        # Browsers send a textarea's line breaks as CRLF; templates keep plain newlines.
+        return super().to_python(value).replace("\r\n", "\n")
+
 
 class StepConfigForm(forms.Form):
     """A step kind's settings as a form. Each field is a key of the stored config; a

@@ -142,10 +142,10 @@ class PlaybookAdmin(admin.ModelAdmin):
         # Triggers register their own filters (the stage a deal entered) once apps are ready.
         fieldsets = []
         for name, options in super().get_fieldsets(request, obj):
-            if name == "Which deals enroll":
-                fields = (*options["fields"], *payload_filter_fields())
-                options = {**options, "fields": fields}
             fieldsets.append((name, options))
+            if name == "Which deals enroll":
+                own = {"fields": tuple(payload_filter_fields()), "classes": ("collapse",)}
+                fieldsets.append(("Filters of a trigger (the stage entered, the band…)", own))
         return fieldsets
 
     @admin.display(description="steps", ordering="step_count")

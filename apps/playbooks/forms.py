@@ -371,12 +371,15 @@ def step_config_form(
     """The settings form of a step of ``kind_name``: bound to posted ``data``, or showing
     a stored ``config`` (or the kind's defaults)."""
     form_class = config_form_class(kind_name)
+    # As in the step forms around it: the server says what is missing, next to the field
+    # (a browser would refuse to send the page over the hidden template of a new step).
+    options = {"prefix": prefix, "use_required_attribute": False}
     if data is not None:
-        form = form_class(data=data, prefix=prefix)
+        form = form_class(data=data, **options)
     elif config:
-        form = form_class(initial=_initial(form_class, config), prefix=prefix)
+        form = form_class(initial=_initial(form_class, config), **options)
     else:
-        form = form_class(prefix=prefix)
+        form = form_class(**options)
     preview = reverse("admin:playbooks_playbook_template_preview")
     for name, form_field in form.fields.items():
         if isinstance(form_field, TemplateField):
@@ -437,6 +440,7 @@ class PlaybookStepForm(forms.ModelForm):
     def __init__(self, *args: Any, siblings: list[PlaybookStep] | None = None, **kwargs: Any):
         super().__init__(*args, **kwargs)
         self.siblings = siblings or []
+        self.stored = dict(self.instance.config or {})
         self.fields["conditions"].widget.field_choices = condition_field_choices(self.siblings)
         self.fields["kind"].widget.attrs.update(
             {
@@ -455,6 +459,11 @@ class PlaybookStepForm(forms.ModelForm):
             data=self.data if self.is_bound else None,
             config=stored,
         )
+
+    def has_changed(self) -> bool:
+        # The settings are not fields of this form; the formset saves only changed steps.
+        config = getattr(self, "cleaned_config", None)
+        return super().has_changed() or (config is not None and config != self.stored)
 
     @property
     def headline(self) -> str:
@@ -502,7 +511,7 @@ class PlaybookStepForm(forms.ModelForm):
                 )
         if cleaned.get("start") == PlaybookStep.Start.AFTER_STEP and not cleaned.get("after_step"):
             self.add_error("after_step", "Name the step this one waits for.")
-        self.instance.config = config
+        self.instance.config = self.cleaned_config = config
         return cleaned
 
 

@@ -254,4 +254,5 @@ def test_a_setting_the_form_does_not_show_is_kept(client, playbook):
     assert client.post(change_url(playbook), data).status_code == 302
 
     step.refresh_from_db()
+    assert step.config["title"] == "Kickoff with {{ account.name }}"
     assert step.config["legacy"] is True
