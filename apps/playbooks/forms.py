@@ -96,6 +96,7 @@ def _number(value: Decimal) -> int | float:
 class PlaybookForm(forms.ModelForm):
     trigger = forms.ChoiceField(
         choices=event_registry.trigger_choices,
+        initial=Playbook._meta.get_field("trigger").default,  # a new playbook's, too
         help_text="The event that starts this playbook for an account.",
     )
     # The list filters of ``filters.FILTER_KEYS``, named as they are stored.

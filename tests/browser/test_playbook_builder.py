@@ -112,6 +112,7 @@ def test_an_admin_builds_previews_and_publishes_a_playbook_without_json(
     )
 
     version = Playbook.objects.get(name="Low score rescue").current_version
+    assert version.trigger == "deal.closed_won"
     assert version.filters == {"deal_kinds": ["new_business"], "min_amount": 1000}
     assert sorted(version.cancel_on) == ["account.churned", "deal.reopened"]
     assert [step["key"] for step in version.steps] == ["nps", "nps_answer", "call_back"]
