@@ -387,10 +387,10 @@ def step_config_form(
             form_field.widget.attrs.update(
                 {
                     "hx-get": preview,
-                    "hx-trigger": "focus, keyup changed delay:400ms, change",
+                    "hx-trigger": "keyup changed delay:400ms, change",
                     "hx-include": "#preview-deal",
                     "hx-target": "next .template-preview",
-                    "hx-sync": "this:replace",
+                    "hx-sync": "this:queue last",
                 }
             )
         elif name in ("for_step", "answer_step"):

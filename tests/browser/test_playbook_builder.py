@@ -45,6 +45,11 @@ def test_an_admin_builds_previews_and_publishes_a_playbook_without_json(
     problems = []
     page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
     page.on("pageerror", lambda error: problems.append(str(error)))
+    page.on("requestfailed", lambda r: problems.append(f"FAILED {r.url} {r.failure}"))
+    page.on(
+        "response",
+        lambda r: problems.append(f"STATUS {r.status} {r.url}") if r.status >= 400 else None,
+    )
     log_in_as_admin(page)
 
     page.goto("/admin/playbooks/playbook/add/")
@@ -97,6 +102,17 @@ def test_an_admin_builds_previews_and_publishes_a_playbook_without_json(
     )
     screenshot(page, "40-playbook-builder")
 
+    # Reordering: the call-back moves up one, and its position is saved.
+    page.get_by_role("button", name="Move “Call back” earlier").click()
+    page.get_by_role("button", name="Save and continue editing").click()
+    expect()(headlines).to_have_text(
+        [
+            "Day 30 at 10:00 — NPS survey (survey, nps)",
+            "After NPS answer: if score ≤ 6 — Call back (task, queue manager)",
+            "After NPS survey + 14 days — NPS answer (wait, survey.answered on nps)",
+        ]
+    )
+
     page.get_by_role("link", name="Preview timeline").click()
     page.get_by_label("Deal id").fill(str(deal.pk))
     page.get_by_role("button", name="Preview").click()
@@ -115,11 +131,10 @@ def test_an_admin_builds_previews_and_publishes_a_playbook_without_json(
     assert version.trigger == "deal.closed_won"
     assert version.filters == {"deal_kinds": ["new_business"], "min_amount": 1000}
     assert sorted(version.cancel_on) == ["account.churned", "deal.reopened"]
-    assert [step["key"] for step in version.steps] == ["nps", "nps_answer", "call_back"]
-    assert version.steps[2]["conditions"] == [
-        {"field": "steps.nps_answer.score", "op": "<=", "value": 6}
-    ]
-    assert version.steps[2]["config"]["title"] == "Call back {{ contact.name }}"
+    assert [step["key"] for step in version.steps] == ["nps", "call_back", "nps_answer"]
+    call_back = version.steps[1]
+    assert call_back["conditions"] == [{"field": "steps.nps_answer.score", "op": "<=", "value": 6}]
+    assert call_back["config"]["title"] == "Call back {{ contact.name }}"
     assert problems == []
 
 

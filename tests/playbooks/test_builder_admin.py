@@ -8,6 +8,7 @@ from django.urls import reverse
 
 from apps.playbooks.models import Playbook, PlaybookStep
 from apps.queues.models import Queue
+from tests.playbooks.test_builder_forms import pulse_kind  # noqa: F401 (a fixture)
 
 pytestmark = pytest.mark.django_db
 
@@ -256,3 +257,21 @@ def test_a_setting_the_form_does_not_show_is_kept(client, playbook):
     step.refresh_from_db()
     assert step.config["title"] == "Kickoff with {{ account.name }}"
     assert step.config["legacy"] is True
+
+
+def test_a_new_kinds_settings_are_saved_from_its_own_fields(client, playbook, pulse_kind):  # noqa: F811
+    ask = {"key": "ask", "name": "Ask", "kind": "pulse_ask", "config": {"scale": "11"}}
+
+    refused = client.post(change_url(playbook), page_data(playbook, [ask]))
+
+    html = refused.content.decode()
+    assert re.search(r'field-config-scale">.*?less than or equal to 10', html, re.S)
+    assert re.search(r'field-config-question">.*?This field is required', html, re.S)
+
+    ask["config"] = {"question": "How is it going, {{ contact.name }}?", "scale": "7"}
+    assert client.post(change_url(playbook), page_data(playbook, [ask])).status_code == 302
+    assert playbook.steps.get().config == {
+        "question": "How is it going, {{ contact.name }}?",
+        "scale": 7,
+        "anonymous": False,
+    }

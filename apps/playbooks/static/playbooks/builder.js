@@ -55,6 +55,12 @@
   document.addEventListener("change", function (event) {
     if (event.target.classList && event.target.classList.contains("template-picker")) {
       insertPlaceholder(event.target);
+    } else if (event.target.id === "preview-deal" && window.htmx) {
+      // Previews already shown follow the deal chosen.
+      document.querySelectorAll(".template-preview:not(:empty)").forEach(function (preview) {
+        var field = preview.closest(".form-row").querySelector("[data-template]");
+        if (field) { window.htmx.trigger(field, "change"); }
+      });
     }
   });
 
