@@ -133,6 +133,12 @@ class PlaybookForm(forms.ModelForm):
         stored = self.instance.filters or {}
         for name in LIST_FILTERS:
             self.initial.setdefault(name, stored.get(name, []))
+            # A stored value no longer on offer (a product since renamed) stays choosable.
+            offered = {value for value, _ in self.fields[name].choices}
+            missing = [v for v in stored.get(name) or [] if str(v) not in offered]
+            if missing:
+                choices = list(self.fields[name].choices)
+                self.fields[name].choices = [*choices, *((str(v), str(v)) for v in missing)]
         for name in AMOUNT_FILTERS:
             self.initial.setdefault(name, stored.get(name))
         for name, (trigger, key) in payload_filter_fields().items():
@@ -148,9 +154,6 @@ class PlaybookForm(forms.ModelForm):
                 self.initial.setdefault(name, stored.get(key, []))
         # No cancel rule stored means every cancel event: shown as every box ticked.
         self.initial["cancel_on"] = self.instance.cancel_on or default_cancel_on()
-
-    def filter_field_names(self) -> list[str]:
-        return [*LIST_FILTERS, *AMOUNT_FILTERS, *payload_filter_fields()]
 
     def clean_cancel_on(self) -> list[str]:
         chosen = self.cleaned_data["cancel_on"]

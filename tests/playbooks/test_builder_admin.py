@@ -275,3 +275,16 @@ def test_a_new_kinds_settings_are_saved_from_its_own_fields(client, playbook, pu
         "scale": 7,
         "anonymous": False,
     }
+
+
+def test_a_stored_filter_value_no_longer_on_offer_is_kept(client, playbook):
+    playbook.filters = {"account_segments": ["Aerospace"]}
+    playbook.save()
+
+    page = client.get(change_url(playbook)).content.decode()
+    assert '<option value="Aerospace" selected>Aerospace</option>' in page
+
+    data = page_data(playbook, [KICKOFF], account_segments=["Aerospace"])
+    assert client.post(change_url(playbook), data).status_code == 302
+    playbook.refresh_from_db()
+    assert playbook.filters == {"account_segments": ["Aerospace"]}
