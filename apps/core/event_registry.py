@@ -96,6 +96,9 @@ class Waitable:
     target: Callable[[DomainEvent], tuple[int, str] | None] = _payload_target
     # What of the event later conditions may read, as ``steps.<step_key>.<field>``.
     facts: Callable[[DomainEvent], Mapping[str, Any]] = _payload_facts
+    # The facts worth a condition, as (field, label): the playbook builder offers
+    # "NPS answer: score" for a wait on this event.
+    fields: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)

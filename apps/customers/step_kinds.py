@@ -4,6 +4,8 @@ onboarding playbook's last step marks the customer active once onboarding is don
 from collections.abc import Mapping
 from typing import Any
 
+from django import forms
+
 from apps.core import step_kinds
 from apps.core.errors import ValidationFailed
 from apps.customers.models import Account
@@ -14,6 +16,14 @@ def validate_lifecycle_config(config: Mapping[str, Any]) -> step_kinds.ConfigErr
     if config.get("to") not in Account.Lifecycle.values:
         return {"to": [f"Choose the status to set: {', '.join(Account.Lifecycle.values)}."]}
     return {}
+
+
+class LifecycleConfigForm(step_kinds.StepConfigForm):
+    to = forms.ChoiceField(choices=Account.Lifecycle.choices, label="Set the status to")
+
+    @classmethod
+    def summary(cls, config) -> str:
+        return str(config.get("to") or "")
 
 
 def execute_set_lifecycle(execution: step_kinds.StepExecution) -> dict[str, Any]:
@@ -43,5 +53,6 @@ step_kinds.register(
         label="Set the account's lifecycle status",
         execute=execute_set_lifecycle,
         validate_config=validate_lifecycle_config,
+        config_form=LifecycleConfigForm,
     )
 )

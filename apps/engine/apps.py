@@ -12,6 +12,7 @@ class EngineConfig(AppConfig):
         from apps.core.events import subscribe_matching
         from apps.core.pages import register_deal_panel
         from apps.engine import execution, selectors, services
+        from apps.engine.step_kinds import WaitConfigForm
 
         # Whatever the apps register, including apps that become ready after this one.
         subscribe_matching(
@@ -32,5 +33,6 @@ class EngineConfig(AppConfig):
                 label="Wait for an event (or a timeout)",
                 execute=services.execute_wait_step,
                 validate_config=services.validate_wait_config,
+                config_form=WaitConfigForm,
             )
         )

@@ -299,7 +299,7 @@ def _execute_claimed(
 def _skip_reason(*, run: StepRun, step: StepDefinition, enrollment: Enrollment) -> str:
     kind = step_kinds.get(run.kind)
     data = condition_data(deal=enrollment.deal, account=enrollment.account, enrollment=enrollment)
-    if not conditions_hold(list(step.conditions), data):
+    if not conditions_hold(step.conditions, data, match=step.conditions_match):
         return "conditions not met"
     if kind.needs_deal and enrollment.deal is None:
         return f"“{step.name}” needs a deal, and {enrollment.account.name} has no won deal"

@@ -6,6 +6,7 @@ link, and a task for the rep to ask in person."""
 import datetime as dt
 from typing import Any
 
+from django import forms
 from django.db import transaction
 
 from apps.core import step_kinds
@@ -19,7 +20,7 @@ from apps.notifications.services import emails_queue_many
 from apps.notifications.step_kinds import withdraw_step_emails
 from apps.queues.models import Queue, Task
 from apps.queues.services import StepTask, tasks_create_for_steps
-from apps.queues.step_kinds import withdraw_task
+from apps.queues.step_kinds import queue_choices, withdraw_task
 
 ASSIGN_TO = {"deal_owner": "the deal owner (the rep)", "account_csm": "the account's CSM"}
 CLOSE_IN_DAYS = 30
@@ -37,6 +38,20 @@ def validate_expansion_config(config: dict[str, Any]) -> step_kinds.ConfigErrors
     if not isinstance(config.get("open_deal", False), bool):
         errors["open_deal"] = ["true to open the expansion deal, false for the task only."]
     return errors
+
+
+class ExpansionConfigForm(step_kinds.StepConfigForm):
+    queue = forms.ChoiceField(choices=queue_choices, help_text="Where the rep's task goes.")
+    assign_to = forms.ChoiceField(choices=list(ASSIGN_TO.items()), initial="deal_owner")
+    open_deal = forms.BooleanField(
+        required=False,
+        label="Open the expansion deal",
+        help_text="Also open a deal in Qualified with the suggested line items.",
+    )
+
+    @classmethod
+    def summary(cls, config) -> str:
+        return {"deal_owner": "deal owner", "account_csm": "CSM"}.get(config.get("assign_to"), "")
 
 
 def _lines(suggestions: list[Suggestion]) -> str:
@@ -139,6 +154,7 @@ step_kinds.register(
         label="Expansion prompt (upsell / cross-sell)",
         execute=execute_expansion_prompt,
         validate_config=validate_expansion_config,
+        config_form=ExpansionConfigForm,
         # A cancelled enrollment's open prompt task is cancelled (an opened deal stays:
         # it is the rep's now).
         withdraw=withdraw_task,
@@ -173,6 +189,27 @@ def validate_referral_config(config: dict[str, Any]) -> step_kinds.ConfigErrors:
     _positive(config, "not_within_days", errors)
     _positive(config, "link_days", errors)
     return errors
+
+
+class ReferralConfigForm(ExpansionConfigForm):
+    open_deal = None  # a referral request opens no deal
+    to = forms.ChoiceField(
+        choices=list(REFERRAL_RECIPIENTS.items()), initial="respondent", label="Ask"
+    )
+    answer_step = forms.CharField(
+        required=False,
+        label="Survey answer from step",
+        help_text="The key of the wait step that received the answer (empty: the latest).",
+    )
+    not_within_days = forms.IntegerField(
+        min_value=1,
+        required=False,
+        label="Not asked within (days)",
+        help_text=f"Empty: {ASK_NOT_WITHIN_DAYS}.",
+    )
+    link_days = forms.IntegerField(
+        min_value=1, required=False, label="Link valid for (days)", help_text=f"Empty: {LINK_DAYS}."
+    )
 
 
 def _respondent_id(execution: step_kinds.StepExecution) -> int | None:
@@ -265,6 +302,7 @@ step_kinds.register(
         label="Referral request (email with a personal link, and a task for the rep)",
         execute=execute_referral_request,
         validate_config=validate_referral_config,
+        config_form=ReferralConfigForm,
         withdraw=withdraw_referral_request,
     )
 )

@@ -7,6 +7,7 @@ the outbox and the delivery task sends it after commit.
 from functools import lru_cache
 from typing import Any
 
+from django import forms
 from django.urls import NoReverseMatch, reverse
 
 from apps.core import step_kinds
@@ -58,6 +59,17 @@ def validate_email_config(config: dict[str, Any]) -> step_kinds.ConfigErrors:
             "body": "Write the email's text.",
         },
     )
+
+
+class EmailConfigForm(step_kinds.StepConfigForm):
+    subject = step_kinds.TemplateField(
+        help_text="e.g. “Welcome to {{ company.name }}, {{ account.name }}”."
+    )
+    body = step_kinds.TemplateField(rows=8, label="Text")
+
+    @classmethod
+    def summary(cls, config) -> str:
+        return "customer"
 
 
 def _customer_contact(execution: step_kinds.StepExecution) -> Contact | None:
@@ -125,6 +137,7 @@ step_kinds.register(
         execute_many=execute_email_steps,
         validate_config=validate_email_config,
         withdraw=withdraw_step_emails,
+        config_form=EmailConfigForm,
     )
 )
 
@@ -138,6 +151,16 @@ def validate_reminder_config(config: dict[str, Any]) -> step_kinds.ConfigErrors:
     if to not in REMINDER_RECIPIENTS:
         errors["to"] = [f"Choose who gets the reminder: {', '.join(REMINDER_RECIPIENTS)}."]
     return errors
+
+
+class ReminderConfigForm(step_kinds.StepConfigForm):
+    to = forms.ChoiceField(choices=list(REMINDER_RECIPIENTS.items()), initial="deal_owner")
+    title = step_kinds.TemplateField()
+    body = step_kinds.TemplateField(rows=4, required=False, label="Text")
+
+    @classmethod
+    def summary(cls, config) -> str:
+        return {"deal_owner": "deal owner", "account_csm": "CSM"}.get(config.get("to"), "")
 
 
 @lru_cache(maxsize=1)
@@ -217,5 +240,6 @@ step_kinds.register(
         execute_many=execute_reminder_steps,
         validate_config=validate_reminder_config,
         withdraw=withdraw_step_emails,
+        config_form=ReminderConfigForm,
     )
 )

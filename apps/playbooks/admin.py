@@ -1,10 +1,7 @@
 """Playbooks in the admin: edit the draft steps, publish them as an immutable version."""
 
-import json
-
-from django import forms
 from django.contrib import admin, messages
-from django.contrib.admin.utils import unquote
+from django.contrib.admin.utils import flatten_fieldsets, unquote
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
@@ -13,144 +10,48 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
-from apps.core import event_registry, step_kinds
 from apps.core.admin_tools import ReadOnlyAdminMixin, pretty_json
 from apps.core.errors import ValidationFailed
-from apps.playbooks.conditions import conditions_problems
+from apps.playbooks import builder_views
+from apps.playbooks.forms import (
+    PlaybookForm,
+    PlaybookStepForm,
+    PlaybookStepFormSet,
+    payload_filter_fields,
+    placeholder_choices,
+)
 from apps.playbooks.models import Playbook, PlaybookStep, PlaybookVersion
 from apps.playbooks.selectors import version_diff
 from apps.playbooks.services import (
     default_cancel_on,
     playbook_archive,
     playbook_publish,
-    playbook_settings_problems,
 )
 
 
-class IndentedJSONField(forms.JSONField):
-    """A JSON form field that shows its value indented, so configs are readable."""
-
-    def prepare_value(self, value):
-        if isinstance(value, forms.fields.InvalidJSONInput):
-            return value
-        return json.dumps(value, ensure_ascii=False, indent=2, cls=self.encoder)
-
-
-class PlaybookForm(forms.ModelForm):
-    trigger = forms.ChoiceField(
-        choices=event_registry.trigger_choices,
-        help_text="The event that starts this playbook for an account.",
-    )
-    filters = IndentedJSONField(
-        required=False,
-        widget=forms.Textarea(attrs={"rows": 4, "cols": 60}),
-        help_text=Playbook._meta.get_field("filters").help_text,
-    )
-    cancel_on = IndentedJSONField(
-        required=False,
-        widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
-        help_text='Events that cancel a running enrollment, e.g. ["deal.reopened"]. '
-        "Empty means every cancel event.",
-    )
-
-    class Meta:
-        model = Playbook
-        fields = (
-            "name",
-            "description",
-            "trigger",
-            "filters",
-            "cancel_on",
-            "enrollment_policy",
-            "account_cooldown_days",
-        )
-
-    def clean(self):
-        cleaned = super().clean()
-        filters, cancel_on = cleaned.get("filters") or {}, cleaned.get("cancel_on") or []
-        if "filters" in self.errors or "cancel_on" in self.errors or "trigger" in self.errors:
-            return cleaned
-        problems = playbook_settings_problems(
-            trigger=cleaned.get("trigger"), filters=filters, cancel_on=cancel_on
-        )
-        for field, field_messages in problems.items():
-            self.add_error(field, field_messages)
-        cleaned["filters"], cleaned["cancel_on"] = filters, cancel_on
-        return cleaned
-
-
-class PlaybookStepForm(forms.ModelForm):
-    kind = forms.ChoiceField(choices=step_kinds.choices)
-    config = IndentedJSONField(required=False, widget=forms.Textarea(attrs={"rows": 8, "cols": 70}))
-    conditions = IndentedJSONField(
-        required=False,
-        widget=forms.Textarea(attrs={"rows": 3, "cols": 70}),
-        help_text=PlaybookStep._meta.get_field("conditions").help_text,
-    )
-
-    class Meta:
-        model = PlaybookStep
-        fields = (
-            "position",
-            "key",
-            "name",
-            "kind",
-            "config",
-            "start",
-            "after_step",
-            "delay_days",
-            "delay_hours",
-            "business_days",
-            "at_time",
-            "window_start",
-            "window_end",
-            "repeat_every_days",
-            "repeat_max",
-            "conditions",
-        )
-
-    def clean_config(self):
-        config = self.cleaned_data.get("config")
-        if config in (None, ""):
-            return {}
-        if not isinstance(config, dict):
-            raise forms.ValidationError('The config must be a JSON object, e.g. {"queue": "…"}.')
-        return config
-
-    def clean_conditions(self):
-        conditions = self.cleaned_data.get("conditions") or []
-        problems = conditions_problems(conditions)
-        if problems:
-            raise forms.ValidationError(problems)
-        return conditions
-
-    def clean(self):
-        cleaned = super().clean()
-        kind, config = cleaned.get("kind"), cleaned.get("config")
-        # Check the config against its kind's schema as soon as it is saved; publishing
-        # checks the whole playbook again (references between steps, cycles).
-        if kind and isinstance(config, dict) and "config" not in self.errors:
-            for field, field_messages in step_kinds.get(kind).validate_config(config).items():
-                for message in field_messages:
-                    self.add_error("config", f"{field}: {message}")
-        if cleaned.get("start") == PlaybookStep.Start.AFTER_STEP and not cleaned.get("after_step"):
-            self.add_error("after_step", "Name the step this one waits for.")
-        return cleaned
-
-
 class PlaybookStepInline(admin.StackedInline):
+    """The steps as a timeline: each one a line ("Day 30 at 10:00 — NPS survey (survey,
+    nps)") that opens on its fields; a step with a problem is open."""
+
     model = PlaybookStep
     form = PlaybookStepForm
-    fields = (
-        ("position", "key"),
-        "name",
-        "kind",
-        "config",
-        ("start", "after_step"),
-        ("delay_days", "delay_hours", "business_days"),
-        ("at_time", "window_start", "window_end"),
-        ("repeat_every_days", "repeat_max"),
-        "conditions",
+    formset = PlaybookStepFormSet
+    template = "admin/playbooks/playbook/steps_inline.html"
+    fieldsets = (
+        (None, {"fields": (("name", "key"), "kind")}),
+        (
+            "When",
+            {
+                "fields": (
+                    ("start", "after_step"),
+                    ("delay_days", "delay_hours", "business_days"),
+                    ("at_time", "window_start", "window_end"),
+                    ("repeat_every_days", "repeat_max"),
+                    "position",
+                )
+            },
+        ),
+        ("Only if", {"fields": ("conditions",)}),
     )
     ordering = ("position", "id")
     extra = 0
@@ -206,18 +107,20 @@ class PlaybookAdmin(admin.ModelAdmin):
     readonly_fields = ("status", "current_version", "draft_state", "created_at", "updated_at")
     fieldsets = (
         (None, {"fields": ("name", "description", "status")}),  # status: publish / archive
+        ("Enrollment", {"fields": ("trigger", "enrollment_policy", "account_cooldown_days")}),
         (
-            "Enrollment",
+            "Which deals enroll",
             {
                 "fields": (
-                    "trigger",
-                    "filters",
-                    "enrollment_policy",
-                    "account_cooldown_days",
-                    "cancel_on",
-                )
+                    ("deal_kinds", "account_tiers"),
+                    ("min_amount", "max_amount"),
+                    ("account_segments", "countries"),
+                    ("product_families", "products_bought", "products_not_bought"),
+                ),
+                "description": "Nothing chosen in a list: any value passes.",
             },
         ),
+        ("Cancelling", {"fields": ("cancel_on",)}),
         ("Publishing", {"fields": ("current_version", "draft_state")}),
         ("Audit", {"fields": ("created_at", "updated_at")}),
     )
@@ -226,6 +129,24 @@ class PlaybookAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(step_count=Count("steps"))
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        # A trigger's own filters are added by the form itself (they are registered, so
+        # the form class cannot declare them).
+        own = payload_filter_fields()
+        fields = kwargs.get("fields") or flatten_fieldsets(self.get_fieldsets(request, obj))
+        kwargs["fields"] = [field for field in fields if field not in own]
+        return super().get_form(request, obj, change, **kwargs)
+
+    def get_fieldsets(self, request, obj=None):
+        # Triggers register their own filters (the stage a deal entered) once apps are ready.
+        fieldsets = []
+        for name, options in super().get_fieldsets(request, obj):
+            fieldsets.append((name, options))
+            if name == "Which deals enroll":
+                own = {"fields": tuple(payload_filter_fields()), "classes": ("collapse",)}
+                fieldsets.append(("Filters of a trigger (the stage entered, the band…)", own))
+        return fieldsets
 
     @admin.display(description="steps", ordering="step_count")
     def step_count(self, playbook: Playbook) -> int:
@@ -272,11 +193,23 @@ class PlaybookAdmin(admin.ModelAdmin):
                 "<path:object_id>/publish/",
                 self.admin_site.admin_view(self.publish_view),
                 name="playbooks_playbook_publish",
-            )
+            ),
+            path(
+                "builder/step-settings/",
+                self.admin_site.admin_view(builder_views.step_config_view),
+                name="playbooks_playbook_step_config",
+            ),
+            path(
+                "builder/template-preview/",
+                self.admin_site.admin_view(builder_views.template_preview_view),
+                name="playbooks_playbook_template_preview",
+            ),
         ]
         return custom + super().get_urls()
 
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        context["placeholders"] = placeholder_choices()
+        context["preview_deals"] = builder_views.preview_deals()
         if obj is not None and obj.pk and self.has_publish_permission(request):
             context["publish_url"] = reverse("admin:playbooks_playbook_publish", args=[obj.pk])
         return super().render_change_form(request, context, add, change, form_url, obj)

@@ -1,8 +1,9 @@
 """Step conditions: structured rules over the deal, account and enrollment context.
 
-A rule is ``{"field": "deal.amount", "op": ">=", "value": 10000}``; all rules of a step
-must hold. Fields are looked up in a plain dict, operators in a fixed table; nothing is
-ever evaluated as code.
+A rule is ``{"field": "deal.amount", "op": ">=", "value": 10000}``. A step stores its
+rules as a list, all of which must hold (every version published before "any" existed
+says that), or as ``{"any": [...]}``, where one is enough. Fields are looked up in a plain
+dict, operators in a fixed table; nothing is ever evaluated as code.
 """
 
 import operator
@@ -47,6 +48,32 @@ OPERATORS = {
     "is_not_set": lambda a, e: a in (_MISSING, None, ""),
 }
 ROOTS = ("deal", "account", "context", "steps")
+# How the builder words an operator ("score ≤ 6").
+OPERATOR_LABELS = {
+    "==": "=",
+    "!=": "≠",
+    ">": ">",
+    ">=": "≥",
+    "<": "<",
+    "<=": "≤",
+    "in": "is one of",
+    "not_in": "is none of",
+    "is_set": "is set",
+    "is_not_set": "is not set",
+}
+MATCHES = {"all": "all of these hold", "any": "any of these holds"}
+# What the deal and the account offer conditions (see ``condition_data``).
+RECORD_FIELDS = (
+    ("deal.amount", "Deal amount"),
+    ("deal.currency", "Deal currency"),
+    ("deal.kind", "Deal kind"),
+    ("deal.pipeline", "Deal pipeline"),
+    ("deal.stage", "Deal stage"),
+    ("account.tier", "Account tier"),
+    ("account.segment", "Account segment"),
+    ("account.country", "Account country"),
+    ("account.lifecycle_status", "Account lifecycle status"),
+)
 
 
 def lookup(data: dict[str, Any], path: str) -> Any:
@@ -58,10 +85,16 @@ def lookup(data: dict[str, Any], path: str) -> Any:
     return current
 
 
-def conditions_problems(rules: Any) -> list[str]:
-    if not isinstance(rules, list):
+def conditions_problems(conditions: Any) -> list[str]:
+    """What is wrong with a step's stored conditions: a list of rules (all must hold) or
+    ``{"any": [...]}`` / ``{"all": [...]}``."""
+    if isinstance(conditions, dict):
+        if len(conditions) != 1 or next(iter(conditions)) not in MATCHES:
+            return ['Group the rules under “any” or “all”, e.g. {"any": [...]}.']
+        conditions = next(iter(conditions.values()))
+    if not isinstance(conditions, list):
         return ["Conditions must be a list of rules."]
-    problems = []
+    rules, problems = conditions, []
     for number, rule in enumerate(rules, start=1):
         if not isinstance(rule, dict) or "field" not in rule or "op" not in rule:
             problems.append(f"Rule {number} needs a “field” and an “op”.")
@@ -78,8 +111,24 @@ def conditions_problems(rules: Any) -> list[str]:
     return problems
 
 
-def conditions_hold(rules: list[dict[str, Any]], data: dict[str, Any]) -> bool:
-    return all(OPERATORS[r["op"]](lookup(data, r["field"]), r.get("value")) for r in rules)
+def conditions_hold(rules: Any, data: dict[str, Any], *, match: str = "all") -> bool:
+    """Whether a step's rules hold: all of them, or with ``match="any"`` at least one.
+    No rule at all always holds."""
+    results = (OPERATORS[r["op"]](lookup(data, r["field"]), r.get("value")) for r in rules)
+    if match == "any":
+        return not rules or any(results)
+    return all(results)
+
+
+def rule_text(rule: dict[str, Any], labels: dict[str, str] | None = None) -> str:
+    """``steps.nps_answer.score <= 6`` as “NPS answer: score ≤ 6”."""
+    field = (labels or {}).get(rule.get("field"), rule.get("field"))
+    op = OPERATOR_LABELS.get(rule.get("op"), rule.get("op"))
+    if rule.get("op") in ("is_set", "is_not_set"):
+        return f"{field} {op}"
+    value = rule.get("value")
+    shown = ", ".join(map(str, value)) if isinstance(value, list) else value
+    return f"{field} {op} {shown}"
 
 
 def condition_data(*, deal: Any, account: Any, enrollment: Any) -> dict[str, Any]:

@@ -5,7 +5,7 @@ from django.utils.functional import cached_property
 
 from apps.core import clock
 from apps.core.models import TimeStampedModel
-from apps.core.step_kinds import StepDefinition
+from apps.core.step_kinds import StepDefinition, conditions_from_json
 
 
 class Playbook(TimeStampedModel):
@@ -125,7 +125,7 @@ class PlaybookStep(models.Model):
             window_end=self.window_end,
             repeat_every_days=self.repeat_every_days,
             repeat_max=self.repeat_max,
-            conditions=tuple(self.conditions or ()),
+            **conditions_from_json(self.conditions),
         )
 
     def as_snapshot(self) -> dict:

@@ -3,6 +3,7 @@
 import datetime as dt
 from typing import Any
 
+from django import forms
 from django.contrib.auth import get_user_model
 
 from apps.core import step_kinds
@@ -70,6 +71,72 @@ def validate_task_config(config: dict[str, Any]) -> step_kinds.ConfigErrors:
             "it out to use the queue's SLA."
         ]
     return errors
+
+
+def queue_choices() -> list[tuple[str, str]]:
+    """The queues a step can put work in, by slug (the value a config stores)."""
+    return [("", "---------"), *Queue.objects.order_by("name").values_list("slug", "name")]
+
+
+def _assign_to_choices() -> list[tuple[str, str]]:
+    people = get_user_model().objects.filter(is_active=True, is_staff=True).order_by("username")
+    return [
+        *((name, label) for name, label in ASSIGN_TO.items() if name != "user:<username>"),
+        *(
+            (f"user:{person.get_username()}", f"one person: {person.get_full_name() or person}")
+            for person in people
+        ),
+    ]
+
+
+# How the playbook's timeline names who gets the task.
+ASSIGNEE_SHORT = {
+    "account_csm": "CSM",
+    "deal_owner": "deal owner",
+    "queue_manager": "queue manager",
+    "round_robin": "round robin",
+    "least_open": "least open work",
+    "queue": "queue's rule",
+    "unassigned": "unassigned",
+}
+
+
+class TaskConfigForm(step_kinds.StepConfigForm):
+    queue = forms.ChoiceField(choices=queue_choices)
+    assign_to = forms.ChoiceField(
+        choices=_assign_to_choices, initial="account_csm", label="Assign to"
+    )
+    title = step_kinds.TemplateField(
+        help_text="The task's title, e.g. “Kickoff call with {{ account.name }}”."
+    )
+    body = step_kinds.TemplateField(rows=4, required=False, label="Description")
+    priority = forms.TypedChoiceField(
+        coerce=int, choices=Task.Priority.choices, initial=Task.Priority.P3
+    )
+    due_in_days = forms.IntegerField(
+        min_value=0,
+        required=False,
+        label="Due after (days)",
+        help_text="0: due the day it is created.",
+    )
+    sla_hours = forms.FloatField(
+        required=False,
+        min_value=0,
+        max_value=SLA_HOURS_MAX,
+        label="SLA (business hours)",
+        help_text="Empty: the queue's SLA.",
+    )
+    task_kind = forms.CharField(
+        required=False,
+        max_length=50,
+        label="Task kind",
+        help_text="A label for the work (check_in, call, escalation…); empty: general.",
+    )
+
+    @classmethod
+    def summary(cls, config) -> str:
+        assign_to = str(config.get("assign_to", "account_csm"))
+        return ASSIGNEE_SHORT.get(assign_to, assign_to.removeprefix("user:"))
 
 
 def _step_task(execution: step_kinds.StepExecution, queues: dict[str, Queue]) -> StepTask:
@@ -149,5 +216,6 @@ step_kinds.register(
         execute_many=execute_task_steps,
         validate_config=validate_task_config,
         withdraw=withdraw_task,
+        config_form=TaskConfigForm,
     )
 )

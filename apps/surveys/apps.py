@@ -16,7 +16,12 @@ class SurveysConfig(AppConfig):
         # A wait on a survey step finishes on the answer; later steps read
         # ``steps.<survey step>.score``, ``.band`` and ``.comment``.
         registry.register_waitable(
-            registry.Waitable(name="survey.answered", label="Survey answered", facts=answer_facts)
+            registry.Waitable(
+                name="survey.answered",
+                label="Survey answered",
+                facts=answer_facts,
+                fields=(("score", "score"), ("band", "band"), ("comment", "comment")),
+            )
         )
         # A playbook may also start on an answer (a detractor anywhere, say).
         registry.register_trigger(

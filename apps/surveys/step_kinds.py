@@ -5,6 +5,7 @@ import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
+from django import forms
 from django.db.models import Q
 
 from apps.core import step_kinds
@@ -37,6 +38,24 @@ def validate_survey_config(config: dict[str, Any]) -> step_kinds.ConfigErrors:
     elif to == "contacts_titled" and not str(config.get("title_contains") or "").strip():
         errors["title_contains"] = ["Say which titles to ask, for example “VP”."]
     return errors
+
+
+def _survey_choices() -> list[tuple[str, str]]:
+    return [("", "---------"), *Survey.objects.order_by("name").values_list("slug", "name")]
+
+
+class SurveyConfigForm(step_kinds.StepConfigForm):
+    survey = forms.ChoiceField(choices=_survey_choices)
+    to = forms.ChoiceField(choices=list(RECIPIENTS.items()), initial="primary_contact", label="Ask")
+    title_contains = forms.CharField(
+        required=False,
+        label="Titles containing",
+        help_text="With “every contact whose title…”: e.g. VP.",
+    )
+
+    @classmethod
+    def summary(cls, config) -> str:
+        return str(config.get("survey") or "")
 
 
 def _recipients(executions: list[step_kinds.StepExecution]) -> dict[int, list[Contact]]:
@@ -177,5 +196,6 @@ step_kinds.register(
         # A cancelled enrollment's unsent invitations and reminders are withdrawn.
         withdraw=withdraw_step_emails,
         simulate_answer=simulate_survey_answer,
+        config_form=SurveyConfigForm,
     )
 )

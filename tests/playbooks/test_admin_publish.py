@@ -3,6 +3,7 @@ from django.urls import reverse
 
 from apps.playbooks.models import Playbook, PlaybookStep, PlaybookVersion
 from apps.queues.models import Queue
+from tests.playbooks.test_builder_admin import page_data
 
 pytestmark = pytest.mark.django_db
 
@@ -94,47 +95,19 @@ def test_saving_a_step_checks_its_config_against_the_kind(client, admin_user):
     playbook = draft_playbook()
     client.force_login(admin_user)
     step = playbook.steps.get()
-    data = {
-        "name": playbook.name,
-        "description": "",
-        "status": "draft",
-        "trigger": "deal.closed_won",
-        "filters": "{}",
-        "cancel_on": "[]",
-        "enrollment_policy": "once_per_deal",
-        "account_cooldown_days": "",
-        "steps-TOTAL_FORMS": "1",
-        "steps-INITIAL_FORMS": "1",
-        "steps-0-id": step.pk,
-        "steps-0-playbook": playbook.pk,
-        "steps-0-position": "1",
-        "steps-0-key": "kickoff",
-        "steps-0-name": "Kickoff call",
-        "steps-0-kind": "task",
-        "steps-0-config": '{"queue": "onboarding"}',
-        "steps-0-start": "enrollment",
-        "steps-0-after_step": "",
-        "steps-0-delay_days": "0",
-        "steps-0-delay_hours": "0",
-        "steps-0-at_time": "",
-        "steps-0-window_start": "",
-        "steps-0-window_end": "",
-        "steps-0-repeat_every_days": "",
-        "steps-0-repeat_max": "",
-        "steps-0-conditions": "[]",
-        "versions-TOTAL_FORMS": "0",
-        "versions-INITIAL_FORMS": "0",
-    }
+    fields = {"id": step.pk, "key": "kickoff", "name": "Kickoff call", "kind": "task"}
+    config = {"queue": "onboarding", "assign_to": "account_csm", "priority": "2"}
+    url = reverse("admin:playbooks_playbook_change", args=[playbook.pk])
 
-    response = client.post(reverse("admin:playbooks_playbook_change", args=[playbook.pk]), data)
+    response = client.post(url, page_data(playbook, [{**fields, "config": config}]))
 
     assert response.status_code == 200
-    assert "title: Give the task a title." in response.content.decode()
+    assert "This field is required." in response.content.decode()
     step.refresh_from_db()
     assert step.config["title"] == "Kickoff call with {{ account.name }}"
 
-    data["steps-0-config"] = '{"queue": "onboarding", "title": "Welcome {{ account.name }}"}'
-    saved = client.post(reverse("admin:playbooks_playbook_change", args=[playbook.pk]), data)
+    config["title"] = "Welcome {{ account.name }}"
+    saved = client.post(url, page_data(playbook, [{**fields, "config": config}]))
 
     assert saved.status_code == 302
     step.refresh_from_db()
