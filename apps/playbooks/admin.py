@@ -414,7 +414,7 @@ class PlaybookVersionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         labels = cancel_on_text(version.cancel_on)
         readable = format_html_join("", "<li>{}</li>", ((label,) for label in labels))
         return raw_json_disclosure(
-            format_html('<ul class="playbook-table">{}</ul>', readable) if labels else "Nothing",
+            format_html('<ul class="playbook-list">{}</ul>', readable) if labels else "Nothing",
             version.cancel_on,
         )
 

@@ -104,7 +104,7 @@ def steps_table(steps: list[dict[str, Any]]) -> str:
     if not rows:
         return "No steps."
     return format_html(
-        '<table class="playbook-table"><thead><tr><th scope="col">#</th>'
+        '<table class="playbook-table playbook-steps"><thead><tr><th scope="col">#</th>'
         '<th scope="col">Step</th><th scope="col">Kind</th><th scope="col">When</th>'
         '<th scope="col">Only if</th><th scope="col">Settings</th></tr></thead>'
         "<tbody>{}</tbody></table>",

@@ -123,3 +123,22 @@ def test_the_numbers_need_the_playbook_view_permission(client, outsider):
     outsider.save()
     client.force_login(outsider)
     assert client.get(f"/admin/engine/enrollment/numbers/{playbook.pk}/").status_code == 403
+
+
+def test_a_steps_count_links_to_those_runs(client, admin_user):
+    playbook = programme_playbook()
+    enroll_rows(playbook, 2, runs=[("review", StepRun.State.DONE)])
+    enroll_rows(playbook, 1, runs=[("review", StepRun.State.DEAD)])
+    client.force_login(admin_user)
+
+    listing = client.get(
+        "/admin/engine/steprun/",
+        {
+            "enrollment__playbook__id__exact": playbook.pk,
+            "step_key": "review",
+            "state__exact": "done",
+        },
+    )
+
+    assert listing.status_code == 200
+    assert listing.context["cl"].result_count == 2
