@@ -107,7 +107,7 @@ class PlaybookReuseAdminMixin:
 
     def _cloned(self, request: HttpRequest, playbook: Playbook, *, name: str) -> Playbook:
         copy = playbook_clone(playbook=playbook, actor=request.user, name=name)
-        self.log_addition(request, copy, [{"added": {}}, f"Cloned from “{playbook.name}”."])
+        self.log_addition(request, copy, f"Cloned from “{playbook.name}”.")
         return copy
 
     def import_view(self, request: HttpRequest) -> HttpResponse:
@@ -129,9 +129,7 @@ class PlaybookReuseAdminMixin:
                         problems += [(_field_label(field), m) for m in field_messages]
             else:
                 draft = result.playbook
-                self.log_addition(
-                    request, draft, [{"added": {}}, f"Imported from the file “{upload.name}”."]
-                )
+                self.log_addition(request, draft, f"Imported from the file “{upload.name}”.")
                 steps = draft.steps.count()
                 message = f"Imported “{draft.name}” as a draft with {steps} step"
                 message += "s." if steps != 1 else "."

@@ -4,6 +4,7 @@ playbook; the version page reads as tables with the raw JSON behind a disclosure
 import json
 
 import pytest
+from django.contrib.admin.models import LogEntry
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
@@ -46,6 +47,9 @@ def test_the_version_page_exports_a_file_that_imports_as_a_draft(client, admin_u
     assert "Imported “Enterprise onboarding (imported)” as a draft with 2 steps." in html
     assert "A playbook named “Enterprise onboarding” already exists" in html
     assert list(draft.steps.values_list("key", flat=True)) == ["kickoff", "check-in"]
+    [entry] = LogEntry.objects.filter(object_id=str(draft.pk))
+    assert (entry.user, entry.is_addition()) == (admin_user, True)
+    assert "Imported from the file “onboarding-v1.json”." in entry.get_change_message()
 
 
 def test_a_bad_file_lists_every_problem_and_creates_nothing(client, admin_user):
@@ -124,6 +128,8 @@ def test_clone_makes_a_draft_copy_with_the_draft_steps(client, admin_user):
         s.as_snapshot() for s in playbook.steps.all()
     ]
     assert copy.steps.get(key="kickoff").name == "Kickoff call (edited)"
+    [entry] = LogEntry.objects.filter(object_id=str(copy.pk))
+    assert entry.get_change_message() == "Cloned from “Enterprise onboarding”."
     # The original is untouched.
     assert playbook.steps.count() == 2 and PlaybookStep.objects.count() == 4
 
