@@ -335,7 +335,11 @@ def playbook_import(*, data: bytes, actor: Any, name: str = "") -> ImportedPlayb
     given by the importer is used as it is, and refused if taken."""
     playbook, problems = playbook_file_problems(data)
     name = name.strip()
-    if name and Playbook.objects.filter(name=name).exists():
+    if len(name) > _NAME_MAX:
+        problems.setdefault("name", []).append(
+            f"A playbook name is at most {_NAME_MAX} characters."
+        )
+    elif name and Playbook.objects.filter(name=name).exists():
         problems.setdefault("name", []).append(f"A playbook named “{name}” already exists.")
     if problems or playbook is None:
         raise ValidationFailed("The file cannot be imported; nothing was created.", problems)

@@ -226,3 +226,8 @@ def test_a_step_config_naming_a_queue_this_installation_lacks_is_refused():
     errors = refused(data)
 
     assert errors["kickoff.config.queue"] == ["There is no queue with the slug “onboarding”."]
+
+
+def test_a_chosen_name_longer_than_a_playbook_name_is_refused():
+    data = export_bytes(rich_playbook().current_version)
+    assert refused(data, name="x" * 201) == {"name": ["A playbook name is at most 200 characters."]}
