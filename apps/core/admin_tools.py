@@ -61,6 +61,63 @@ def pretty_json(value) -> str:
     return format_html("<pre>{}</pre>", json.dumps(value, ensure_ascii=False, indent=2))
 
 
+def raw_json_disclosure(readable: str, value: Any) -> str:
+    """A readable rendering with the raw JSON behind a disclosure (closed by default)."""
+    return format_html(
+        '{}<details class="raw-json"><summary>Raw JSON</summary>{}</details>',
+        readable,
+        pretty_json(value),
+    )
+
+
+def json_value_text(value: Any) -> str:
+    """A leaf of a JSON document in words: yes/no, “empty”, lists joined by commas."""
+    if value is None:
+        return "—"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, list):
+        if not value:
+            return "empty"
+        return ", ".join(json_value_text(item) for item in value)
+    if value == "":
+        return "empty"
+    return str(value)
+
+
+def json_rows(value: Any, prefix: str = "") -> list[tuple[str, str]]:
+    """A JSON document as (path, value) rows: nested objects become dotted paths
+    (``steps.nps.score``); lists of scalars are one row, lists of objects one row per
+    item (``items.1.sku``)."""
+    if isinstance(value, dict):
+        if not value and prefix:
+            return [(prefix, "empty")]
+        rows: list[tuple[str, str]] = []
+        for key, item in value.items():
+            rows += json_rows(item, f"{prefix}.{key}" if prefix else str(key))
+        return rows
+    if isinstance(value, list) and any(isinstance(item, dict | list) for item in value):
+        rows = []
+        for number, item in enumerate(value, start=1):
+            rows += json_rows(item, f"{prefix}.{number}" if prefix else str(number))
+        return rows
+    return [(prefix or "value", json_value_text(value))]
+
+
+def json_table(value: Any, *, empty: str = "Nothing recorded.") -> str:
+    """A JSON object as a two-column table (what, value), with the raw JSON behind a
+    disclosure; for enrollment contexts, step results and other engine state."""
+    rows = json_rows(value) if value not in ({}, [], None) else []
+    if not rows:
+        return empty
+    table = format_html(
+        '<table class="json-table"><thead><tr><th scope="col">What</th>'
+        '<th scope="col">Value</th></tr></thead><tbody>{}</tbody></table>',
+        format_html_join("", "<tr><td>{}</td><td>{}</td></tr>", rows),
+    )
+    return raw_json_disclosure(table, value)
+
+
 class ReadOnlyAdminMixin:
     """For audit rows and engine state that change only through services."""
 

@@ -128,6 +128,33 @@ def conditions_as_json(rules: Any, match: str = "all") -> Any:
     return {"any": rules} if match == "any" else rules
 
 
+def step_timing_label(step: StepDefinition) -> str:
+    """A step's timing in words: "2 business days after “kickoff” finishes, at 10:00 the
+    customer's time; repeats every 90 days"."""
+    days, hours = step.delay_days, step.delay_hours
+    unit = "business day" if step.business_days else "day"
+    parts = []
+    if days:
+        parts.append(f"{days} {unit}{'s' if days != 1 else ''}")
+    if hours:
+        parts.append(f"{hours} hour{'s' if hours != 1 else ''}")
+    delay = " and ".join(parts)
+    if not step.starts_at_enrollment:
+        anchor = f"after “{step.after_step}” finishes"
+    else:
+        anchor = "after enrollment" if delay else "at enrollment"
+    text = f"{delay} {anchor}".strip()
+    if step.at_time:
+        text += f", at {step.at_time:%H:%M} the customer's time"
+    if step.has_send_window:
+        text += f", in the send window {step.window_start:%H:%M}–{step.window_end:%H:%M}"
+    if step.repeat_every_days:
+        text += f"; repeats every {step.repeat_every_days} days"
+    if step.conditions:
+        text += "; only if its conditions hold"
+    return text[:1].upper() + text[1:]
+
+
 @dataclass
 class StepExecution:
     """What an executor gets: the claimed step run and the rows around it, all loaded

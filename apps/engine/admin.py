@@ -10,11 +10,12 @@ from django.template.response import TemplateResponse
 from django.urls import path
 
 from apps.core import clock
-from apps.core.admin_tools import ReadOnlyAdminMixin, admin_action_each, pretty_json
+from apps.core.admin_tools import ReadOnlyAdminMixin, admin_action_each, json_table
 from apps.core.errors import ValidationFailed
 from apps.deals.models import Deal
 from apps.engine import bulk_admin  # noqa: F401  (registers the bulk enrollment admin)
 from apps.engine.models import CompanyHoliday, Enrollment, StepRun
+from apps.engine.selectors import playbook_numbers
 from apps.engine.services import (
     enrollment_pause,
     enrollment_resume,
@@ -84,6 +85,10 @@ class EnrollmentAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     )
     readonly_fields = fields
     inlines = (StepRunInline,)
+
+    class Media:
+        css = {"all": ("core/admin-readable.css",)}
+
     actions = ("pause_selected", "resume_selected")
 
     def has_manage_permission(self, request) -> bool:
@@ -91,8 +96,10 @@ class EnrollmentAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
     def get_urls(self):
         preview = self.admin_site.admin_view(self.preview_view)
+        numbers = self.admin_site.admin_view(self.numbers_view)
         return [
             path("preview/<int:playbook_id>/", preview, name="engine_playbook_preview"),
+            path("numbers/<int:playbook_id>/", numbers, name="engine_playbook_numbers"),
             *super().get_urls(),
         ]
 
@@ -120,6 +127,23 @@ class EnrollmentAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         }
         return TemplateResponse(request, "admin/engine/playbook_preview.html", context)
 
+    def numbers_view(self, request, playbook_id: int):
+        """A playbook's numbers: enrolled, active, completed, cancelled, and per step
+        reached, done, skipped, dead. The playbook's page loads the table (htmx); without
+        JavaScript its link opens this page."""
+        if not request.user.has_perm("playbooks.view_playbook"):
+            raise PermissionDenied
+        playbook = get_object_or_404(Playbook, pk=playbook_id)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Numbers: {playbook.name}",
+            "playbook": playbook,
+            "numbers": playbook_numbers(playbook=playbook),
+            "opts": Playbook._meta,
+        }
+        template = "admin/engine/_playbook_numbers.html" if request.htmx else None
+        return TemplateResponse(request, template or "admin/engine/playbook_numbers.html", context)
+
     @admin.action(description="Pause selected enrollments", permissions=["manage"])
     def pause_selected(self, request, queryset) -> None:
         self._run_for_each(request, queryset, enrollment_pause, "Paused")
@@ -143,7 +167,7 @@ class EnrollmentAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
     @admin.display(description="context")
     def context_json(self, enrollment: Enrollment) -> str:
-        return pretty_json(enrollment.context)
+        return json_table(enrollment.context, empty="Nothing yet: no step has left a result.")
 
 
 @admin.register(StepRun)
@@ -221,6 +245,9 @@ class StepRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     )
     readonly_fields = fields
 
+    class Media:
+        css = {"all": ("core/admin-readable.css",)}
+
     @admin.display(description="deal", ordering="enrollment__deal__name")
     def deal(self, run: StepRun):
         return run.enrollment.deal
@@ -235,7 +262,7 @@ class StepRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
     @admin.display(description="result")
     def result_json(self, run: StepRun) -> str:
-        return pretty_json(run.result)
+        return json_table(run.result, empty="No result yet.")
 
     def get_queryset(self, request):
         # The change page shows the enrollment's __str__ (deal and version).

@@ -3,13 +3,14 @@ import zoneinfo
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Count, Q, QuerySet
 
 from apps.core import clock
 from apps.core.dates import datetime_text
 from apps.core.models import DomainEvent
-from apps.core.step_kinds import StepDefinition
+from apps.core.step_kinds import step_timing_label
 from apps.engine.models import Enrollment, StepRun
+from apps.playbooks.models import Playbook
 
 
 def step_run_effect(run: StepRun, *, show_error: bool = True) -> str:
@@ -76,33 +77,6 @@ def enrollment_timeline(
             )
         timeline.append({"enrollment": enrollment, "steps": steps})
     return timeline
-
-
-def step_timing_label(step: StepDefinition) -> str:
-    """A step's timing in words: "2 business days after “kickoff” finishes, at 10:00 the
-    customer's time; repeats every 90 days"."""
-    days, hours = step.delay_days, step.delay_hours
-    unit = "business day" if step.business_days else "day"
-    parts = []
-    if days:
-        parts.append(f"{days} {unit}{'s' if days != 1 else ''}")
-    if hours:
-        parts.append(f"{hours} hour{'s' if hours != 1 else ''}")
-    delay = " and ".join(parts)
-    if not step.starts_at_enrollment:
-        anchor = f"after “{step.after_step}” finishes"
-    else:
-        anchor = "after enrollment" if delay else "at enrollment"
-    text = f"{delay} {anchor}".strip()
-    if step.at_time:
-        text += f", at {step.at_time:%H:%M} the customer's time"
-    if step.has_send_window:
-        text += f", in the send window {step.window_start:%H:%M}–{step.window_end:%H:%M}"
-    if step.repeat_every_days:
-        text += f"; repeats every {step.repeat_every_days} days"
-    if step.conditions:
-        text += "; only if its conditions hold"
-    return text[:1].upper() + text[1:]
 
 
 def _run_entry(
@@ -187,3 +161,88 @@ def deal_enrollments(deal: Any) -> DealEnrollments | None:
         ).exists()
     )
     return DealEnrollments(entries=entries, starting=waiting or due_now, won=won)
+
+
+# A playbook's numbers (its admin page) ------------------------------------------------
+
+# A run in one of these states came due and the engine worked on it: the enrollment
+# reached that step. Pending runs are scheduled, not reached; cancelled ones never ran.
+REACHED_STATES = (
+    StepRun.State.RUNNING,
+    StepRun.State.DONE,
+    StepRun.State.SKIPPED,
+    StepRun.State.FAILED,
+    StepRun.State.DEAD,
+)
+
+
+@dataclass(frozen=True)
+class StepNumbers:
+    key: str
+    name: str
+    kind: str
+    in_current_version: bool
+    reached: int  # enrollments
+    done: int  # runs (a repeating step counts each occurrence)
+    skipped: int
+    dead: int
+    scheduled: int  # pending or failed with a retry to come
+
+
+@dataclass(frozen=True)
+class PlaybookNumbers:
+    enrolled: int
+    active: int
+    paused: int
+    completed: int
+    cancelled: int
+    steps: list[StepNumbers]
+
+
+def playbook_numbers(*, playbook: Playbook) -> PlaybookNumbers:
+    """How many accounts a playbook enrolled and where they are (active, paused,
+    completed, cancelled), and per step how many enrollments reached it and how its runs
+    ended. Steps come in the current version's order, then steps only older versions
+    had. Three queries, however many enrollments and runs."""
+    states = Enrollment.State
+    counts = Enrollment.objects.filter(playbook=playbook).aggregate(
+        enrolled=Count("id"),
+        active=Count("id", filter=Q(state=states.ACTIVE)),
+        paused=Count("id", filter=Q(state=states.PAUSED)),
+        completed=Count("id", filter=Q(state=states.COMPLETED)),
+        cancelled=Count("id", filter=Q(state=states.CANCELLED)),
+    )
+    runs = {
+        row["step_key"]: row
+        for row in StepRun.objects.filter(enrollment__playbook=playbook)
+        .values("step_key")
+        .annotate(
+            reached=Count("enrollment_id", distinct=True, filter=Q(state__in=REACHED_STATES)),
+            done=Count("id", filter=Q(state=StepRun.State.DONE)),
+            skipped=Count("id", filter=Q(state=StepRun.State.SKIPPED)),
+            dead=Count("id", filter=Q(state=StepRun.State.DEAD)),
+            scheduled=Count("id", filter=Q(state__in=StepRun.DUE_STATES)),
+        )
+        .order_by()
+    }
+    # Newest version first: its steps set the order and the names.
+    versions = playbook.versions.order_by("-number").values_list("pk", "steps")
+    seen: dict[str, StepNumbers] = {}
+    for version_id, steps in versions:
+        for snapshot in steps:
+            key = snapshot["key"]
+            if key in seen:
+                continue
+            row = runs.get(key, {})
+            seen[key] = StepNumbers(
+                key=key,
+                name=snapshot.get("name") or key,
+                kind=snapshot.get("kind", ""),
+                in_current_version=version_id == playbook.current_version_id,
+                reached=row.get("reached", 0),
+                done=row.get("done", 0),
+                skipped=row.get("skipped", 0),
+                dead=row.get("dead", 0),
+                scheduled=row.get("scheduled", 0),
+            )
+    return PlaybookNumbers(**counts, steps=list(seen.values()))

@@ -8,9 +8,10 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
+from django.utils.http import content_disposition_header
 
-from apps.core.admin_tools import ReadOnlyAdminMixin, pretty_json
+from apps.core.admin_tools import ReadOnlyAdminMixin, raw_json_disclosure
 from apps.core.errors import ValidationFailed
 from apps.playbooks import builder_views
 from apps.playbooks.forms import (
@@ -21,12 +22,21 @@ from apps.playbooks.forms import (
     placeholder_choices,
 )
 from apps.playbooks.models import Playbook, PlaybookStep, PlaybookVersion
+from apps.playbooks.readable import (
+    cancel_on_text,
+    filters_rows,
+    rows_table,
+    steps_table,
+    trigger_text,
+)
 from apps.playbooks.selectors import version_diff
 from apps.playbooks.services import (
     default_cancel_on,
     playbook_archive,
     playbook_publish,
 )
+from apps.playbooks.transfer import export_bytes, export_filename
+from apps.playbooks.transfer_admin import PlaybookReuseAdminMixin
 
 
 class PlaybookStepInline(admin.StackedInline):
@@ -97,7 +107,7 @@ def publish_with_messages(request: HttpRequest, playbook: Playbook) -> PlaybookV
 
 
 @admin.register(Playbook)
-class PlaybookAdmin(admin.ModelAdmin):
+class PlaybookAdmin(PlaybookReuseAdminMixin, admin.ModelAdmin):
     form = PlaybookForm
     list_display = ("name", "trigger", "status", "current_version", "step_count", "updated_at")
     list_filter = ("status", "trigger")
@@ -248,20 +258,26 @@ class PlaybookVersionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     fields = (
         "playbook",
         "number",
-        "trigger",
+        "trigger_label",
         "published_by",
         "published_at",
         "compare",
-        "filters_json",
-        "cancel_on_json",
-        "steps_json",
+        "export",
+        "filters_table",
+        "cancel_on_list",
+        "steps_readable",
     )
     readonly_fields = fields
 
+    class Media:
+        css = {"all": ("core/admin-readable.css",)}
+
     def get_urls(self):
         diff = self.admin_site.admin_view(self.diff_view)
+        export = self.admin_site.admin_view(self.export_view)
         return [
             path("<int:pk>/diff/", diff, name="playbooks_playbookversion_diff"),
+            path("<int:pk>/export/", export, name="playbooks_playbookversion_export"),
             *super().get_urls(),
         ]
 
@@ -301,14 +317,44 @@ class PlaybookVersionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     def step_count(self, version: PlaybookVersion) -> int:
         return len(version.steps)
 
+    @admin.display(description="export")
+    def export(self, version: PlaybookVersion) -> str:
+        url = reverse("admin:playbooks_playbookversion_export", args=[version.pk])
+        return format_html(
+            '<a href="{}" download>Export as a file ({})</a> — import it as a draft here or '
+            "on another installation (Playbooks › Import from a file).",
+            url,
+            export_filename(version),
+        )
+
+    def export_view(self, request, pk: int) -> HttpResponse:
+        """The version as a JSON file to download (``apps.playbooks.transfer``)."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        version = get_object_or_404(PlaybookVersion.objects.select_related("playbook"), pk=pk)
+        response = HttpResponse(export_bytes(version), content_type="application/json")
+        response["Content-Disposition"] = content_disposition_header(
+            as_attachment=True, filename=export_filename(version)
+        )
+        return response
+
     @admin.display(description="filters")
-    def filters_json(self, version: PlaybookVersion) -> str:
-        return pretty_json(version.filters)
+    def filters_table(self, version: PlaybookVersion) -> str:
+        return raw_json_disclosure(rows_table(filters_rows(version.filters)), version.filters)
 
     @admin.display(description="cancel on")
-    def cancel_on_json(self, version: PlaybookVersion) -> str:
-        return pretty_json(version.cancel_on)
+    def cancel_on_list(self, version: PlaybookVersion) -> str:
+        labels = cancel_on_text(version.cancel_on)
+        readable = format_html_join("", "<li>{}</li>", ((label,) for label in labels))
+        return raw_json_disclosure(
+            format_html('<ul class="playbook-list">{}</ul>', readable) if labels else "Nothing",
+            version.cancel_on,
+        )
 
     @admin.display(description="steps")
-    def steps_json(self, version: PlaybookVersion) -> str:
-        return pretty_json(version.steps)
+    def steps_readable(self, version: PlaybookVersion) -> str:
+        return raw_json_disclosure(steps_table(version.steps), version.steps)
+
+    @admin.display(description="trigger", ordering="trigger")
+    def trigger_label(self, version: PlaybookVersion) -> str:
+        return trigger_text(version.trigger)

@@ -17,6 +17,7 @@ from apps.growth.models import ReferralRequest
 from apps.growth.tokens import referral_token
 from apps.notifications.models import EmailMessage
 from apps.notifications.unsubscribe import unsubscribe_token
+from apps.playbooks.models import Playbook
 from apps.queues.models import Task
 from apps.surveys.models import Invitation, Response
 from apps.surveys.tokens import invitation_token
@@ -87,6 +88,9 @@ PAGES = [
     Page(None, lambda: f"/r/{referral_token(_first(ReferralRequest.objects))}/"),
     Page(None, lambda: f"/u/{unsubscribe_token(_first(Contact.objects.exclude(email='')))}/"),
     Page(None, "/s/not-a-token/", status=404),
+    Page("admin", "/admin/playbooks/playbook/import/"),
+    Page("admin", lambda: f"/admin/playbooks/playbook/{_first(Playbook.objects)}/clone/"),
+    Page("admin", lambda: f"/admin/engine/enrollment/numbers/{_first(Playbook.objects)}/"),
 ]
 
 
