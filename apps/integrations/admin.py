@@ -50,6 +50,13 @@ class CrmConnectionForm(forms.ModelForm):
         ),
     )
 
+    api_base_url = forms.URLField(
+        label="API base URL",
+        required=False,
+        assume_scheme="https",
+        help_text=CrmConnection._meta.get_field("api_base_url").help_text,
+    )
+
     class Meta:
         model = CrmConnection
         fields = CONNECTION_FIELDS
