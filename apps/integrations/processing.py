@@ -112,7 +112,7 @@ def event_process(*, event_id: int) -> str | None:
                 next_attempt_at=None,
             )
             if applied.retry_blocked:
-                blocked_events_retry(connection=event.connection)
+                blocked_events_retry(connection=event.connection, besides=event.pk)
     except Exception as exc:
         logger.exception("Applying %s event %s failed", event.vendor, event.pk)
         return _failed(event, f"{type(exc).__name__}: {exc}")
@@ -165,13 +165,14 @@ def events_replay(*, event_ids: list[int]) -> int:
     return count
 
 
-def blocked_events_retry(*, connection: CrmConnection) -> int:
+def blocked_events_retry(*, connection: CrmConnection, besides: int | None = None) -> int:
     """A record the blocked closes may have waited for arrived: try them again after this
     commits (one blocked event per deal: a later one supersedes the earlier)."""
     from apps.integrations.tasks import process_events
 
     ids = list(
         InboundEvent.objects.filter(connection=connection, state=State.BLOCKED)
+        .exclude(pk=besides)
         .order_by("created_at")
         .values_list("pk", flat=True)[:50]
     )
@@ -283,10 +284,17 @@ def _contact_event(connection, data: ContactData) -> Applied:
         account = deal.account if deal else None
     existing = _link(connection, CrmLink.Kind.CONTACT, data.crm_id)
     if account is None and existing is None:
+        # Kept blocked, not dropped: the deal or account that places it may come next.
+        what = f"{_vendor(connection)} account {data.account_crm_id or '(none)'}"
         return Applied(
-            State.IGNORED,
-            f"The contact's {_vendor(connection)} account ({data.account_crm_id or 'none'}) "
-            "is not known to Afterwin yet: contacts are taken in with their account or deal.",
+            State.BLOCKED,
+            "The contact's account is not known yet.",
+            blockers={
+                "account": [
+                    f"The contact belongs to {what}, which Afterwin does not know yet: it is "
+                    "taken in when its account or one of its deals arrives."
+                ]
+            },
         )
     try:
         contact = _contact_upsert(connection, data, account)
@@ -437,6 +445,7 @@ def _deal_event(connection, event: InboundEvent, data: DealData) -> Applied:
             "Afterwin takes a deal in when it is won or lost.",
         )
     _supersede(connection, event, data)
+    links_before = CrmLink.objects.filter(connection=connection).count()
 
     if deal is not None:
         account = deal.account
@@ -511,6 +520,8 @@ def _deal_event(connection, event: InboundEvent, data: DealData) -> Applied:
     if not deal.is_closed:
         _line_items_sync(connection, deal, data, problems)
     applied = _outcome_apply(connection, deal, data, problems, result)
+    # An account or contact taken in with this deal may be what blocked events await.
+    applied.retry_blocked = CrmLink.objects.filter(connection=connection).count() > links_before
     return applied
 
 
