@@ -142,9 +142,7 @@ def work() -> list[str]:
 def playbook_started(deal) -> bool:
     """The close's event processed (as the worker would): an enrollment and its first task."""
     outbox.drain()
-    return (
-        Enrollment.objects.filter(deal=deal).exists() and Task.objects.filter(deal=deal).exists()
-    )
+    return Enrollment.objects.filter(deal=deal).exists() and Task.objects.filter(deal=deal).exists()
 
 
 def nothing_stored() -> bool:

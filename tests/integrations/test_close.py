@@ -75,10 +75,15 @@ def test_the_contact_first_then_the_won_opportunity(client, close):
     assert work() == ["blocked"]
     lead = fixture_json("close_contact_updated.json")
     lead["event"] |= {
-        "id": "ev_lead0001", "object_type": "lead", "action": "created",
+        "id": "ev_lead0001",
+        "object_type": "lead",
+        "action": "created",
         "object_id": lead["event"]["lead_id"],
-        "data": {"id": lead["event"]["lead_id"], "display_name": "Wayne Enterprises",
-                 "url": "https://wayne.example"},
+        "data": {
+            "id": lead["event"]["lead_id"],
+            "display_name": "Wayne Enterprises",
+            "url": "https://wayne.example",
+        },
     }
     deliver(client, as_body(lead))
     assert work()[:2] == ["processed", "processed"]  # the lead, then the waiting contact
@@ -154,7 +159,8 @@ def test_lost_then_reopened_in_close(client, close, world):
     reopened["event"]["id"] = "ev_reopen0001"
     reopened["event"]["previous_data"]["status_type"] = "lost"
     reopened["event"]["data"] |= {
-        "status_type": "active", "status_label": "Active",
+        "status_type": "active",
+        "status_label": "Active",
         "date_updated": "2026-11-30T14:00:00.000000+00:00",
     }
     deliver(client, as_body(reopened))

@@ -28,7 +28,11 @@ SECRET = "9b2f1c4e-7d3a-4f0e-a1b2-c3d4e5f60718"
 @pytest.fixture
 def hubspot(world, crm_api):
     connection = connect(
-        "hubspot", world, tenant_id="62515", secret=SECRET, api_token="pat-na1-0000",
+        "hubspot",
+        world,
+        tenant_id="62515",
+        secret=SECRET,
+        api_token="pat-na1-0000",
         api_base_url=crm_api.url,
     )
     serve_deal(crm_api, "1001")
@@ -164,9 +168,7 @@ def test_an_unknown_portal_is_refused_with_403_and_not_stored(client, hubspot):
     assert InboundRejection.objects.get().reason == "unknown tenant"
 
 
-def test_behind_a_proxy_the_signature_is_checked_against_the_public_url(
-    client, hubspot, settings
-):
+def test_behind_a_proxy_the_signature_is_checked_against_the_public_url(client, hubspot, settings):
     settings.SITE_URL = "https://afterwin.northwind.example"
     body = one_event()
     public = "https://afterwin.northwind.example/integrations/inbound/hubspot/"
@@ -190,7 +192,9 @@ def test_a_won_deal_missing_a_contact_email_is_blocked_then_closed_when_hubspot_
     assert Deal.objects.get().stage == "new"  # taken in, not closed
 
     # The email is added in HubSpot: its contact.propertyChange unblocks the close.
-    crm_api.answer("/crm/v3/objects/contacts/7001", (200, fixture_json("hubspot_api/contact_7001.json")))
+    crm_api.answer(
+        "/crm/v3/objects/contacts/7001", (200, fixture_json("hubspot_api/contact_7001.json"))
+    )
     contact_change = one_event(
         eventId=1836471400,
         subscriptionType="contact.propertyChange",
@@ -222,9 +226,7 @@ def test_lost_then_reopened_in_hubspot(client, hubspot, crm_api, world):
     assert [c.transition for c in deal.stage_changes.all()] == ["close_lost", "reopen"]
 
 
-def test_a_company_event_and_an_open_unknown_deal_are_recorded_as_ignored(
-    client, hubspot, crm_api
-):
+def test_a_company_event_and_an_open_unknown_deal_are_recorded_as_ignored(client, hubspot, crm_api):
     deliver(client, fixture_bytes("hubspot_company_created.json"))
     serve_deal(crm_api, "1001", dealstage="appointmentscheduled")
     deliver(client, one_event(propertyValue="appointmentscheduled"))

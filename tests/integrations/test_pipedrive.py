@@ -21,7 +21,10 @@ PATH = "/integrations/inbound/pipedrive/"
 @pytest.fixture
 def pipedrive(world):
     return connect(
-        "pipedrive", world, tenant_id="12882925", basic_auth_username="afterwin",
+        "pipedrive",
+        world,
+        tenant_id="12882925",
+        basic_auth_username="afterwin",
         secret="s3cret-passw0rd",
     )
 
@@ -52,7 +55,10 @@ def test_a_v2_deal_won_closes_won_and_starts_the_playbook(client, pipedrive, wor
     assert work() == ["processed"]
     deal = Deal.objects.get()
     assert (deal.name, deal.stage, deal.amount, deal.currency) == (
-        "Initech - Analytics seats", "closed_won", 18000, "EUR",
+        "Initech - Analytics seats",
+        "closed_won",
+        18000,
+        "EUR",
     )
     assert deal.account.name == "Initech"
     assert deal.primary_contact.email == "peter.gibbons@initech.example"
@@ -78,7 +84,9 @@ def test_a_v1_updated_deal_won_takes_the_organization_and_person_names_it_carrie
 
     person = fixture_json("pipedrive_v2_person.json")
     person["data"] |= {
-        "id": 4, "name": "Alice Wong", "org_id": 7,
+        "id": 4,
+        "name": "Alice Wong",
+        "org_id": 7,
         "emails": [{"label": "work", "value": "alice@umbrella.example", "primary": True}],
     }
     person["meta"] |= {"id": "e1f2a3b4-0000-4000-8000-000000000004", "entity_id": "4"}
@@ -155,8 +163,12 @@ def test_a_won_deal_before_its_organization_is_blocked_then_closed_when_it_arriv
 def test_lost_then_reopened_in_pipedrive(client, pipedrive, world):
     organization_and_person(client)
     lost = fixture_json("pipedrive_v2_deal_won.json")
-    lost["data"] |= {"status": "lost", "lost_reason": "Price", "won_time": None,
-                     "lost_time": "2026-11-29T11:02:10Z"}
+    lost["data"] |= {
+        "status": "lost",
+        "lost_reason": "Price",
+        "won_time": None,
+        "lost_time": "2026-11-29T11:02:10Z",
+    }
     deliver(client, lost)
     work()
     deal = Deal.objects.get()

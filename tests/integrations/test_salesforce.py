@@ -64,7 +64,11 @@ def test_a_won_opportunity_is_acknowledged_with_the_soap_ack_and_closes_won(
     assert acked(response)
     work()
     deal = Deal.objects.get()
-    assert (deal.name, deal.stage, deal.amount) == ("Globex - Platform rollout", "closed_won", 36000)
+    assert (deal.name, deal.stage, deal.amount) == (
+        "Globex - Platform rollout",
+        "closed_won",
+        36000,
+    )
     assert deal.account.name == "Globex Corporation" and deal.account.domain == "globex.example"
     assert deal.primary_contact.email == "hank.scorpio@globex.example"
     # Salesforce sent no line items: one of the connection's product at the amount.
@@ -164,7 +168,9 @@ def test_lost_then_reopened_in_salesforce(client, salesforce, world):
     assert deal.stage == "closed_lost" and deal.loss_reason == world.loss
 
     reopened = opportunity(
-        IsWon="false", IsClosed="false", StageName="Negotiation/Review",
+        IsWon="false",
+        IsClosed="false",
+        StageName="Negotiation/Review",
         LastModifiedDate="2026-11-28T09:00:00.000Z",
     ).replace(b"04l5e00000Gx7QzAAJ", b"04l5e00000Gx7S5AAJ")
     deliver(client, reopened)

@@ -22,8 +22,12 @@ DEAL_1, DEAL_2 = "4150868000001234001", "4150868000001234002"
 @pytest.fixture
 def zoho(world, crm_api):
     connection = connect(
-        "zoho", world, tenant_id="1000000068002", secret=TOKEN,
-        api_token="1000.8cb99d0000.9be93", api_base_url=crm_api.url,
+        "zoho",
+        world,
+        tenant_id="1000000068002",
+        secret=TOKEN,
+        api_token="1000.8cb99d0000.9be93",
+        api_base_url=crm_api.url,
     )
     serve_deal(crm_api, DEAL_1)
     serve_deal(crm_api, DEAL_2)
@@ -123,7 +127,9 @@ def test_a_contact_without_email_blocks_until_zoho_notifies_the_contact_change(
     deliver(
         client,
         notification(
-            ids=("4150868000000624101",), module="Contacts", server_time=1796212900000,
+            ids=("4150868000000624101",),
+            module="Contacts",
+            server_time=1796212900000,
             resource_uri="https://www.zohoapis.com/crm/v2/Contacts",
         ),
     )
