@@ -48,7 +48,7 @@ class StandIn:
         stand_in = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_GET(self):  # noqa: N802 (http.server's name)
+            def do_GET(self):
                 stand_in.requests.append((self.path, dict(self.headers)))
                 answers = stand_in.routes.get(urlsplit(self.path).path)
                 status, body = (404, {"message": "not found"}) if not answers else answers[0]
