@@ -258,3 +258,33 @@ def test_an_api_that_keeps_failing_fails_the_event_with_the_reason_and_no_deal(
     assert "HubSpot deal 1001: the CRM answered 503 (tried 3 times)" in event.reason
     assert event.next_attempt_at is not None
     assert not Deal.objects.exists()
+
+
+def test_a_full_batch_of_100_events_is_stored_in_one_request_and_processed_once_each(
+    client, hubspot, crm_api
+):
+    template = fixture_json("hubspot_batch.json")[0]
+    events = [
+        variant(template, eventId=2_000_000 + n, objectId=3000 + n, propertyName="amount")
+        for n in range(100)
+    ]
+    for n in range(100):
+        serve_deal(crm_api, str(3000 + n))
+
+    response = deliver(client, json.dumps(events).encode())
+
+    assert response.status_code == 200
+    assert InboundDelivery.objects.get().events_new == 100
+    assert crm_api.requests == []
+    assert work() == ["processed"] * 100
+    assert Deal.objects.filter(stage="closed_won").count() == 100
+
+
+def test_the_deal_says_it_came_from_hubspot(client, hubspot):
+    from apps.deals.origins import origins_for
+
+    deliver(client, one_event())
+    work()
+    deal = Deal.objects.get()
+    (origin,) = origins_for([deal.pk])[deal.pk]
+    assert origin.text == "HubSpot deal 1001 (Northwind hubspot)"

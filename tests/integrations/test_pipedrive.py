@@ -190,3 +190,15 @@ def test_an_activity_webhook_is_recorded_as_ignored(client, pipedrive):
     deliver(client, payload)
     assert work() == ["ignored"]
     assert "activity" in InboundEvent.objects.get().reason
+
+
+def test_a_crm_owner_listed_on_the_connection_owns_the_deal(client, pipedrive):
+    from apps.integrations.models import CrmOwnerMapping
+    from tests.factories import UserFactory
+
+    sam = UserFactory(username="sam", role="Sales Rep")
+    CrmOwnerMapping.objects.create(connection=pipedrive, crm_owner="18487521", user=sam)
+    organization_and_person(client)
+    deliver(client, fixture_json("pipedrive_v2_deal_won.json"))
+    work()
+    assert Deal.objects.get().owner == sam
