@@ -15,7 +15,12 @@ from apps.integrations.models import (
     InboundRejection,
 )
 from apps.integrations.processing import events_replay
-from apps.integrations.selectors import connection_counts, connection_recent, receiving_url
+from apps.integrations.selectors import (
+    COUNTED,
+    connection_recent,
+    receiving_url,
+    with_counts,
+)
 from apps.integrations.services import (
     CONNECTION_FIELDS,
     connection_create,
@@ -126,24 +131,15 @@ class CrmConnectionAdmin(ServiceWritesAdminMixin, admin.ModelAdmin):
     )
 
     def get_queryset(self, request):
-        return super().get_queryset(request).select_related("default_owner")
-
-    def changelist_view(self, request, extra_context=None):
-        response = super().changelist_view(request, extra_context)
-        changelist = getattr(response, "context_data", {}).get("cl")
-        if changelist is not None:
-            self._counts = connection_counts([c.pk for c in changelist.result_list])
-        return response
+        # The list's counts come with its one query (a subquery per state).
+        return with_counts(super().get_queryset(request).select_related("default_owner"))
 
     @admin.display(description="events")
     def event_counts(self, connection: CrmConnection) -> str:
-        counts = getattr(self, "_counts", {}).get(connection.pk) or connection_counts(
-            [connection.pk]
-        ).get(connection.pk, {})
         shown = [
-            f"{counts.get(state, 0)} {state}"
-            for state in ("processed", "ignored", "blocked", "failed", "pending", "rejected")
-            if counts.get(state)
+            f"{getattr(connection, f'n_{state}', 0) or 0} {state}"
+            for state in COUNTED
+            if getattr(connection, f"n_{state}", 0)
         ]
         return ", ".join(shown) or "none yet"
 

@@ -389,9 +389,15 @@ def _line_items_sync(connection, deal: Deal, data: DealData, problems: dict) -> 
         item = _line_upsert(connection, deal, line, problems)
         if item is not None:
             kept.add(item.pk)
-    links = CrmLink.objects.filter(connection=connection, kind=CrmLink.Kind.LINE_ITEM)
-    linked_ids = set(links.values_list("local_id", flat=True))
-    for item in deal.line_items.all():
+    items = list(deal.line_items.all())
+    linked_ids = set(
+        CrmLink.objects.filter(
+            connection=connection,
+            kind=CrmLink.Kind.LINE_ITEM,
+            local_id__in=[item.pk for item in items],
+        ).values_list("local_id", flat=True)
+    )
+    for item in items:
         if item.pk in linked_ids and item.pk not in kept and not problems:
             line_item_remove(item=item, actor=None, source=WEBHOOK)
 

@@ -186,3 +186,18 @@ def test_secrets_and_tokens_never_reach_the_logs(client, pipedrive, caplog):
     work()
     assert caplog.records  # something was logged
     assert SECRET not in caplog.text
+
+
+def test_the_connection_list_counts_in_a_fixed_number_of_queries(
+    client, admin_user, world, django_assert_max_num_queries
+):
+    client.force_login(admin_user)
+    url = reverse("admin:integrations_crmconnection_changelist")
+    connect("pipedrive", world, tenant_id="1", basic_auth_username="u", secret="p")
+    client.get(url)
+    with django_assert_max_num_queries(12) as one:
+        client.get(url)
+    for tenant in ("2", "3", "4"):
+        connect("pipedrive", world, tenant_id=tenant, basic_auth_username="u", secret="p")
+    with django_assert_max_num_queries(len(one.captured_queries)):
+        assert "none yet" in client.get(url).content.decode()

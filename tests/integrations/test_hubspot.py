@@ -288,3 +288,28 @@ def test_the_deal_says_it_came_from_hubspot(client, hubspot):
     deal = Deal.objects.get()
     (origin,) = origins_for([deal.pk])[deal.pk]
     assert origin.text == "HubSpot deal 1001 (Northwind hubspot)"
+
+
+def test_a_line_item_no_product_matches_blocks_until_the_product_exists_and_it_is_replayed(
+    client, hubspot, crm_api
+):
+    from apps.integrations.processing import events_replay
+    from tests.factories import ProductFactory
+
+    item = fixture_json("hubspot_api/line_item_9001.json")
+    item["properties"]["hs_sku"] = "ONBOARD-PKG"
+    crm_api.answer("/crm/v3/objects/line_items/9001", (200, item))
+    deliver(client, one_event())
+    assert work() == ["blocked"]
+    event = InboundEvent.objects.get()
+    assert "SKU “ONBOARD-PKG”, which no Afterwin product has" in " ".join(
+        event.blockers["line_items"]
+    )
+    assert Deal.objects.get().stage == "new"
+
+    ProductFactory(sku="ONBOARD-PKG")
+    events_replay(event_ids=[event.pk])
+    work()
+    deal = Deal.objects.get()
+    assert deal.stage == "closed_won"
+    assert [i.product.sku for i in deal.line_items.all()] == ["ONBOARD-PKG"]
