@@ -106,6 +106,7 @@ class CrmConnection(TimeStampedModel):
 
     class Meta:
         ordering = ["name"]
+        verbose_name = "CRM connection"
         constraints = [
             models.UniqueConstraint(
                 fields=["vendor", "tenant_id"],
@@ -130,6 +131,7 @@ class CrmOwnerMapping(models.Model):
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
 
     class Meta:
+        verbose_name = "CRM owner mapping"
         constraints = [
             models.UniqueConstraint(
                 fields=["connection", "crm_owner"], name="one_mapping_per_crm_owner"
@@ -160,6 +162,7 @@ class CrmLink(models.Model):
     created_at = models.DateTimeField(default=clock.now, editable=False)
 
     class Meta:
+        verbose_name = "CRM link"
         constraints = [
             models.UniqueConstraint(
                 fields=["connection", "kind", "crm_id"], name="one_link_per_crm_record"
