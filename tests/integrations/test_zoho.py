@@ -164,3 +164,15 @@ def test_a_leads_notification_is_recorded_as_ignored(client, zoho):
     deliver(client, notification(ids=("4150868000009990001",), module="Leads"))
     assert work() == ["ignored"]
     assert "Leads" in InboundEvent.objects.get().reason
+
+
+def test_the_delivery_page_shows_the_body_without_the_channel_token(client, zoho, admin_user):
+    from django.urls import reverse
+
+    deliver(client, notification())
+    client.force_login(admin_user)
+    delivery = InboundDelivery.objects.get()
+    page = client.get(reverse("admin:integrations_inbounddelivery_change", args=[delivery.pk]))
+    shown = page.content.decode()
+    assert page.status_code == 200
+    assert "4150868000001234001" in shown and TOKEN not in shown
