@@ -2,6 +2,7 @@
 with its filters, parsed results and replay, and the counts per connection."""
 
 import logging
+import re
 
 import pytest
 from django.urls import reverse
@@ -105,7 +106,8 @@ def test_the_test_page_shows_the_last_deliveries_and_refusals(client, admin_user
     assert page.status_code == 200
     assert "create.organization (v2) 2" in shown and "Processed" in shown
     assert "bad signature" in shown  # the refused delivery, counted
-    assert "1 processed" in shown and "1 requests refused" in shown
+    assert "1 processed" in shown and "1 request refused" in shown
+    assert re.search(r"\w{3} \d{1,2} \w{3} \d{4}, \d\d:\d\d</time>", shown)  # the one format
     assert SECRET not in shown
 
     listed = client.get(reverse("admin:integrations_crmconnection_changelist"))
