@@ -140,6 +140,7 @@ INSTALLED_APPS = [
     "apps.health",
     "apps.workspace",
     "apps.insights",
+    "apps.integrations",
     "apps.demo",
     "apps.benchmarks",
 ]
@@ -448,9 +449,19 @@ CELERY_BEAT_SCHEDULE = {
     # Every account's health and today's snapshot, at 02:30 UTC (run twice: same rows).
     "health-nightly": {"task": "health.recompute_all", "schedule": crontab(hour=2, minute=30)},
     "insights-count-funnel": {"task": "insights.count_funnel", "schedule": 600.0},
+    "integrations-sweep": {"task": "integrations.sweep", "schedule": 60.0},
 }
 
 # Afterwin ------------------------------------------------------------------------------
+# CRM integrations: signed requests older than this are refused (HubSpot's five minutes);
+# reading a record from a CRM's API times out after CRM_FETCH_TIMEOUT_SECONDS and is tried
+# CRM_FETCH_ATTEMPTS times with a backoff starting at CRM_FETCH_BACKOFF_MS; an event that
+# keeps failing is retried by the sweep up to CRM_EVENT_MAX_ATTEMPTS times.
+CRM_SIGNATURE_MAX_AGE_SECONDS = _env_int("CRM_SIGNATURE_MAX_AGE_SECONDS", 300, minimum=1)
+CRM_FETCH_TIMEOUT_SECONDS = _env_int("CRM_FETCH_TIMEOUT_SECONDS", 10, minimum=1)
+CRM_FETCH_ATTEMPTS = _env_int("CRM_FETCH_ATTEMPTS", 4, minimum=1)
+CRM_FETCH_BACKOFF_MS = _env_int("CRM_FETCH_BACKOFF_MS", 500, minimum=1)
+CRM_EVENT_MAX_ATTEMPTS = _env_int("CRM_EVENT_MAX_ATTEMPTS", 8, minimum=1)
 # Emails younger than this are left to their on-commit delivery message before the
 # delivery sweep takes them.
 OUTBOX_SWEEP_GRACE_SECONDS = _env_int("OUTBOX_SWEEP_GRACE_SECONDS", 10)

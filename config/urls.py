@@ -26,6 +26,7 @@ urlpatterns = [
     path("", include("apps.workspace.urls")),
     path("deals/", include("apps.deals.urls")),
     path("", include("apps.insights.urls")),
+    path("integrations/", include("apps.integrations.urls")),
     path("healthz", healthz, name="healthz"),
     path("favicon.ico", favicon, name="favicon"),
     path("u/<str:token>/", unsubscribe, name="unsubscribe"),

@@ -15,6 +15,7 @@ from apps.customers.models import Account, Contact
 from apps.deals.models import Deal
 from apps.growth.models import ReferralRequest
 from apps.growth.tokens import referral_token
+from apps.integrations.models import CrmConnection
 from apps.notifications.models import EmailMessage
 from apps.notifications.unsubscribe import unsubscribe_token
 from apps.playbooks.models import Playbook
@@ -36,6 +37,16 @@ class Page:
 
     def url(self) -> str:
         return self.path if isinstance(self.path, str) else self.path()
+
+
+def _crm_connection() -> int:
+    """The demo has no CRM connected: the admin's connection pages get one to show."""
+    connection, _ = CrmConnection.objects.get_or_create(
+        vendor="pipedrive",
+        tenant_id="12882925",
+        defaults={"name": "Pipedrive", "secret": "demo-password", "basic_auth_username": "demo"},
+    )
+    return connection.pk
 
 
 def _first(queryset) -> int:
@@ -91,6 +102,10 @@ PAGES = [
     Page("admin", "/admin/playbooks/playbook/import/"),
     Page("admin", lambda: f"/admin/playbooks/playbook/{_first(Playbook.objects)}/clone/"),
     Page("admin", lambda: f"/admin/engine/enrollment/numbers/{_first(Playbook.objects)}/"),
+    Page("admin", "/admin/integrations/crmconnection/add/"),
+    Page("admin", lambda: f"/admin/integrations/crmconnection/{_crm_connection()}/change/"),
+    Page("admin", lambda: f"/admin/integrations/crmconnection/{_crm_connection()}/test/"),
+    Page("admin", "/admin/integrations/inboundevent/"),
 ]
 
 

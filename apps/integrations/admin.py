@@ -1,0 +1,305 @@
+from django import forms
+from django.contrib import admin, messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html
+
+from apps.core.admin_tools import ReadOnlyAdminMixin, ServiceWritesAdminMixin, pretty_json
+from apps.integrations.models import (
+    CrmConnection,
+    CrmOwnerMapping,
+    InboundDelivery,
+    InboundEvent,
+    InboundRejection,
+)
+from apps.integrations.processing import events_replay
+from apps.integrations.selectors import (
+    COUNTED,
+    connection_recent,
+    receiving_url,
+    with_counts,
+)
+from apps.integrations.services import (
+    CONNECTION_FIELDS,
+    connection_create,
+    connection_problems,
+    connection_update,
+)
+
+SECRET_FIELDS = ("secret", "api_token")
+
+
+class CrmConnectionForm(forms.ModelForm):
+    """Secrets are written, never shown: the inputs start empty, and empty keeps the
+    saved value."""
+
+    secret = forms.CharField(
+        required=False,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}),
+        help_text=(
+            "HubSpot: the app's client secret. Close: the webhook's signature_key. "
+            "Pipedrive: the webhook's Basic-auth password. Zoho: the channel's token. "
+            "Salesforce: none. Never shown again; leave empty to keep the saved one."
+        ),
+    )
+    api_token = forms.CharField(
+        label="API token",
+        required=False,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}),
+        help_text=(
+            "HubSpot: a private app's access token (scopes crm.objects.deals.read, "
+            "companies, contacts, line items, owners). Zoho: an OAuth access token "
+            "(ZohoCRM.modules.READ). Never shown again; leave empty to keep the saved one."
+        ),
+    )
+
+    api_base_url = forms.URLField(
+        label="API base URL",
+        required=False,
+        assume_scheme="https",
+        help_text=CrmConnection._meta.get_field("api_base_url").help_text,
+    )
+
+    class Meta:
+        model = CrmConnection
+        fields = CONNECTION_FIELDS
+
+    def clean(self):
+        cleaned = super().clean()
+        probe = CrmConnection(**{name: cleaned.get(name) for name in CONNECTION_FIELDS})
+        for name in SECRET_FIELDS:
+            if not cleaned.get(name) and self.instance.pk:
+                setattr(probe, name, getattr(self.instance, name))
+        probe.tenant_id = (probe.tenant_id or "").strip()
+        if not self.errors:
+            for name, problems in connection_problems(probe).items():
+                for problem in problems:
+                    self.add_error(name, problem)
+        return cleaned
+
+
+class OwnerMappingInline(admin.TabularInline):
+    model = CrmOwnerMapping
+    extra = 1
+    raw_id_fields = ("user",)
+    verbose_name = "CRM owner who is an Afterwin user"
+    verbose_name_plural = (
+        "Owners (matched by email first; list a CRM owner id or email here when it differs)"
+    )
+
+
+@admin.register(CrmConnection)
+class CrmConnectionAdmin(ServiceWritesAdminMixin, admin.ModelAdmin):
+    form = CrmConnectionForm
+    inlines = [OwnerMappingInline]
+    list_display = ("name", "vendor", "tenant_id", "enabled", "event_counts", "test_link")
+    list_filter = ("vendor", "enabled")
+    search_fields = ("name", "tenant_id")
+    raw_id_fields = ("default_owner",)
+    readonly_fields = ("url_to_give", "secret_saved", "api_token_saved")
+    fieldsets = (
+        (None, {"fields": ("name", "vendor", "tenant_id", "enabled", "url_to_give")}),
+        (
+            "Credentials (write-only)",
+            {
+                "fields": (
+                    "secret",
+                    "secret_saved",
+                    "basic_auth_username",
+                    "api_token",
+                    "api_token_saved",
+                    "api_base_url",
+                )
+            },
+        ),
+        (
+            "What a CRM deal becomes",
+            {
+                "fields": (
+                    "won_stages",
+                    "lost_stages",
+                    "default_owner",
+                    "default_win_reason",
+                    "default_loss_reason",
+                    "default_currency",
+                    "default_product",
+                )
+            },
+        ),
+    )
+
+    def get_queryset(self, request):
+        # The list's counts come with its one query (a subquery per state).
+        return with_counts(super().get_queryset(request).select_related("default_owner"))
+
+    @admin.display(description="events")
+    def event_counts(self, connection: CrmConnection) -> str:
+        shown = [
+            f"{getattr(connection, f'n_{state}', 0) or 0} {state}"
+            for state in COUNTED
+            if getattr(connection, f"n_{state}", 0)
+        ]
+        return ", ".join(shown) or "none yet"
+
+    @admin.display(description="last deliveries")
+    def test_link(self, connection: CrmConnection) -> str:
+        url = reverse("admin:integrations_crmconnection_test", args=[connection.pk])
+        return format_html('<a href="{}">Test</a>', url)
+
+    @admin.display(description="URL to give the CRM")
+    def url_to_give(self, connection: CrmConnection) -> str:
+        if not connection.vendor:
+            return "Choose the CRM and save: the URL is shown here."
+        return format_html("<code>{}</code>", receiving_url(connection.vendor))
+
+    @admin.display(description="secret saved")
+    def secret_saved(self, connection: CrmConnection) -> str:
+        return "yes (hidden)" if connection.secret else "no"
+
+    @admin.display(description="API token saved")
+    def api_token_saved(self, connection: CrmConnection) -> str:
+        return "yes (hidden)" if connection.api_token else "no"
+
+    def create_through_service(self, request, form):
+        return connection_create(**{name: form.cleaned_data[name] for name in CONNECTION_FIELDS})
+
+    def update_through_service(self, request, obj, changes) -> None:
+        connection_update(connection=obj, **changes)
+
+    def get_urls(self):
+        custom = [
+            path(
+                "<int:object_id>/test/",
+                self.admin_site.admin_view(self.test_view),
+                name="integrations_crmconnection_test",
+            )
+        ]
+        return custom + super().get_urls()
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        if obj is not None and obj.pk:
+            context["test_url"] = reverse("admin:integrations_crmconnection_test", args=[obj.pk])
+        return super().render_change_form(request, context, add, change, form_url, obj)
+
+    def test_view(self, request: HttpRequest, object_id: int) -> HttpResponse:
+        connection = get_object_or_404(CrmConnection, pk=object_id)
+        if not self.has_view_permission(request, connection):
+            from django.core.exceptions import PermissionDenied
+
+            raise PermissionDenied
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Last deliveries: {connection}",
+            "opts": self.opts,
+            "connection": connection,
+            "change_url": reverse("admin:integrations_crmconnection_change", args=[connection.pk]),
+            "events_url": reverse("admin:integrations_inboundevent_changelist")
+            + f"?connection__id__exact={connection.pk}",
+            **connection_recent(connection),
+        }
+        return TemplateResponse(request, "admin/integrations/crmconnection/test.html", context)
+
+
+@admin.register(InboundEvent)
+class InboundEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = (
+        "created_at",
+        "connection",
+        "vendor",
+        "kind",
+        "object_id",
+        "state",
+        "summary",
+        "attempts",
+    )
+    list_filter = ("vendor", "state", "connection")
+    search_fields = ("object_id", "event_key", "reason")
+    list_select_related = ("connection",)
+    date_hierarchy = "created_at"
+    actions = ["replay"]
+    fields = (
+        "connection",
+        "delivery",
+        "vendor",
+        "event_key",
+        "kind",
+        "object_type",
+        "object_id",
+        "occurred_at",
+        "state",
+        "reason",
+        "blockers_shown",
+        "result_shown",
+        "payload_shown",
+        "attempts",
+        "next_attempt_at",
+        "processed_at",
+        "created_at",
+    )
+    readonly_fields = fields
+
+    @admin.display(description="result or reason")
+    def summary(self, event: InboundEvent) -> str:
+        if event.blockers:
+            return "; ".join(m for messages in event.blockers.values() for m in messages)[:300]
+        if event.result.get("deal"):
+            return f"{event.result['deal']}: {event.result.get('transition', 'updated')}"
+        return (event.reason or str(event.result.get("account") or ""))[:300]
+
+    @admin.display(description="blockers")
+    def blockers_shown(self, event: InboundEvent) -> str:
+        return pretty_json(event.blockers) if event.blockers else "—"
+
+    @admin.display(description="parsed result")
+    def result_shown(self, event: InboundEvent) -> str:
+        return pretty_json(event.result) if event.result else "—"
+
+    @admin.display(description="payload")
+    def payload_shown(self, event: InboundEvent) -> str:
+        return pretty_json(event.payload)
+
+    def has_replay_permission(self, request) -> bool:
+        return request.user.has_perm("integrations.change_inboundevent")
+
+    @admin.action(
+        description="Replay (process again; a deal already won stays won once)",
+        permissions=["replay"],
+    )
+    def replay(self, request, queryset):
+        count = events_replay(event_ids=list(queryset.values_list("pk", flat=True)))
+        messages.success(request, f"{count} event(s) will be processed again.")
+
+
+@admin.register(InboundDelivery)
+class InboundDeliveryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ("received_at", "connection", "vendor", "events_new", "events_repeated")
+    list_filter = ("vendor", "connection")
+    list_select_related = ("connection",)
+    date_hierarchy = "received_at"
+    fields = (
+        "connection",
+        "vendor",
+        "received_at",
+        "headers",
+        "body_shown",
+        "events_new",
+        "events_repeated",
+    )
+    readonly_fields = fields
+
+    @admin.display(description="body, as received")
+    def body_shown(self, delivery: InboundDelivery) -> str:
+        # Zoho puts its token in the body: the stored body keeps it, the page does not.
+        body, secret = delivery.body, delivery.connection.secret
+        if secret:
+            body = body.replace(secret, "•••• (the connection's secret)")
+        return format_html("<pre>{}</pre>", body)
+
+
+@admin.register(InboundRejection)
+class InboundRejectionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ("vendor", "connection", "reason", "count", "first_at", "last_at")
+    list_filter = ("vendor", "reason", "connection")
+    list_select_related = ("connection",)

@@ -1,0 +1,40 @@
+"""One adapter per CRM, each reading the vendor's own request and payload shapes."""
+
+import hmac
+from types import ModuleType
+
+from apps.integrations.models import CrmConnection
+from apps.integrations.vendors.base import Rejected
+
+
+def adapter(vendor: str) -> ModuleType:
+    from apps.integrations.vendors import close, hubspot, pipedrive, salesforce, zoho
+
+    return {
+        "hubspot": hubspot,
+        "salesforce": salesforce,
+        "pipedrive": pipedrive,
+        "close": close,
+        "zoho": zoho,
+    }[vendor]
+
+
+def require_connection(vendor: str, tenant_id: str) -> CrmConnection:
+    """The enabled connection for this CRM tenant, or a 403 counted against the vendor
+    (unknown) or the connection (disabled)."""
+    tenant_id = (tenant_id or "").strip()
+    found = (
+        CrmConnection.objects.filter(vendor=vendor, tenant_id=tenant_id).first()
+        if (tenant_id)
+        else None
+    )
+    if found is None:
+        raise Rejected(403, "unknown tenant")
+    if not found.enabled:
+        raise Rejected(403, "connection disabled", found)
+    return found
+
+
+def same_secret(given: str, expected: str) -> bool:
+    """Constant-time comparison; an unset secret matches nothing."""
+    return bool(expected) and hmac.compare_digest(given.encode(), expected.encode())

@@ -1,0 +1,47 @@
+"""The URLs CRMs call. Thin: the vendor's adapter authenticates, ``receiving`` stores,
+and the answer is the vendor's acknowledgement (Salesforce's SOAP Ack)."""
+
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
+
+from apps.core import clock
+from apps.core.links import absolute_url
+from apps.integrations.models import Vendor
+from apps.integrations.receiving import delivery_authenticate, delivery_store, rejection_count
+from apps.integrations.vendors import adapter
+from apps.integrations.vendors.base import InboundRequest, Malformed, Rejected
+
+
+def public_url(request: HttpRequest) -> str:
+    """The URL the CRM called, as the CRM saw it: behind a proxy the request's own host
+    and scheme are the proxy's, so it is built on ``AFTERWIN_SITE_URL``."""
+    return absolute_url(request.get_full_path())
+
+
+@csrf_exempt
+@require_POST
+def receive(request: HttpRequest, vendor: str) -> HttpResponse:
+    if vendor not in Vendor.values:
+        return JsonResponse({"detail": f"No CRM called “{vendor}”."}, status=404)
+    inbound = InboundRequest(
+        method=request.method,
+        url=public_url(request),
+        body=request.body,
+        headers=request.headers,
+        now=clock.now(),
+    )
+    try:
+        auth = delivery_authenticate(vendor=vendor, request=inbound)
+    except Rejected as exc:
+        rejection_count(vendor=vendor, reason=exc.reason, connection=exc.connection)
+        response = JsonResponse({"detail": f"Refused: {exc.reason}."}, status=exc.status)
+        if exc.status == 401 and vendor == "pipedrive":
+            response["WWW-Authenticate"] = 'Basic realm="Afterwin"'
+        return response
+    except Malformed as exc:
+        rejection_count(vendor=vendor, reason="malformed body")
+        return JsonResponse({"detail": str(exc)}, status=400)
+    delivery_store(vendor=vendor, auth=auth, body=request.body)
+    status, content_type, body = adapter(vendor).acknowledge(auth)
+    return HttpResponse(body, status=status, content_type=content_type)
