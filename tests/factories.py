@@ -50,6 +50,7 @@ ROLE_GRANTS = (
     "apps.workspace.migrations.0002_role_perms",
     "apps.health.migrations.0002_default_factors",
     "apps.insights.migrations.0002_role_perms",
+    "apps.webhooks.migrations.0002_role_perms",
 )
 
 
