@@ -323,6 +323,13 @@ def delivery_deliver(*, delivery_id: int) -> str:
 
 def _send_claimed(delivery: WebhookDelivery) -> str:
     subscription = delivery.subscription
+    if delivery.event_type != catalogue.TEST_EVENT and not (
+        WebhookSubscription.objects.filter(pk=subscription.pk, is_active=True).exists()
+    ):
+        # Disabled since the claim (an earlier delivery of the same batch failed once too
+        # often): give it back untried; it goes out when the subscription is enabled.
+        _release([delivery])
+        return "skipped: subscription disabled"
     timestamp = int(time.time())
     answer = destinations.post(
         url=subscription.url,
@@ -418,7 +425,7 @@ def _tell_admins(subscription: WebhookSubscription) -> None:
                 ),
                 url=url,
                 email_template="webhooks/email/webhook_disabled",
-                dedupe_key=f"webhook-disabled:{subscription.pk}:{stamp}",
+                dedupe_key=f"webhook-disabled:{subscription.pk}:{stamp}:{admin.pk}",
             )
             for admin in admins
         ]

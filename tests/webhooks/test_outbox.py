@@ -22,9 +22,7 @@ def won_event(rep) -> DomainEvent:
     return DomainEvent.objects.get(name="deal.closed_won", aggregate_id=deal.pk)
 
 
-def test_an_event_is_delivered_to_each_subscription_that_chose_its_type(
-    subscribe, receiver, rep
-):
+def test_an_event_is_delivered_to_each_subscription_that_chose_its_type(subscribe, receiver, rep):
     warehouse, _ = subscribe(receiver.url, ["deal.closed_won", "task.completed"])
     crm, _ = subscribe(receiver.url, ["deal.closed_won"], name="CRM")
     subscribe(receiver.url, ["survey.answered"], name="Survey tool")
