@@ -553,8 +553,9 @@ GROWTH_USAGE_THRESHOLD_PERCENT = _env_int("GROWTH_USAGE_THRESHOLD_PERCENT", 80, 
 # and for each read; a failed delivery is retried after WEBHOOK_RETRY_FIRST_SECONDS,
 # doubling up to WEBHOOK_RETRY_CAP_SECONDS, WEBHOOK_MAX_ATTEMPTS times in all; a
 # subscription whose last WEBHOOK_DISABLE_AFTER_FAILURES attempts all failed is disabled
-# and the admins are told. Private, loopback and link-local addresses are refused unless
-# WEBHOOK_ALLOW_PRIVATE_DESTINATIONS is on (a receiver on the same network).
+# and the admins are told. Private and loopback addresses are refused unless
+# WEBHOOK_ALLOW_PRIVATE_DESTINATIONS is on (a receiver on the same network); link-local
+# ones (a cloud's metadata service) always are.
 WEBHOOK_TIMEOUT_SECONDS = _env_int("WEBHOOK_TIMEOUT_SECONDS", 10, minimum=1)
 WEBHOOK_RETRY_FIRST_SECONDS = _env_int("WEBHOOK_RETRY_FIRST_SECONDS", 30, minimum=1)
 WEBHOOK_RETRY_CAP_SECONDS = _env_int("WEBHOOK_RETRY_CAP_SECONDS", 6 * 3600, minimum=1)

@@ -28,6 +28,7 @@ class SubscriptionForm(forms.ModelForm):
     url = forms.URLField(
         max_length=2000,
         assume_scheme="https",
+        widget=forms.URLInput(attrs={"size": 80}),
         help_text="An http(s) address on the internet; it receives a POST.",
     )
     event_types = forms.MultipleChoiceField(

@@ -7,8 +7,8 @@ http(s) URLs are accepted, the host is resolved and every address it resolves to
 be a public one, and the connection goes to the address that was checked (a name that
 resolves to a public address at the check and a private one a moment later, DNS
 rebinding, gets nowhere). Redirects are not followed for the same reason.
-``WEBHOOK_ALLOW_PRIVATE_DESTINATIONS`` lifts the address check (a receiver on the same
-network, tests).
+``WEBHOOK_ALLOW_PRIVATE_DESTINATIONS`` lets private and loopback addresses through (a
+receiver on the same network, tests); link-local ones (the cloud metadata service) never.
 """
 
 import http.client
@@ -37,13 +37,28 @@ class Destination:
     address: str  # the checked address the connection goes to
 
 
-def _refused_address(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+Address = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+
+def _unmapped(address: Address) -> Address:
     if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped
+        return address.ipv4_mapped
+    return address
+
+
+def _never_a_receiver(address: Address) -> bool:
+    # Link-local holds the cloud metadata service (169.254.169.254); multicast and the
+    # unspecified address are nobody's endpoint. Refused even on a private network.
+    address = _unmapped(address)
+    return address.is_link_local or address.is_multicast or address.is_unspecified
+
+
+def _refused_address(address: Address) -> bool:
     # is_global is False for loopback, private (10/8, 172.16/12, 192.168/16, fc00::/7),
     # link-local (169.254/16, fe80::/10), shared (100.64/10), reserved and documentation
-    # ranges and the unspecified address; multicast is no webhook receiver either.
-    return not address.is_global or address.is_multicast
+    # ranges and the unspecified address.
+    address = _unmapped(address)
+    return not address.is_global or _never_a_receiver(address)
 
 
 def destination_resolve(url: str) -> Destination:
@@ -67,13 +82,14 @@ def destination_resolve(url: str) -> Destination:
     addresses = list(dict.fromkeys(info[4][0] for info in found))
     if not addresses:
         raise DestinationRefused(f"The host {host} could not be resolved.")
-    if not settings.WEBHOOK_ALLOW_PRIVATE_DESTINATIONS:
-        for address in addresses:
-            if _refused_address(ipaddress.ip_address(address.split("%")[0])):
-                raise DestinationRefused(
-                    f"{host} resolves to {address}, a private, loopback or otherwise "
-                    "non-public address; webhooks go only to addresses on the internet."
-                )
+    allow_private = settings.WEBHOOK_ALLOW_PRIVATE_DESTINATIONS
+    for address in addresses:
+        ip = ipaddress.ip_address(address.split("%")[0])
+        if _never_a_receiver(ip) or (not allow_private and _refused_address(ip)):
+            raise DestinationRefused(
+                f"{host} resolves to {address}, a private, loopback or otherwise "
+                "non-public address; webhooks go only to addresses on the internet."
+            )
     target = parts.path or "/"
     if parts.query:
         target += "?" + parts.query

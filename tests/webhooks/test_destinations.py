@@ -63,9 +63,20 @@ def test_a_public_address_is_accepted_without_connecting(settings):
     )
 
 
-def test_the_setting_lets_deliveries_reach_this_machine(settings):
+def test_the_setting_lets_deliveries_reach_this_machine_and_the_private_network(settings):
     settings.WEBHOOK_ALLOW_PRIVATE_DESTINATIONS = True
     assert destination_resolve("http://127.0.0.1:9/hook").address == "127.0.0.1"
+    assert destination_resolve("http://10.1.2.3/hook").address == "10.1.2.3"
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["http://169.254.169.254/latest/", "http://[fe80::1]/", "http://0.0.0.0/", "http://224.0.0.1/"],
+)
+def test_link_local_and_multicast_are_refused_even_when_private_ones_are_allowed(settings, url):
+    settings.WEBHOOK_ALLOW_PRIVATE_DESTINATIONS = True
+    with pytest.raises(DestinationRefused, match="non-public address"):
+        destination_resolve(url)
 
 
 def test_an_address_refused_at_send_time_is_not_contacted(subscribe, receiver, settings):
