@@ -63,7 +63,11 @@ def _refused_address(address: Address) -> bool:
 
 def destination_resolve(url: str) -> Destination:
     """Check ``url`` and resolve its host. Raises ``DestinationRefused`` with the reason."""
-    parts = urlsplit(url.strip())
+    try:
+        parts = urlsplit(url.strip())
+        parts.hostname  # noqa: B018 (raises for a malformed IPv6 literal)
+    except ValueError:
+        raise DestinationRefused("This is not a valid web address.") from None
     if parts.scheme not in ("http", "https"):
         raise DestinationRefused("Only http:// and https:// addresses can receive webhooks.")
     if not parts.hostname:
@@ -77,7 +81,7 @@ def destination_resolve(url: str) -> Destination:
     host = parts.hostname
     try:
         found = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except (socket.gaierror, UnicodeError):
+    except (socket.gaierror, UnicodeError, ValueError):  # ValueError: a NUL in the name
         raise DestinationRefused(f"The host {host} could not be resolved.") from None
     addresses = list(dict.fromkeys(info[4][0] for info in found))
     if not addresses:

@@ -46,6 +46,8 @@ def test_private_loopback_and_link_local_addresses_are_refused(settings, url):
         ("https://user:pw@93.184.215.14/hook", "no user name or password"),
         ("https://93.184.215.14:99999/hook", "port"),
         ("https://no-such-host.invalid/hook", "could not be resolved"),
+        ("http://[::1/hook", "not a valid web address"),
+        ("http://exa\x00mple.com/hook", "could not be resolved"),
     ],
 )
 def test_what_is_not_an_internet_http_address_is_refused(url, reason):
