@@ -562,5 +562,8 @@ WEBHOOK_RETRY_CAP_SECONDS = _env_int("WEBHOOK_RETRY_CAP_SECONDS", 6 * 3600, mini
 WEBHOOK_MAX_ATTEMPTS = _env_int("WEBHOOK_MAX_ATTEMPTS", 10, minimum=1)
 WEBHOOK_DISABLE_AFTER_FAILURES = _env_int("WEBHOOK_DISABLE_AFTER_FAILURES", 20, minimum=1)
 WEBHOOK_ALLOW_PRIVATE_DESTINATIONS = _env_bool("WEBHOOK_ALLOW_PRIVATE_DESTINATIONS", False)
+# Each process reads which event types enabled subscriptions want at most this often: a
+# subscription made in another process hears events from at most this many seconds on.
+WEBHOOK_LISTENERS_REFRESH_SECONDS = _env_int("WEBHOOK_LISTENERS_REFRESH_SECONDS", 5, minimum=1)
 # Referrals: the queue that gets "thank the referrer" tasks when a referred deal is won.
 GROWTH_REFERRAL_QUEUE = env.str("GROWTH_REFERRAL_QUEUE", default="referrals")

@@ -8,11 +8,11 @@ class WebhooksConfig(AppConfig):
 
     def ready(self) -> None:
         from apps.core.events import subscribe_matching
-        from apps.webhooks import catalogue, services
+        from apps.webhooks import listeners, services
 
-        # Every offered event makes a delivery per subscription that asked for it.
+        # An event some enabled subscription asked for makes a delivery for each of them.
         subscribe_matching(
-            catalogue.is_offered,
+            listeners.is_wanted,
             services.deliveries_create_for_event,
             many=services.deliveries_create_for_events,
         )

@@ -54,11 +54,5 @@ TEST_EVENT = "webhook.test"
 NAMES = frozenset(event.name for event in EVENT_TYPES)
 
 
-def is_offered(event_name: str) -> bool:
-    """Whether subscriptions may ask for ``event_name`` (the outbox asks this when an
-    event is written, to know whether anyone listens)."""
-    return event_name in NAMES
-
-
 def choices() -> list[tuple[str, str]]:
     return [(event.name, f"{event.label} ({event.name})") for event in EVENT_TYPES]

@@ -23,7 +23,7 @@ from django.urls import reverse
 from apps.core import clock, outbox
 from apps.core.errors import ValidationFailed
 from apps.core.models import DomainEvent
-from apps.webhooks import catalogue, destinations, signing
+from apps.webhooks import catalogue, destinations, listeners, signing
 from apps.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookSubscription
 
 logger = logging.getLogger(__name__)
@@ -90,6 +90,7 @@ def subscription_create(
         secret=secret,
         created_by=actor if getattr(actor, "pk", None) else None,
     )
+    listeners.forget()
     logger.info("webhook subscription %s created by %s", subscription.pk, actor)
     return subscription, secret
 
@@ -114,6 +115,7 @@ def subscription_update(
     subscription.event_types = _ordered(event_types)
     subscription.updated_at = clock.now()
     subscription.save(update_fields=["name", "url", "event_types", "updated_at"])
+    listeners.forget()
     logger.info("webhook subscription %s changed by %s", subscription.pk, actor)
     return subscription
 
@@ -140,6 +142,7 @@ def subscription_enable(*, subscription: WebhookSubscription, actor: Any = None)
         is_active=True, consecutive_failures=0, disabled_at=None, updated_at=now
     )
     if updated:
+        listeners.forget()
         subscription.refresh_from_db()
         # What waited while it was off is due now.
         due = list(
@@ -165,6 +168,7 @@ def subscription_disable(
         is_active=False, disabled_at=now, disabled_reason=reason[:2000], updated_at=now
     )
     if updated:
+        listeners.forget()
         subscription.refresh_from_db()
         logger.info("webhook subscription %s disabled: %s", subscription.pk, reason)
     return bool(updated)

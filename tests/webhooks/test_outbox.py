@@ -63,3 +63,30 @@ def test_no_subscription_means_no_delivery_and_the_event_is_still_processed(rep)
     assert not WebhookDelivery.objects.exists()
     event.refresh_from_db()
     assert event.processed_at is not None
+
+
+def test_events_nobody_subscribed_to_cost_the_workers_nothing(subscribe, receiver, rep):
+    from apps.engine.execution import steps_drain
+    from tests.engine.test_walking_skeleton import win_and_process
+    from tests.factories import onboarding_playbook
+
+    onboarding_playbook()
+    win_and_process(closable_deal(owner=rep), rep)
+    # Nobody listens to enrollment.started yet: written as a record, already processed.
+    [quiet] = DomainEvent.objects.filter(name="enrollment.started")
+    assert quiet.processed_at is not None
+
+    subscription, _ = subscribe(receiver.url, ["enrollment.started", "enrollment.completed"])
+    enrollment = win_and_process(closable_deal(owner=rep), rep)
+    heard = DomainEvent.objects.get(name="enrollment.started", aggregate_id=enrollment.pk)
+    assert heard.processed_at is None  # waits for the drain, which makes the delivery
+    assert event_process(event_id=heard.pk)
+    steps_drain()  # the only step: the enrollment completes
+    completed = DomainEvent.objects.get(name="enrollment.completed", aggregate_id=enrollment.pk)
+    assert event_process(event_id=completed.pk)
+
+    assert list(
+        WebhookDelivery.objects.filter(subscription=subscription)
+        .order_by("id")
+        .values_list("event_type", flat=True)
+    ) == ["enrollment.started", "enrollment.completed"]
