@@ -10,6 +10,7 @@ from apps.health.api import AccountHealthView
 from apps.notifications.api import NotificationViewSet
 from apps.queues.api import QueueViewSet, TaskViewSet
 from apps.surveys.api import ResponseViewSet
+from apps.webhooks.api import DeliveryViewSet, EventTypesView, SubscriptionViewSet
 
 router = DefaultRouter()
 router.register("auth/tokens", ApiTokenViewSet, basename="api-token-own")
@@ -28,9 +29,12 @@ router.register("usage-snapshots", UsageSnapshotViewSet)
 router.register("referrals", ReferralViewSet)
 router.register("expansion-deals", ExpansionDealViewSet)
 router.register("survey-responses", ResponseViewSet, basename="survey-response")
+router.register("webhooks/subscriptions", SubscriptionViewSet)
+router.register("webhooks/deliveries", DeliveryViewSet)
 
 urlpatterns = [
     path("auth/token/", ObtainTokenView.as_view(), name="api-token"),
     path("accounts/<int:pk>/health/", AccountHealthView.as_view(), name="account-health"),
+    path("webhooks/event-types/", EventTypesView.as_view(), name="webhook-event-types"),
     path("", include(router.urls)),
 ]

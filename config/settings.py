@@ -138,6 +138,7 @@ INSTALLED_APPS = [
     "apps.surveys",
     "apps.growth",
     "apps.health",
+    "apps.webhooks",
     "apps.workspace",
     "apps.insights",
     "apps.integrations",
@@ -450,6 +451,7 @@ CELERY_BEAT_SCHEDULE = {
     "health-nightly": {"task": "health.recompute_all", "schedule": crontab(hour=2, minute=30)},
     "insights-count-funnel": {"task": "insights.count_funnel", "schedule": 600.0},
     "integrations-sweep": {"task": "integrations.sweep", "schedule": 60.0},
+    "webhooks-deliver-due": {"task": "webhooks.deliver_due", "schedule": 10.0},
 }
 
 # Afterwin ------------------------------------------------------------------------------
@@ -567,5 +569,21 @@ PUBLIC_POST_RATE_PER_TOKEN = env.str("PUBLIC_POST_RATE_PER_TOKEN", default="5/m"
 # Usage signals: a product's utilisation at or above this (unless the product has its own
 # threshold in admin) is an expansion signal.
 GROWTH_USAGE_THRESHOLD_PERCENT = _env_int("GROWTH_USAGE_THRESHOLD_PERCENT", 80, minimum=1)
+# Outbound webhooks: each POST waits WEBHOOK_TIMEOUT_SECONDS at most for the connection
+# and for each read; a failed delivery is retried after WEBHOOK_RETRY_FIRST_SECONDS,
+# doubling up to WEBHOOK_RETRY_CAP_SECONDS, WEBHOOK_MAX_ATTEMPTS times in all; a
+# subscription whose last WEBHOOK_DISABLE_AFTER_FAILURES attempts all failed is disabled
+# and the admins are told. Private and loopback addresses are refused unless
+# WEBHOOK_ALLOW_PRIVATE_DESTINATIONS is on (a receiver on the same network); link-local
+# ones (a cloud's metadata service) always are.
+WEBHOOK_TIMEOUT_SECONDS = _env_int("WEBHOOK_TIMEOUT_SECONDS", 10, minimum=1)
+WEBHOOK_RETRY_FIRST_SECONDS = _env_int("WEBHOOK_RETRY_FIRST_SECONDS", 30, minimum=1)
+WEBHOOK_RETRY_CAP_SECONDS = _env_int("WEBHOOK_RETRY_CAP_SECONDS", 6 * 3600, minimum=1)
+WEBHOOK_MAX_ATTEMPTS = _env_int("WEBHOOK_MAX_ATTEMPTS", 10, minimum=1)
+WEBHOOK_DISABLE_AFTER_FAILURES = _env_int("WEBHOOK_DISABLE_AFTER_FAILURES", 20, minimum=1)
+WEBHOOK_ALLOW_PRIVATE_DESTINATIONS = _env_bool("WEBHOOK_ALLOW_PRIVATE_DESTINATIONS", False)
+# Each process reads which event types enabled subscriptions want at most this often: a
+# subscription made in another process hears events from at most this many seconds on.
+WEBHOOK_LISTENERS_REFRESH_SECONDS = _env_int("WEBHOOK_LISTENERS_REFRESH_SECONDS", 5, minimum=1)
 # Referrals: the queue that gets "thank the referrer" tasks when a referred deal is won.
 GROWTH_REFERRAL_QUEUE = env.str("GROWTH_REFERRAL_QUEUE", default="referrals")

@@ -72,3 +72,13 @@ def _throttle_counters_in_memory():
 @pytest.fixture(autouse=True)
 def _fresh_throttle_counters(_throttle_counters_in_memory):
     caches["throttles"].clear()
+
+
+@pytest.fixture(autouse=True)
+def _no_webhook_listeners_known():
+    """Each test starts knowing of no webhook subscription (a subscription it makes is
+    heard at once): what an earlier test subscribed to must not make this one's events
+    wait for processing."""
+    from apps.webhooks import listeners
+
+    listeners.assume(frozenset())

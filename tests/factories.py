@@ -51,6 +51,7 @@ ROLE_GRANTS = (
     "apps.health.migrations.0002_default_factors",
     "apps.insights.migrations.0002_role_perms",
     "apps.integrations.migrations.0002_admin_perms",
+    "apps.webhooks.migrations.0002_role_perms",
 )
 
 

@@ -461,13 +461,41 @@ def _complete_finished_enrollments(touched: dict[int, Enrollment], *, now: dt.da
         .exclude(state__in=StepRun.FINISHED_STATES)
         .values_list("enrollment_id", flat=True)
     )
-    complete = [pk for pk in touched if pk not in busy]
+    # The batch holds these enrollments' row locks: the states it read are current.
+    complete = [
+        pk for pk in touched if pk not in busy and touched[pk].state == Enrollment.State.ACTIVE
+    ]
     if complete:
         Enrollment.objects.filter(pk__in=complete, state=Enrollment.State.ACTIVE).update(
             state=Enrollment.State.COMPLETED, finished_at=now, updated_at=now
         )
         for pk in complete:
             touched[pk].state, touched[pk].finished_at = Enrollment.State.COMPLETED, now
+        enrollment_events_emit(
+            name="enrollment.completed", enrollments=[touched[pk] for pk in complete]
+        )
+
+
+def enrollment_events_emit(*, name: str, enrollments: list[Enrollment]) -> None:
+    """``enrollment.started`` or ``enrollment.completed`` for each enrollment, with one
+    INSERT: what outbound webhooks and other listeners hear of an enrollment."""
+    events_emit_many(
+        events=[
+            EventSpec(
+                name=name,
+                aggregate_type="enrollment",
+                aggregate_id=enrollment.pk,
+                payload={
+                    "enrollment_id": enrollment.pk,
+                    "playbook_id": enrollment.playbook_id,
+                    "version_id": enrollment.version_id,
+                    "account_id": enrollment.account_id,
+                    "deal_id": enrollment.deal_id,
+                },
+            )
+            for enrollment in enrollments
+        ]
+    )
 
 
 # Failures -------------------------------------------------------------------------------

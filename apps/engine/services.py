@@ -23,6 +23,7 @@ from apps.deals.selectors import deal_latest_won
 from apps.engine.execution import (
     ENROLLMENT_RELATED,
     FinishedRun,
+    enrollment_events_emit,
     step_runs_build,
     step_runs_finish,
     step_runs_save,
@@ -77,6 +78,7 @@ def enrollments_start_for_events(events: list[DomainEvent]) -> list[Enrollment]:
             )
         )
     Enrollment.objects.bulk_create(enrollments)
+    enrollment_events_emit(name="enrollment.started", enrollments=enrollments)
     runs: list[StepRun] = []
     with company_holidays_read_once():
         for enrollment in enrollments:

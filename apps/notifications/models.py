@@ -18,6 +18,7 @@ class Notification(models.Model):
         HANDOFF_REMINDER = "handoff_reminder", "Hand-off reminder"
         PLAYBOOK_REMINDER = "playbook_reminder", "Playbook reminder"
         REFERRAL_RECEIVED = "referral_received", "Referral received"
+        WEBHOOK_DISABLED = "webhook_disabled", "Webhook disabled"
 
     recipient = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications"

@@ -21,6 +21,7 @@ DEFAULT_CHANNELS: dict[str, frozenset[str]] = {
     Reason.HANDOFF_REMINDER: frozenset({IN_APP, EMAIL}),
     Reason.PLAYBOOK_REMINDER: frozenset({IN_APP, EMAIL}),
     Reason.REFERRAL_RECEIVED: frozenset({IN_APP, EMAIL}),
+    Reason.WEBHOOK_DISABLED: frozenset({IN_APP, EMAIL}),
     Reason.TASK_DUE_SOON: frozenset({IN_APP}),
     Reason.TASK_OVERDUE: frozenset({IN_APP}),
 }

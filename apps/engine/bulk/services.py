@@ -20,6 +20,7 @@ from apps.engine.bulk.selectors import (
     accounts_with_policy,
     bulk_enrollment_preview,
 )
+from apps.engine.execution import enrollment_events_emit
 from apps.engine.models import BulkEnrollment, Enrollment, StepRun
 from apps.engine.timing import UTC, Calendar, StepTiming, step_timing
 from apps.playbooks.models import Playbook, PlaybookVersion
@@ -176,6 +177,7 @@ def _enroll_chunk(
             )
         )
     Enrollment.objects.bulk_create(enrollments)
+    enrollment_events_emit(name="enrollment.started", enrollments=enrollments)
     StepRun.objects.bulk_create(
         [
             StepRun(
