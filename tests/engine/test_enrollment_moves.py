@@ -57,10 +57,13 @@ def runs(enrollment, key):
     return list(enrollment.step_runs.filter(step_key=key).order_by("occurrence"))
 
 
-def move_now(enrollment, version, *, at, options=MoveOptions(), actor=None):
+def move_now(enrollment, version, *, at, options=None, actor=None):
     with clock.frozen(at):
         return enrollment_move(
-            enrollment_id=enrollment.pk, to_version=version, options=options, actor=actor
+            enrollment_id=enrollment.pk,
+            to_version=version,
+            options=options or MoveOptions(),
+            actor=actor,
         )
 
 
@@ -115,7 +118,10 @@ def test_a_kept_step_keeps_its_schedule_and_run(rep):
     [after] = runs(enrollment, "checkin")
     assert (after.pk, after.due_at, after.state) == (checkin.pk, T0 + 14 * DAY, "pending")
     assert step_record(change, "checkin")["change"] == "kept"
-    assert step_record(change, "checkin")["outcome"] == "Schedule unchanged: due Tue 15 Dec 2026, 09:00."
+    assert (
+        step_record(change, "checkin")["outcome"]
+        == "Schedule unchanged: due Tue 15 Dec 2026, 09:00."
+    )
     # The kept step runs with the new version's wording.
     run_due(T0 + 14 * DAY)
     assert runs(enrollment, "checkin")[0].state == StepRun.State.DONE
@@ -217,7 +223,10 @@ def test_an_added_step_after_a_skipped_step_is_a_branch_not_taken(rep):
     change = move_now(enrollment, v2, at=T0 + DAY)
 
     assert runs(enrollment, "handover") == []
-    assert step_record(change, "handover")["outcome"] == "Not scheduled: “Check-in call” did not run (skipped)."
+    assert (
+        step_record(change, "handover")["outcome"]
+        == "Not scheduled: “Check-in call” did not run (skipped)."
+    )
 
 
 def test_an_added_repeating_step_catches_up_with_its_latest_occurrence(rep):
