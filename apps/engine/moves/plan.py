@@ -132,6 +132,16 @@ class EnrollmentPlan:
     def of(self, change: str) -> list[StepChange]:
         return [step for step in self.steps if step.change == change]
 
+    @property
+    def changed(self) -> list[StepChange]:
+        """The steps the move changes something about (a kept step changes nothing
+        unless its kind changed)."""
+        return [step for step in self.steps if step.change != KEPT or step.set_kind]
+
+    @property
+    def unchanged(self) -> int:
+        return len(self.steps) - len(self.changed)
+
     def as_record(self) -> list[dict[str, Any]]:
         return [step.as_record() for step in self.steps]
 
