@@ -466,3 +466,24 @@ def test_a_version_of_another_playbook_cannot_be_the_source(rep, admin_user):
             f"v1 belongs to “{other.playbook.name}”, not to “New customer onboarding”."
         ]
     }
+
+
+def test_a_kept_step_whose_kind_changed_runs_as_the_new_kind(rep):
+    playbook = playbook_v1()
+    enrollment = enroll(rep)
+    run_due(T0)
+    reminder = {
+        **CHECKIN,
+        "kind": "reminder",
+        "delay_days": 14,
+        "config": {"to": "deal_owner", "title": "Check in with {{ account.name }}", "body": ""},
+    }
+    v2 = publish(playbook, [reminder])
+
+    change = move_now(enrollment, v2, at=T0 + DAY)
+
+    [checkin] = runs(enrollment, "checkin")
+    assert (checkin.kind, checkin.due_at) == ("reminder", T0 + 14 * DAY)
+    assert step_record(change, "checkin")["outcome"] == (
+        "Schedule unchanged: due Tue 15 Dec 2026, 09:00. Runs as a reminder step now."
+    )
