@@ -487,3 +487,27 @@ def test_a_kept_step_whose_kind_changed_runs_as_the_new_kind(rep):
     assert step_record(change, "checkin")["outcome"] == (
         "Schedule unchanged: due Tue 15 Dec 2026, 09:00. Runs as a reminder step now."
     )
+
+
+def test_moving_back_and_forth_schedules_a_returning_step_once(rep):
+    playbook = playbook_v1([])
+    enrollment = enroll(rep)
+    run_due(T0)
+    day_20 = {**CHECKIN, "key": "day_20", "delay_days": 20}
+    v2 = publish(playbook, [day_20])
+    v3 = publish(playbook, [])
+
+    move_now(enrollment, v2, at=T0 + DAY)  # day 20 added
+    move_now(enrollment, v3, at=T0 + 2 * DAY)  # and removed: its run cancelled
+    change = move_now(enrollment, v2, at=T0 + 3 * DAY)  # back again
+
+    [run] = runs(enrollment, "day_20")
+    assert (run.state, run.due_at) == (StepRun.State.PENDING, T0 + 20 * DAY)
+    assert step_record(change, "day_20")["outcome"] == "Scheduled for Mon 21 Dec 2026, 09:00."
+    run_due(T0 + 20 * DAY)
+    move_now(enrollment, v3, at=T0 + 21 * DAY)
+    change = move_now(enrollment, v2, at=T0 + 22 * DAY)
+    assert step_record(change, "day_20")["outcome"] == (
+        "Already ran under an earlier version; not scheduled again."
+    )
+    assert [r.state for r in runs(enrollment, "day_20")] == [StepRun.State.DONE]

@@ -12,9 +12,11 @@ Steps are matched by key:
 - **removed**: only in the old version; its pending runs are cancelled, what it already
   did (a task, an email) is left as it is;
 - **added**: only in the new version; scheduled as if it had been there from the
-  enrollment's start. A step that starts after another is timed from when that step
-  first completed; if that step has not run yet, the engine schedules the new step when
-  it does (it reads the new version then); if it was skipped, the branch was not taken.
+  enrollment's start (a step that already ran under an earlier version is not scheduled
+  again; the cancelled run of one an earlier move removed is scheduled anew). A step
+  that starts after another is timed from when that step first completed; if that step
+  has not run yet, the engine schedules the new step when it does (it reads the new
+  version then); if it was skipped, the branch was not taken.
   When the time has passed, the admin chooses: it runs now (``from_start``), or it is
   timed from now (``from_now``). A repeating step that is caught up runs its latest
   missed occurrence now; its first occurrence is written as skipped, because later
@@ -98,7 +100,7 @@ class StepChange:
     key: str
     name: str
     change: str  # kept | removed | added | retimed
-    outcome: str
+    outcome: "Words"
     kind: str = ""
     cancel: tuple[int, ...] = ()
     retime: tuple[Retime, ...] = ()
@@ -114,7 +116,7 @@ class StepChange:
             "key": self.key,
             "name": self.name,
             "change": self.change,
-            "outcome": self.outcome,
+            "outcome": str(self.outcome),
             "cancelled_runs": list(self.cancel),
             "retimed_runs": [r.as_record() for r in self.retime],
             "created_runs": [r.as_record() for r in self.create],
@@ -154,6 +156,31 @@ class MoveOptions:
 
 def _when(moment: dt.datetime) -> str:
     return datetime_text(timezone.localtime(moment))
+
+
+def _literal(text: str) -> str:
+    """A name put in a ``Words`` template as it is (braces and all)."""
+    return text.replace("{", "{{").replace("}", "}}")
+
+
+@dataclass(frozen=True)
+class Words:
+    """What happens to a step, in words, with its moments written out only when read: a
+    dry run over thousands of enrollments counts changes without formatting dates it
+    never shows. ``template`` has one ``{}`` per moment."""
+
+    template: str
+    moments: tuple[dt.datetime, ...] = ()
+
+    def __str__(self) -> str:
+        return self.template.format(*(_when(moment) for moment in self.moments))
+
+    def __add__(self, other: "Words") -> "Words":
+        return Words(f"{self.template} {other.template}", self.moments + other.moments)
+
+
+def _joined(parts: list[Words]) -> Words:
+    return Words(" ".join(p.template for p in parts), tuple(m for p in parts for m in p.moments))
 
 
 def _timing_of(step: StepDefinition) -> tuple:
@@ -249,13 +276,13 @@ class _Planner:
     def _kept(self, step: StepDefinition, set_kind: tuple[int, ...]) -> StepChange:
         pending = self.history.unfinished(step.key)
         if pending:
-            outcome = f"Schedule unchanged: due {_when(pending[0].due_at)}."
+            outcome = Words("Schedule unchanged: due {}.", (pending[0].due_at,))
         elif self.history.runs.get(step.key):
-            outcome = "Schedule unchanged: already ran."
+            outcome = Words("Schedule unchanged: already ran.")
         else:
-            outcome = "Schedule unchanged: not reached yet."
+            outcome = Words("Schedule unchanged: not reached yet.")
         if set_kind:
-            outcome += f" Runs as a {step.kind} step now."
+            outcome += Words(f"Runs as a {_literal(step.kind)} step now.")
         return StepChange(step.key, step.name, KEPT, outcome, kind=step.kind, set_kind=set_kind)
 
     # removed ----------------------------------------------------------------------
@@ -265,60 +292,74 @@ class _Planner:
         done = len(self.history.runs.get(step.key, [])) - len(pending)
         parts = []
         if pending:
+            plural = "s" if len(pending) > 1 else ""
             parts.append(
-                f"{len(pending)} pending run{'s' if len(pending) > 1 else ''} cancelled "
-                f"(due {_when(pending[0].due_at)})."
+                Words(
+                    f"{len(pending)} pending run{plural} cancelled (due {{}}).",
+                    (pending[0].due_at,),
+                )
             )
         else:
-            parts.append("Nothing pending to cancel.")
+            parts.append(Words("Nothing pending to cancel."))
         if done:
-            parts.append("What it already did is left as it is.")
+            parts.append(Words("What it already did is left as it is."))
         return StepChange(
             step.key,
             step.name,
             REMOVED,
-            " ".join(parts),
+            _joined(parts),
             kind=step.kind,
             cancel=tuple(run.pk for run in pending),
         )
 
     # where a step's timing starts under the new version ----------------------------
 
-    def _base(self, step: StepDefinition) -> tuple[dt.datetime | None, str]:
+    def _base(self, step: StepDefinition) -> tuple[dt.datetime | None, Words]:
         """When the step's first occurrence is timed from, or (None, why it is not
         scheduled now)."""
         if step.starts_at_enrollment:
-            return self.enrollment.created_at, ""
+            return self.enrollment.created_at, Words("")
         after = self.new[step.after_step]
         done_at = self.history.first_done_at(after.key)
         if done_at is not None:
-            return done_at, ""
+            return done_at, Words("")
         runs = self.history.runs.get(after.key, [])
         if runs and not self.history.unfinished(after.key):
-            return None, f"Not scheduled: “{after.name}” did not run ({runs[-1].state})."
-        return None, f"Scheduled when “{after.name}” is done."
+            name, state = _literal(after.name), runs[-1].state
+            return None, Words(f"Not scheduled: “{name}” did not run ({state}).")
+        return None, Words(f"Scheduled when “{_literal(after.name)}” is done.")
 
     # added ------------------------------------------------------------------------
 
     def _added(self, step: StepDefinition) -> StepChange:
+        # The step may have been in an earlier version: moved away and back again.
+        earlier = self.history.runs.get(step.key, [])
+        if pending := self.history.unfinished(step.key):
+            outcome = Words("Already scheduled (due {}).", (pending[0].due_at,))
+            return StepChange(step.key, step.name, ADDED, outcome, kind=step.kind)
+        if any(run.state != StepRun.State.CANCELLED for run in earlier):
+            outcome = Words("Already ran under an earlier version; not scheduled again.")
+            return StepChange(step.key, step.name, ADDED, outcome, kind=step.kind)
         base, why = self._base(step)
         if base is None:
             return StepChange(step.key, step.name, ADDED, why, kind=step.kind)
         first = step_timing(step=step, base=base, calendar=self.calendar)
         if first.due >= self.now:
             runs = (NewRun(1, first),)
-            outcome = f"Scheduled for {_when(first.due)}."
+            outcome = Words("Scheduled for {}.", (first.due,))
         elif self.options.added_steps == EnrollmentMove.AddedSteps.FROM_NOW:
             fresh = step_timing(step=step, base=self.now, calendar=self.calendar)
             runs = (NewRun(1, fresh),)
-            outcome = (
-                f"Its time ({_when(first.due)}) has passed: timed from now, due {_when(fresh.due)}."
+            outcome = Words(
+                "Its time ({}) has passed: timed from now, due {}.", (first.due, fresh.due)
             )
         else:
             runs, outcome = self._caught_up(step, first)
         return StepChange(step.key, step.name, ADDED, outcome, kind=step.kind, create=runs)
 
-    def _caught_up(self, step: StepDefinition, first: StepTiming) -> tuple[tuple[NewRun, ...], str]:
+    def _caught_up(
+        self, step: StepDefinition, first: StepTiming
+    ) -> tuple[tuple[NewRun, ...], Words]:
         """A step whose first time has passed, as if it had been there from the start:
         its latest missed occurrence runs now."""
         latest, timing = 1, first
@@ -330,13 +371,14 @@ class _Planner:
                 if following.due > self.now:
                     break
                 latest, timing = latest + 1, following
-        outcome = f"Its time ({_when(timing.due)}) has passed: runs now."
         if latest == 1:
-            return (NewRun(1, first),), outcome
+            return (NewRun(1, first),), Words("Its time ({}) has passed: runs now.", (first.due,))
         anchor = NewRun(
             1, first, skipped_because=f"added by the move to {self.version_label} after its time"
         )
-        outcome = f"Occurrence {latest}: its time ({_when(timing.due)}) has passed: runs now."
+        outcome = Words(
+            f"Occurrence {latest}: its time ({{}}) has passed: runs now.", (timing.due,)
+        )
         return (anchor, NewRun(latest, timing)), outcome
 
     # re-timed ---------------------------------------------------------------------
@@ -348,16 +390,16 @@ class _Planner:
         runs = self.history.runs.get(new.key, [])
         if self.options.retimed_steps == EnrollmentMove.RetimedSteps.LEAVE:
             if pending:
-                outcome = f"Timing changed; left as scheduled (due {_when(pending[0].due_at)})."
+                outcome = Words("Timing changed; left as scheduled (due {}).", (pending[0].due_at,))
             else:
-                outcome = "Timing changed; what comes next follows the new timing."
+                outcome = Words("Timing changed; what comes next follows the new timing.")
             return StepChange(new.key, new.name, RETIMED, outcome, kind=new.kind, set_kind=set_kind)
         if not runs:
             return StepChange(
                 new.key,
                 new.name,
                 RETIMED,
-                "Timing changed; not reached yet, so it follows the new timing.",
+                Words("Timing changed; not reached yet, so it follows the new timing."),
                 kind=new.kind,
             )
         cancel, retime, create, notes = [], [], [], []
@@ -370,7 +412,7 @@ class _Planner:
             if run.occurrence == 1:
                 base, why = self._base(new)
                 if base is None:
-                    notes.append(f"{why} Left as scheduled (due {_when(run.due_at)}).")
+                    notes.append(why + Words("Left as scheduled (due {}).", (run.due_at,)))
                     continue
                 timing = step_timing(step=new, base=base, calendar=self.calendar)
                 first_planned = timing.planned
@@ -378,21 +420,23 @@ class _Planner:
                 new.repeat_max is not None and run.occurrence > new.repeat_max
             ):
                 cancel.append(run.pk)
-                notes.append(f"Occurrence {run.occurrence} cancelled: no longer repeats that far.")
+                notes.append(
+                    Words(f"Occurrence {run.occurrence} cancelled: no longer repeats that far.")
+                )
                 continue
             elif first_planned is None:
-                notes.append(f"Occurrence {run.occurrence} left as scheduled.")
+                notes.append(Words(f"Occurrence {run.occurrence} left as scheduled."))
                 continue
             else:
                 timing = step_timing(
                     step=new, base=first_planned, calendar=self.calendar, occurrence=run.occurrence
                 )
             if timing.due == run.due_at:
-                notes.append(f"Due {_when(run.due_at)} either way.")
+                notes.append(Words("Due {} either way.", (run.due_at,)))
                 continue
             retime.append(Retime(run.pk, run.occurrence, run.due_at, timing))
             due_now = " (due now)" if timing.due <= self.now else ""
-            notes.append(f"{_when(run.due_at)} → {_when(timing.due)}{due_now}.")
+            notes.append(Words(f"{{}} → {{}}{due_now}.", (run.due_at, timing.due)))
         latest = runs[-1]
         if (
             not pending
@@ -406,14 +450,14 @@ class _Planner:
                 step=new, base=first_planned, calendar=self.calendar, occurrence=following
             )
             create.append(NewRun(following, timing))
-            notes.append(f"Now repeats: occurrence {following} due {_when(timing.due)}.")
+            notes.append(Words(f"Now repeats: occurrence {following} due {{}}.", (timing.due,)))
         if not notes:
-            notes.append("Timing changed; already ran, nothing left to re-time.")
+            notes.append(Words("Timing changed; already ran, nothing left to re-time."))
         return StepChange(
             new.key,
             new.name,
             RETIMED,
-            " ".join(notes),
+            _joined(notes),
             kind=new.kind,
             cancel=tuple(cancel),
             retime=tuple(retime),

@@ -22,6 +22,17 @@ from apps.engine.timing import company_holidays_read_once
 from apps.playbooks.models import PlaybookVersion
 
 RUNNING_STATES = (Enrollment.State.ACTIVE, Enrollment.State.PAUSED)
+# What a plan reads of a step run.
+PLAN_READS = (
+    "enrollment_id",
+    "step_key",
+    "occurrence",
+    "kind",
+    "state",
+    "due_at",
+    "planned_at",
+    "finished_at",
+)
 MAX_CANARY = 100_000
 
 
@@ -139,8 +150,12 @@ def plans_for(
     """The plan of each enrollment (their step runs read in one query)."""
     now = now or clock.now()
     runs: dict[int, list[StepRun]] = {enrollment.pk: [] for enrollment in enrollments}
-    for run in StepRun.objects.filter(enrollment_id__in=list(runs)):
+    for run in StepRun.objects.filter(enrollment_id__in=list(runs)).only(*PLAN_READS):
         runs[run.enrollment_id].append(run)
+    # One version object per version, so its steps are read from the snapshot once.
+    versions = {request.to_version.pk: request.to_version}
+    for enrollment in enrollments:
+        enrollment.version = versions.setdefault(enrollment.version_id, enrollment.version)
     with company_holidays_read_once():
         return [
             enrollment_plan(

@@ -10,7 +10,6 @@ from django.db.models.functions import Coalesce
 
 from apps.core import clock, outbox
 from apps.core.errors import Conflict
-from apps.engine.execution import ENROLLMENT_RELATED
 from apps.engine.models import Enrollment, EnrollmentMove, EnrollmentVersionChange, StepRun
 from apps.engine.moves.plan import UNFINISHED, EnrollmentPlan, MoveOptions, enrollment_plan
 from apps.engine.moves.selectors import (
@@ -204,7 +203,7 @@ def enrollment_move(
     """
     enrollment = (
         Enrollment.objects.select_for_update(of=("self",))
-        .select_related(*ENROLLMENT_RELATED)
+        .select_related("version", "account")
         .get(pk=enrollment_id)
     )
     if enrollment.version_id == to_version.pk or enrollment.state not in RUNNING_STATES:
@@ -259,9 +258,35 @@ def _carry_out(plan: EnrollmentPlan, *, runs: list[StepRun], enrollment: Enrollm
         if step.set_kind:
             StepRun.objects.filter(pk__in=step.set_kind).update(kind=step.kind)
     created = []
+    # A run an earlier move cancelled (the step was removed, now it is back) holds the
+    # step's key and occurrence: it is scheduled anew rather than inserted twice.
+    cancelled_before = {
+        (run.step_key, run.occurrence): run for run in runs if run.state == StepRun.State.CANCELLED
+    }
     for step in plan.steps:
         for new in step.create:
             skipped = bool(new.skipped_because)
+            if again := cancelled_before.get((step.key, new.occurrence)):
+                again.kind, again.due_at, again.planned_at = (
+                    step.kind,
+                    new.timing.due,
+                    new.timing.planned,
+                )
+                again.moved_because, again.generation = (
+                    new.timing.moved_because,
+                    enrollment.generation + 1,
+                )
+                again.state = StepRun.State.SKIPPED if skipped else StepRun.State.PENDING
+                again.result = {"skipped": new.skipped_because} if skipped else {}
+                again.finished_at, again.last_error, again.attempts = (
+                    now if skipped else None,
+                    "",
+                    0,
+                )
+                again.lease_until = None
+                again.save()
+                due_now |= not skipped and new.timing.due <= now
+                continue
             created.append(
                 StepRun(
                     enrollment=enrollment,
