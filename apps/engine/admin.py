@@ -13,7 +13,10 @@ from apps.core import clock
 from apps.core.admin_tools import ReadOnlyAdminMixin, admin_action_each, json_table
 from apps.core.errors import ValidationFailed
 from apps.deals.models import Deal
-from apps.engine import bulk_admin  # noqa: F401  (registers the bulk enrollment admin)
+from apps.engine import (
+    bulk_admin,  # noqa: F401  (registers the bulk enrollment admin)
+    move_admin,  # noqa: F401  (registers the enrollment moves admin)
+)
 from apps.engine.models import CompanyHoliday, Enrollment, StepRun
 from apps.engine.selectors import playbook_numbers
 from apps.engine.services import (

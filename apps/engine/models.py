@@ -234,3 +234,128 @@ class BulkEnrollment(models.Model):
     @property
     def is_finished(self) -> bool:
         return self.state in self.FINISHED_STATES
+
+
+class EnrollmentMove(models.Model):
+    """One run of "move running enrollments to this version": which version they go to,
+    from which (None: every other version of the playbook), how added and re-timed steps
+    are scheduled, an optional canary size, and how far the run got.
+
+    Enrollments are taken in id order; ``last_enrollment_id`` is the cursor, written in
+    the transaction that moves each chunk, so a repeated message continues where the run
+    stands. An enrollment already on the target version is left alone, which makes a
+    second run change nothing.
+    """
+
+    class State(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    class AddedSteps(models.TextChoices):
+        FROM_START = "from_start", "As if there from the start: a time that has passed runs now"
+        FROM_NOW = "from_now", "As if there from the start, or timed from now if that has passed"
+
+    class RetimedSteps(models.TextChoices):
+        RETIME = "retime", "Re-time what is still to run to the new timing"
+        LEAVE = "leave", "Leave what is scheduled as it is"
+
+    FINISHED_STATES = (State.DONE, State.FAILED)
+
+    playbook = models.ForeignKey(Playbook, on_delete=models.PROTECT, related_name="moves")
+    to_version = models.ForeignKey(PlaybookVersion, on_delete=models.PROTECT, related_name="+")
+    from_version = models.ForeignKey(
+        PlaybookVersion,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="Empty: every other version of the playbook.",
+    )
+    added_steps = models.CharField(
+        max_length=12, choices=AddedSteps.choices, default=AddedSteps.FROM_START
+    )
+    retimed_steps = models.CharField(
+        max_length=8, choices=RetimedSteps.choices, default=RetimedSteps.RETIME
+    )
+    canary = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Move at most this many enrollments; empty moves all."
+    )
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    state = models.CharField(max_length=10, choices=State.choices, default=State.QUEUED)
+    total = models.PositiveIntegerField(default=0, help_text="Enrollments to move.")
+    moved = models.PositiveIntegerField(default=0)
+    failed = models.PositiveIntegerField(default=0)
+    unchanged = models.PositiveIntegerField(
+        default=0, help_text="Already on the version, or finished before their turn."
+    )
+    last_enrollment_id = models.BigIntegerField(default=0)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=clock.now, editable=False)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"Move #{self.pk} to {self.to_version}"
+
+    @property
+    def processed(self) -> int:
+        return self.moved + self.failed + self.unchanged
+
+    @property
+    def percent(self) -> int:
+        if self.state == self.State.DONE:
+            return 100
+        if not self.total:
+            return 0
+        return min(100, self.processed * 100 // self.total)
+
+    @property
+    def is_finished(self) -> bool:
+        return self.state in self.FINISHED_STATES
+
+
+class EnrollmentVersionChange(models.Model):
+    """The record of one enrollment moved to another version (or of a move that failed
+    and left it where it was): who, when, from and to which version, and what happened to
+    each step. Written once, never edited."""
+
+    class Outcome(models.TextChoices):
+        MOVED = "moved", "Moved"
+        FAILED = "failed", "Failed, left on its version"
+
+    move = models.ForeignKey(
+        EnrollmentMove, null=True, blank=True, on_delete=models.PROTECT, related_name="changes"
+    )
+    enrollment = models.ForeignKey(
+        Enrollment, on_delete=models.CASCADE, related_name="version_changes"
+    )
+    from_version = models.ForeignKey(PlaybookVersion, on_delete=models.PROTECT, related_name="+")
+    to_version = models.ForeignKey(PlaybookVersion, on_delete=models.PROTECT, related_name="+")
+    outcome = models.CharField(max_length=8, choices=Outcome.choices)
+    steps = models.JSONField(
+        default=list, blank=True, help_text="What happened to each step (kept, removed…)."
+    )
+    error = models.TextField(blank=True)
+    moved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    moved_at = models.DateTimeField(default=clock.now, editable=False)
+
+    class Meta:
+        ordering = ["-moved_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["move", "enrollment"],
+                name="one_version_change_per_move",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Enrollment {self.enrollment_id}: {self.get_outcome_display().lower()}"

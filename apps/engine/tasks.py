@@ -1,6 +1,6 @@
 from celery import shared_task
 
-from apps.engine import bulk, execution, services
+from apps.engine import bulk, execution, moves, services
 
 
 @shared_task(name="engine.dispatch_due")
@@ -21,3 +21,10 @@ def bulk_enroll(bulk_enrollment_id: int) -> str:
     """Enroll the accounts of a bulk run, chunk by chunk (a repeated message continues
     from where the run stands)."""
     return bulk.bulk_enrollment_run(bulk_enrollment_id=bulk_enrollment_id)
+
+
+@shared_task(name="engine.move_enrollments", soft_time_limit=1800, time_limit=1860)
+def move_enrollments(move_id: int) -> str:
+    """Move a run's enrollments to its version, chunk by chunk (a repeated message
+    continues from where the run stands)."""
+    return moves.enrollment_move_run(move_id=move_id)
