@@ -201,7 +201,11 @@ class BulkBench:
         accounts = Account.objects.filter(name__startswith=PREFIX).values("pk")
         runs = BulkEnrollment.objects.filter(playbook_id__in=playbooks)
         events = list(runs.values_list("trigger_event_id", flat=True))
+        enrollments = Enrollment.objects.filter(playbook__in=playbooks).values("pk")
         with transaction.atomic():
+            DomainEvent.objects.filter(
+                aggregate_type="enrollment", aggregate_id__in=enrollments
+            )._raw_delete(connection.alias)
             StepRun.objects.filter(enrollment__playbook__in=playbooks)._raw_delete(connection.alias)
             Enrollment.objects.filter(playbook__in=playbooks)._raw_delete(connection.alias)
             runs.delete()

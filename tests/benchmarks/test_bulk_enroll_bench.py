@@ -4,6 +4,7 @@ from io import StringIO
 import pytest
 from django.core.management import CommandError, call_command
 
+from apps.core.models import DomainEvent
 from apps.customers.models import Account
 from apps.engine.models import BulkEnrollment, Enrollment, StepRun
 from apps.playbooks.models import Playbook
@@ -28,6 +29,7 @@ def test_bulk_enroll_bench_enrolls_through_a_real_worker_and_cleans_up(monkeypat
     assert not Account.objects.exists() and not Playbook.objects.exists()
     assert not Enrollment.objects.exists() and not StepRun.objects.exists()
     assert not BulkEnrollment.objects.exists()
+    assert not DomainEvent.objects.filter(aggregate_type="enrollment").exists()
 
 
 @pytest.mark.django_db

@@ -4,6 +4,7 @@ from io import StringIO
 import pytest
 from django.core.management import CommandError, call_command
 
+from apps.core.models import DomainEvent
 from apps.deals.models import Deal
 from apps.engine.models import StepRun
 from apps.notifications.models import EmailMessage, Notification
@@ -76,6 +77,7 @@ def test_a_burst_runs_the_demo_kinds_on_real_workers_and_reports_json(monkeypatc
     assert not Deal.objects.exists() and not StepRun.objects.exists()  # cleaned up
     assert not Task.objects.exists() and not EmailMessage.objects.exists()
     assert not Notification.objects.exists()
+    assert not DomainEvent.objects.filter(aggregate_type="enrollment").exists()
 
 
 @pytest.mark.django_db(transaction=True)

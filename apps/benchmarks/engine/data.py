@@ -197,6 +197,9 @@ def bench_data_delete() -> None:
         rows_delete(events.filter(aggregate_type="steprun", aggregate_id__in=runs.values("pk")))
         rows_delete(events.filter(aggregate_type="task", aggregate_id__in=tasks.values("pk")))
         rows_delete(
+            events.filter(aggregate_type="enrollment", aggregate_id__in=enrollments.values("pk"))
+        )
+        rows_delete(
             EmailMessage.objects.filter(
                 Q(step_run__in=runs) | Q(recipient__in=users) | Q(contact__account__in=accounts)
             )
