@@ -1,9 +1,11 @@
 """The URLs CRMs call. Thin: the vendor's adapter authenticates, ``receiving`` stores,
 and the answer is the vendor's acknowledgement (Salesforce's SOAP Ack)."""
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
+from django_ratelimit.core import get_usage
 
 from apps.core import clock
 from apps.core.links import absolute_url
@@ -11,6 +13,23 @@ from apps.integrations.models import Vendor
 from apps.integrations.receiving import delivery_authenticate, delivery_store, rejection_count
 from apps.integrations.vendors import adapter
 from apps.integrations.vendors.base import InboundRequest, Malformed, Rejected
+
+REJECTIONS = "integrations.rejections"
+
+
+def _rejections_exceeded(request: HttpRequest, *, count: bool) -> bool:
+    """An address whose deliveries keep failing authentication (guessing a signature, a
+    token or a password) is refused for the rest of the window before anything is read,
+    once it has used up its rejections. Only rejections count (``count=True``): a CRM
+    sending genuine deliveries in bulk is never slowed."""
+    usage = get_usage(
+        request,
+        group=REJECTIONS,
+        key="ip",
+        rate=settings.INBOUND_REJECTION_RATE_PER_IP,
+        increment=count,
+    )
+    return usage is not None and usage["count"] >= usage["limit"]
 
 
 def public_url(request: HttpRequest) -> str:
@@ -24,6 +43,13 @@ def public_url(request: HttpRequest) -> str:
 def receive(request: HttpRequest, vendor: str) -> HttpResponse:
     if vendor not in Vendor.values:
         return JsonResponse({"detail": f"No CRM called “{vendor}”."}, status=404)
+    if _rejections_exceeded(request, count=False):
+        response = JsonResponse(
+            {"detail": "Too many rejected deliveries from your address; try again later."},
+            status=429,
+        )
+        response["Retry-After"] = "60"
+        return response
     inbound = InboundRequest(
         method=request.method,
         url=public_url(request),
@@ -34,12 +60,14 @@ def receive(request: HttpRequest, vendor: str) -> HttpResponse:
     try:
         auth = delivery_authenticate(vendor=vendor, request=inbound)
     except Rejected as exc:
+        _rejections_exceeded(request, count=True)
         rejection_count(vendor=vendor, reason=exc.reason, connection=exc.connection)
         response = JsonResponse({"detail": f"Refused: {exc.reason}."}, status=exc.status)
         if exc.status == 401 and vendor == "pipedrive":
             response["WWW-Authenticate"] = 'Basic realm="Afterwin"'
         return response
     except Malformed as exc:
+        _rejections_exceeded(request, count=True)
         rejection_count(vendor=vendor, reason="malformed body")
         return JsonResponse({"detail": str(exc)}, status=400)
     delivery_store(vendor=vendor, auth=auth, body=request.body)

@@ -102,7 +102,23 @@ def publish_with_messages(request: HttpRequest, playbook: Playbook) -> PlaybookV
             for message in field_messages:
                 messages.error(request, problem_message(field, message))
         return None
-    messages.success(request, f"Published “{playbook}” as version {version.number}.")
+    published = f"Published “{playbook}” as version {version.number}."
+    if version.number == 1 or not request.user.has_perm("engine.add_enrollmentmove"):
+        messages.success(request, published)
+        return version
+    # Enrollments already running stay on the version they started on; say so, with the
+    # way to move them.
+    move = reverse("admin:engine_enrollmentmove_add") + f"?to_version={version.pk}"
+    messages.success(
+        request,
+        format_html(
+            "{} Enrollments already running stay on their version: "
+            '<a href="{}">move running enrollments to version {}</a>.',
+            published,
+            move,
+            version.number,
+        ),
+    )
     return version
 
 

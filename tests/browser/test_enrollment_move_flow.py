@@ -77,3 +77,10 @@ def test_the_admin_moves_running_enrollments_to_a_version_that_adds_a_step(
     assert page.evaluate("window.notReloaded") is True  # updated in place
     screenshot(page, "31-enrollment-move-done")
     assert Enrollment.objects.filter(version=version).count() == running
+
+    # On a phone the record of each enrollment's move scrolls in its own box.
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.reload()
+    expect()(page.locator("#move-changes")).to_contain_text("Moved")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    screenshot(page, "32-enrollment-move-done-phone")

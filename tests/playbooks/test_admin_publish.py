@@ -56,6 +56,25 @@ def test_publish_button_creates_a_version(client, admin_user):
     assert [s["key"] for s in playbook.current_version.steps] == ["kickoff"]
 
 
+def test_publishing_a_second_version_links_to_moving_running_enrollments(client, admin_user):
+    playbook = draft_playbook()
+    client.force_login(admin_user)
+    first = client.post(publish_url(playbook), follow=True).content.decode()
+    assert "move running enrollments" not in first  # nothing can run on an older version
+    playbook.steps.update(name="Kickoff call, by video")
+
+    response = client.post(publish_url(playbook), follow=True)
+
+    version = playbook.versions.get(number=2)
+    move = reverse("admin:engine_enrollmentmove_add") + f"?to_version={version.pk}"
+    html = response.content.decode()
+    assert "Published “New customer onboarding” as version 2." in html
+    assert (
+        f'Enrollments already running stay on their version: <a href="{move}">'
+        "move running enrollments to version 2</a>."
+    ) in html
+
+
 def test_broken_step_config_is_reported_and_nothing_is_published(client, admin_user):
     playbook = draft_playbook(queue="no-such-queue")
     client.force_login(admin_user)
