@@ -83,6 +83,7 @@ class EnrollmentAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "paused_at",
         "context_json",
         "created_at",
+        "timed_from",
         "updated_at",
         "finished_at",
     )

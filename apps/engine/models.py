@@ -40,6 +40,9 @@ class Enrollment(TimeStampedModel):
     cancelled_reason = models.TextField(blank=True)
     paused_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # When the steps that start at enrollment are timed from, where that is not its
+    # creation: a bulk enrollment spread over business days starts on a later day.
+    timed_from = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -8,6 +8,7 @@ import pytest
 
 from apps.core import clock
 from apps.core.errors import ValidationFailed
+from apps.engine.bulk import bulk_enrollment_run, bulk_enrollment_start
 from apps.engine.models import Enrollment, EnrollmentMove, EnrollmentVersionChange, StepRun
 from apps.engine.moves import (
     MoveOptions,
@@ -17,6 +18,8 @@ from apps.engine.moves import (
     enrollment_move_start,
     move_request_check,
 )
+from apps.playbooks.models import PlaybookStep
+from apps.playbooks.services import playbook_publish
 from apps.queues.models import Task
 from tests.engine.moves import (
     CHECKIN,
@@ -29,6 +32,7 @@ from tests.engine.moves import (
     step_record,
 )
 from tests.engine.test_branching_and_recurrence import run_due
+from tests.factories import AccountFactory, programme_playbook
 
 pytestmark = pytest.mark.django_db
 
@@ -182,6 +186,41 @@ def test_an_added_step_whose_time_has_passed_can_be_timed_from_now(rep):
     assert step_record(change, "day_3")["outcome"] == (
         "Its time (Fri 4 Dec 2026, 09:00) has passed: timed from now, due Wed 9 Dec 2026, 09:00."
     )
+
+
+def test_an_added_step_of_a_spread_bulk_enrollment_is_timed_from_its_own_start_day():
+    friday = dt.datetime(2026, 3, 6, 9, 0, tzinfo=dt.UTC)
+    playbook = programme_playbook()
+    AccountFactory.create_batch(2, lifecycle_status="active", timezone="UTC", country="US")
+    with clock.frozen(friday):
+        run = bulk_enrollment_start(
+            playbook=playbook,
+            filters={"lifecycle_status": ["active"]},
+            spread_business_days=2,
+            actor=None,
+        )
+        bulk_enrollment_run(bulk_enrollment_id=run.pk)
+    today, monday = Enrollment.objects.order_by("pk")
+    assert today.timed_from is None  # started when it was made
+    assert monday.timed_from == friday + 3 * DAY  # the next business day, same time
+    PlaybookStep.objects.create(
+        playbook=playbook,
+        position=3,
+        key="day_10",
+        name="Day-10 check-in",
+        kind="task",
+        config={"queue": "customer-success", "title": "Check in"},
+        delay_days=10,
+    )
+    v2 = playbook_publish(playbook=playbook, actor=None)
+
+    for enrollment in (today, monday):
+        move_now(enrollment, v2, at=friday + DAY)
+
+    assert runs(today, "day_10")[0].due_at == friday + 10 * DAY
+    # Ten days from the Monday its review was spread to, not from the Friday of the run.
+    assert runs(monday, "day_10")[0].due_at == friday + 13 * DAY
+    assert runs(monday, "review")[0].due_at == friday + 3 * DAY
 
 
 def test_an_added_step_after_one_that_ran_is_timed_from_when_that_step_ran(rep):

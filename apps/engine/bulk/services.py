@@ -166,6 +166,7 @@ def _enroll_chunk(
             continue
         day = starts.day_for(run.enrolled + len(enrollments))
         timings.append(starts.timings(timezone=timezone, country=country, day=day))
+        start = starts.start(timezone=timezone, country=country, day=day)
         enrollments.append(
             Enrollment(
                 playbook=playbook,
@@ -174,6 +175,7 @@ def _enroll_chunk(
                 deal_id=deal_id,
                 trigger_event_id=run.trigger_event_id,
                 created_at=now,
+                timed_from=start if start != starts.now else None,
             )
         )
     Enrollment.objects.bulk_create(enrollments)
@@ -238,6 +240,7 @@ class _FirstSteps:
     _timings: dict[tuple[str, str, int], list[tuple[StepDefinition, StepTiming]]] = field(
         default_factory=dict
     )
+    _starts: dict[tuple[str, str, int], dt.datetime] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.steps = [s for s in self.version.definitions if s.starts_at_enrollment]
@@ -252,15 +255,26 @@ class _FirstSteps:
     ) -> list[tuple[StepDefinition, StepTiming]]:
         key = (timezone, country, day)
         if key not in self._timings:
-            calendar = self._calendars.get((timezone, country))
-            if calendar is None:
-                calendar = Calendar.for_place(timezone=timezone, country=country)
-                self._calendars[(timezone, country)] = calendar
-            base = self._start(calendar, day)
+            calendar = self._calendar(timezone, country)
+            base = self.start(timezone=timezone, country=country, day=day)
             self._timings[key] = [
                 (step, step_timing(step=step, base=base, calendar=calendar)) for step in self.steps
             ]
         return self._timings[key]
+
+    def start(self, *, timezone: str, country: str, day: int) -> dt.datetime:
+        """When an account's enrollment starts: what its first steps are timed from."""
+        key = (timezone, country, day)
+        if key not in self._starts:
+            self._starts[key] = self._start(self._calendar(timezone, country), day)
+        return self._starts[key]
+
+    def _calendar(self, timezone: str, country: str) -> Calendar:
+        calendar = self._calendars.get((timezone, country))
+        if calendar is None:
+            calendar = Calendar.for_place(timezone=timezone, country=country)
+            self._calendars[(timezone, country)] = calendar
+        return calendar
 
     def _start(self, calendar: Calendar, day: int) -> dt.datetime:
         """Now, or with a spread the ``day``-th business day from today in the account's

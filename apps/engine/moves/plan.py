@@ -318,7 +318,7 @@ class _Planner:
         """When the step's first occurrence is timed from, or (None, why it is not
         scheduled now)."""
         if step.starts_at_enrollment:
-            return self.enrollment.created_at, Words("")
+            return self.enrollment.timed_from or self.enrollment.created_at, Words("")
         after = self.new[step.after_step]
         done_at = self.history.first_done_at(after.key)
         if done_at is not None:
