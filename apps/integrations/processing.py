@@ -332,14 +332,29 @@ def _line_item_event(connection, data: LineItemData) -> Applied:
     )
 
 
+def _line_product(line: LineData) -> Product | None:
+    """The Afterwin product a CRM line item sells: by SKU, else by its name when exactly
+    one product has that name (CRMs whose products carry no SKU)."""
+    if line.sku:
+        product = Product.objects.filter(sku=line.sku).first()
+        if product is not None:
+            return product
+    if line.name.strip():
+        named = list(Product.objects.filter(name__iexact=line.name.strip())[:2])
+        if len(named) == 1:
+            return named[0]
+    return None
+
+
 def _line_upsert(connection, deal: Deal, line: LineData, problems: dict) -> DealLineItem | None:
-    product = Product.objects.filter(sku=line.sku).first() if line.sku else None
+    product = _line_product(line)
     if product is None:
         label = line.name or line.crm_id
         problems.setdefault("line_items", []).append(
             f"The {_vendor(connection)} line item “{label}” has "
             + (f"SKU “{line.sku}”, which no Afterwin product has" if line.sku else "no SKU")
-            + ": add the product in Afterwin (or the SKU in the CRM), then replay the event."
+            + ", and no one Afterwin product has its name: add the product in Afterwin "
+            "(or the SKU in the CRM), then replay the event."
         )
         return None
     price = line.unit_price if line.unit_price is not None else product.list_price

@@ -290,6 +290,44 @@ def test_the_deal_says_it_came_from_hubspot(client, hubspot):
     assert origin.text == "HubSpot deal 1001 (Northwind hubspot)"
 
 
+def test_a_line_item_without_a_known_sku_is_matched_by_its_product_name(client, hubspot, crm_api):
+    from tests.factories import ProductFactory
+
+    item = fixture_json("hubspot_api/line_item_9001.json")
+    item["properties"]["hs_sku"] = ""
+    item["properties"]["name"] = "Onboarding package"
+    crm_api.answer("/crm/v3/objects/line_items/9001", (200, item))
+    package = ProductFactory(sku="ONB-1", name="Onboarding Package")
+    ProductFactory(sku="TRAIN-1", name="Training day")
+    ProductFactory(sku="TRAIN-2", name="Training day")
+
+    deliver(client, one_event())
+    work()
+
+    deal = Deal.objects.get()
+    assert deal.stage == "closed_won"
+    assert [i.product for i in deal.line_items.all()] == [package]
+
+
+def test_a_line_item_whose_name_two_products_share_is_not_guessed(client, hubspot, crm_api):
+    from tests.factories import ProductFactory
+
+    item = fixture_json("hubspot_api/line_item_9001.json")
+    item["properties"]["hs_sku"] = ""
+    item["properties"]["name"] = "Training day"
+    crm_api.answer("/crm/v3/objects/line_items/9001", (200, item))
+    ProductFactory(sku="TRAIN-1", name="Training day")
+    ProductFactory(sku="TRAIN-2", name="Training day")
+
+    deliver(client, one_event())
+
+    assert work() == ["blocked"]
+    assert "“Training day” has no SKU, and no one Afterwin product has its name" in " ".join(
+        InboundEvent.objects.get().blockers["line_items"]
+    )
+    assert not Deal.objects.get().line_items.exists()
+
+
 def test_a_line_item_no_product_matches_blocks_until_the_product_exists_and_it_is_replayed(
     client, hubspot, crm_api
 ):
