@@ -18,7 +18,7 @@ from apps.growth.tokens import referral_token
 from apps.integrations.models import CrmConnection
 from apps.notifications.models import EmailMessage
 from apps.notifications.unsubscribe import unsubscribe_token
-from apps.playbooks.models import Playbook
+from apps.playbooks.models import Playbook, PlaybookVersion
 from apps.queues.models import Task
 from apps.surveys.models import Invitation, Response
 from apps.surveys.tokens import invitation_token
@@ -106,6 +106,13 @@ PAGES = [
     Page("admin", lambda: f"/admin/integrations/crmconnection/{_crm_connection()}/change/"),
     Page("admin", lambda: f"/admin/integrations/crmconnection/{_crm_connection()}/test/"),
     Page("admin", "/admin/integrations/inboundevent/"),
+    Page("admin", "/admin/webhooks/webhooksubscription/add/"),
+    Page("admin", "/admin/webhooks/webhookdelivery/"),
+    Page(
+        "admin",
+        lambda: f"/admin/engine/enrollmentmove/add/?to_version={_first(PlaybookVersion.objects)}",
+    ),
+    Page("maria.manager", "/admin/engine/enrollmentversionchange/"),
 ]
 
 
