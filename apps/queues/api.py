@@ -5,6 +5,8 @@ actions through ``apps.queues.services`` (an action you may not take answers 403
 race lost to someone else 409, bad input 400 keyed by field).
 """
 
+import datetime as dt
+
 from django.contrib.auth import get_user_model
 from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from drf_spectacular.plumbing import build_choice_field
@@ -152,6 +154,20 @@ class TaskListQuerySerializer(serializers.Serializer):
         required=False,
         help_text="In your time zone: overdue, due today, due this week (Monday to Sunday).",
     )
+    sla = serializers.ChoiceField(
+        choices=selectors.SLA_FILTERS,
+        required=False,
+        help_text='"breached": missed its SLA (marked breached, open past its deadline, or '
+        'finished after it); "met": has an SLA and did not miss it.',
+    )
+    completed_by = serializers.CharField(required=False, help_text='A user id, or "me".')
+    completed_week = serializers.RegexField(
+        regex=r"^[0-9]{4}-W[0-9]{2}$",
+        required=False,
+        help_text='Completed in this ISO week, such as "2026-W48" (Monday to Sunday in your '
+        "time zone).",
+        error_messages={"invalid": 'Use an ISO week such as "2026-W48".'},
+    )
     search = serializers.CharField(required=False, help_text="Title, account or deal name.")
     snoozed = serializers.ChoiceField(
         choices=["hide", "include", "only"],
@@ -164,6 +180,16 @@ class TaskListQuerySerializer(serializers.Serializer):
         if value in ("me", "none") or value.isdecimal():
             return value
         raise serializers.ValidationError('Use a user id, "me" or "none".')
+
+    def validate_completed_by(self, value: str) -> str:
+        if value == "me" or (value.isdecimal() and 1 <= int(value) <= ID_MAX):
+            return value
+        raise serializers.ValidationError('Use a user id or "me".')
+
+    def validate_completed_week(self, value: str) -> str:
+        if selectors.iso_week_bounds(value, dt.UTC) is None:
+            raise serializers.ValidationError(f"{value} is not a week of that year.")
+        return value
 
 
 class AssignPayloadSerializer(serializers.Serializer):
