@@ -8,6 +8,7 @@ race lost to someone else 409, bad input 400 keyed by field).
 import datetime as dt
 
 from django.contrib.auth import get_user_model
+from django.utils import timezone
 from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from drf_spectacular.plumbing import build_choice_field
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
@@ -215,6 +216,24 @@ class SnoozePayloadSerializer(serializers.Serializer):
     until = serializers.DateTimeField(help_text="When the task comes back; in the future.")
 
 
+class TaskSnoozedSerializer(TaskDetailSerializer):
+    """The snoozed task, and what the snooze costs."""
+
+    warnings = serializers.SerializerMethodField(
+        help_text="What this snooze costs, in your time zone (empty when nothing): it comes "
+        "back after the task is due, or its SLA deadline passes while it is snoozed. The "
+        "task is snoozed all the same."
+    )
+
+    class Meta(TaskDetailSerializer.Meta):
+        fields = [*TaskDetailSerializer.Meta.fields, "warnings"]
+        read_only_fields = fields
+
+    @extend_schema_field(serializers.ListField(child=serializers.CharField()))
+    def get_warnings(self, task: Task) -> list[str]:
+        return self.context["warnings"]
+
+
 class ReasonPayloadSerializer(serializers.Serializer):
     reason = serializers.CharField(
         error_messages={"required": "Say why.", "blank": "Say why."},
@@ -308,11 +327,11 @@ _ACTION_ERRORS = {
 }
 
 
-def _action(summary: str, request=None, **kwargs):
+def _action(summary: str, request=None, response=TaskDetailSerializer, **kwargs):
     return extend_schema(
         summary=summary,
         request=request,
-        responses={200: TaskDetailSerializer, **_ACTION_ERRORS},
+        responses={200: response, **_ACTION_ERRORS},
         **kwargs,
     )
 
@@ -355,11 +374,12 @@ class TaskViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
             raise NotPermitted("You may not work on this task.")
         return task
 
-    def _respond(self, task: Task) -> Response:
+    def _respond(self, task: Task, serializer=TaskDetailSerializer, **context) -> Response:
         fresh = selectors.tasks_visible_to(self.request.user).prefetch_related("activities__actor")
         # Someone who gave the task away may no longer see it; show what they did anyway.
         shown = fresh.filter(pk=task.pk).first() or task
-        return Response(TaskDetailSerializer(shown, context=self.get_serializer_context()).data)
+        context = {**self.get_serializer_context(), **context}
+        return Response(serializer(shown, context=context).data)
 
     @_action("Claim an unassigned task")
     @action(detail=True, methods=["post"], permission_classes=[WorkQueuesPermission])
@@ -406,15 +426,25 @@ class TaskViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
             services.task_skip(task=task, actor=request.user, **payload.validated_data)
         )
 
-    @_action("Snooze a task until a later time", request=SnoozePayloadSerializer)
+    @_action(
+        "Snooze a task until a later time",
+        request=SnoozePayloadSerializer,
+        response=TaskSnoozedSerializer,
+        description="Snoozing past the task's due date or its SLA deadline is allowed; "
+        "``warnings`` says what it costs, as the task page does.",
+    )
     @action(detail=True, methods=["post"], permission_classes=[WorkTasksPermission])
     def snooze(self, request, pk=None):
         task = self._workable_task()
         payload = SnoozePayloadSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
-        return self._respond(
-            services.task_snooze(task=task, actor=request.user, **payload.validated_data)
-        )
+        until = payload.validated_data["until"]
+        # Read before the change (a pausing queue moves the SLA deadline), in the asker's
+        # time zone, as the task page words them.
+        with timezone.override(selectors.user_timezone(request.user)):
+            warnings = services.snooze_warnings(task=task, until=until)
+        task = services.task_snooze(task=task, actor=request.user, until=until)
+        return self._respond(task, serializer=TaskSnoozedSerializer, warnings=warnings)
 
     @_action("Cancel a task", request=ReasonPayloadSerializer)
     @action(detail=True, methods=["post"], permission_classes=[WorkTasksPermission])
