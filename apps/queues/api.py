@@ -5,7 +5,10 @@ actions through ``apps.queues.services`` (an action you may not take answers 403
 race lost to someone else 409, bad input 400 keyed by field).
 """
 
+import datetime as dt
+
 from django.contrib.auth import get_user_model
+from django.utils import timezone
 from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from drf_spectacular.plumbing import build_choice_field
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
@@ -152,6 +155,20 @@ class TaskListQuerySerializer(serializers.Serializer):
         required=False,
         help_text="In your time zone: overdue, due today, due this week (Monday to Sunday).",
     )
+    sla = serializers.ChoiceField(
+        choices=selectors.SLA_FILTERS,
+        required=False,
+        help_text='"breached": missed its SLA (marked breached, open past its deadline, or '
+        'finished after it); "met": has an SLA and did not miss it.',
+    )
+    completed_by = serializers.CharField(required=False, help_text='A user id, or "me".')
+    completed_week = serializers.RegexField(
+        regex=r"^[0-9]{4}-W[0-9]{2}$",
+        required=False,
+        help_text='Completed in this ISO week, such as "2026-W48" (Monday to Sunday in your '
+        "time zone).",
+        error_messages={"invalid": 'Use an ISO week such as "2026-W48".'},
+    )
     search = serializers.CharField(required=False, help_text="Title, account or deal name.")
     snoozed = serializers.ChoiceField(
         choices=["hide", "include", "only"],
@@ -164,6 +181,16 @@ class TaskListQuerySerializer(serializers.Serializer):
         if value in ("me", "none") or value.isdecimal():
             return value
         raise serializers.ValidationError('Use a user id, "me" or "none".')
+
+    def validate_completed_by(self, value: str) -> str:
+        if value == "me" or (value.isdecimal() and 1 <= int(value) <= ID_MAX):
+            return value
+        raise serializers.ValidationError('Use a user id or "me".')
+
+    def validate_completed_week(self, value: str) -> str:
+        if selectors.iso_week_bounds(value, dt.UTC) is None:
+            raise serializers.ValidationError(f"{value} is not a week of that year.")
+        return value
 
 
 class AssignPayloadSerializer(serializers.Serializer):
@@ -187,6 +214,24 @@ class CompletePayloadSerializer(serializers.Serializer):
 
 class SnoozePayloadSerializer(serializers.Serializer):
     until = serializers.DateTimeField(help_text="When the task comes back; in the future.")
+
+
+class TaskSnoozedSerializer(TaskDetailSerializer):
+    """The snoozed task, and what the snooze costs."""
+
+    warnings = serializers.SerializerMethodField(
+        help_text="What this snooze costs, in your time zone (empty when nothing): it comes "
+        "back after the task is due, or its SLA deadline passes while it is snoozed. The "
+        "task is snoozed all the same."
+    )
+
+    class Meta(TaskDetailSerializer.Meta):
+        fields = [*TaskDetailSerializer.Meta.fields, "warnings"]
+        read_only_fields = fields
+
+    @extend_schema_field(serializers.ListField(child=serializers.CharField()))
+    def get_warnings(self, task: Task) -> list[str]:
+        return self.context["warnings"]
 
 
 class ReasonPayloadSerializer(serializers.Serializer):
@@ -282,11 +327,11 @@ _ACTION_ERRORS = {
 }
 
 
-def _action(summary: str, request=None, **kwargs):
+def _action(summary: str, request=None, response=TaskDetailSerializer, **kwargs):
     return extend_schema(
         summary=summary,
         request=request,
-        responses={200: TaskDetailSerializer, **_ACTION_ERRORS},
+        responses={200: response, **_ACTION_ERRORS},
         **kwargs,
     )
 
@@ -329,11 +374,12 @@ class TaskViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
             raise NotPermitted("You may not work on this task.")
         return task
 
-    def _respond(self, task: Task) -> Response:
+    def _respond(self, task: Task, serializer=TaskDetailSerializer, **context) -> Response:
         fresh = selectors.tasks_visible_to(self.request.user).prefetch_related("activities__actor")
         # Someone who gave the task away may no longer see it; show what they did anyway.
         shown = fresh.filter(pk=task.pk).first() or task
-        return Response(TaskDetailSerializer(shown, context=self.get_serializer_context()).data)
+        context = {**self.get_serializer_context(), **context}
+        return Response(serializer(shown, context=context).data)
 
     @_action("Claim an unassigned task")
     @action(detail=True, methods=["post"], permission_classes=[WorkQueuesPermission])
@@ -380,15 +426,25 @@ class TaskViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
             services.task_skip(task=task, actor=request.user, **payload.validated_data)
         )
 
-    @_action("Snooze a task until a later time", request=SnoozePayloadSerializer)
+    @_action(
+        "Snooze a task until a later time",
+        request=SnoozePayloadSerializer,
+        response=TaskSnoozedSerializer,
+        description="Snoozing past the task's due date or its SLA deadline is allowed; "
+        "``warnings`` says what it costs, as the task page does.",
+    )
     @action(detail=True, methods=["post"], permission_classes=[WorkTasksPermission])
     def snooze(self, request, pk=None):
         task = self._workable_task()
         payload = SnoozePayloadSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
-        return self._respond(
-            services.task_snooze(task=task, actor=request.user, **payload.validated_data)
-        )
+        until = payload.validated_data["until"]
+        # Read before the change (a pausing queue moves the SLA deadline), in the asker's
+        # time zone, as the task page words them.
+        with timezone.override(selectors.user_timezone(request.user)):
+            warnings = services.snooze_warnings(task=task, until=until)
+        task = services.task_snooze(task=task, actor=request.user, until=until)
+        return self._respond(task, serializer=TaskSnoozedSerializer, warnings=warnings)
 
     @_action("Cancel a task", request=ReasonPayloadSerializer)
     @action(detail=True, methods=["post"], permission_classes=[WorkTasksPermission])

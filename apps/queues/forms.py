@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from apps.core.pages import add_domain_errors  # noqa: F401  (the views import it from here)
 from apps.queues.models import OUTCOMES_BY_KIND, Task
+from apps.queues.selectors import SLA_FILTERS
 
 DATETIME_LOCAL = "%Y-%m-%dT%H:%M"
 
@@ -19,7 +20,7 @@ STATUS_CHOICES = [
     *Task.Status.choices,
     ("all", "Any status"),
 ]
-SLA_CHOICES = [("", "Any SLA"), ("breached", "SLA breached"), ("met", "SLA met")]
+SLA_CHOICES = [("", "Any SLA"), *SLA_FILTERS]
 SNOOZED_CHOICES = [
     ("", "Hide snoozed"),
     ("include", "Include snoozed"),

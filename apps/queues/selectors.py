@@ -29,6 +29,9 @@ DUE_SOON_MINIMUM = dt.timedelta(hours=1)
 
 LIST_RELATED = ("queue", "account", "deal", "assignee", "completed_by")
 
+# The task list's SLA filter (pages and API): missed it, or has one and did not miss it.
+SLA_FILTERS = [("breached", "SLA breached"), ("met", "SLA met")]
+
 
 # Roles and scope ------------------------------------------------------------------------
 
@@ -184,7 +187,7 @@ def _week_bounds(now: dt.datetime, tz: zoneinfo.ZoneInfo) -> tuple[dt.datetime, 
     return start, end
 
 
-def iso_week_bounds(week: str, tz: zoneinfo.ZoneInfo) -> tuple[dt.datetime, dt.datetime] | None:
+def iso_week_bounds(week: str, tz: dt.tzinfo) -> tuple[dt.datetime, dt.datetime] | None:
     """Monday 00:00 to the next Monday 00:00 in ``tz`` of an ISO week such as "2026-W48"
     (what a week input sends); None for anything else."""
     year, _, number = week.partition("-W")
@@ -251,7 +254,7 @@ def task_list(*, user: Any, filters: Any) -> QuerySet[Task]:
     them first): ``queue`` (id or slug), ``assignee`` (id, "me" or "none"), ``priority``,
     ``kind``, ``status`` (several allowed), ``account``, ``deal``, ``due`` ("overdue",
     "today", "week", in the user's time zone), ``sla`` ("breached", or "met": has an SLA
-    and did not miss it), ``completed_by`` (ids), ``completed_week`` (an ISO week such as
+    and did not miss it), ``completed_by`` (ids or "me"), ``completed_week`` (an ISO week such as
     "2026-W48", in the user's time zone), ``search`` (title, account, deal), and
     ``snoozed``: by default a snoozed task is hidden until it returns; "include" shows
     it as well, "only" shows only snoozed tasks.
@@ -280,17 +283,23 @@ def task_list(*, user: Any, filters: Any) -> QuerySet[Task]:
         tasks = tasks.filter(account_id__in=_ids(accounts))
     if deals := _values(filters, "deal"):
         tasks = tasks.filter(deal_id__in=_ids(deals))
-    if due := _values(filters, "due"):
-        tasks = _filter_due(tasks, due[0], user=user, now=now)
+    due = (_values(filters, "due") or [""])[0]
+    weeks = _values(filters, "completed_week")
+    # Read once, and only when a filter needs it: a list runs a fixed number of queries.
+    zone = user_timezone(user) if due in ("today", "week") or weeks else None
+    if due:
+        tasks = _filter_due(tasks, due, zone=zone, now=now)
     if sla := _values(filters, "sla"):
         if sla[0] == "breached":
             tasks = tasks.filter(sla_breached(now))
         elif sla[0] == "met":
             tasks = tasks.filter(sla_due_at__isnull=False).exclude(sla_breached(now))
     if people := _values(filters, "completed_by"):
-        tasks = tasks.filter(completed_by_id__in=_ids(people))
-    weeks = _values(filters, "completed_week")
-    if weeks and (bounds := iso_week_bounds(weeks[0], user_timezone(user))):
+        condition = Q(completed_by_id__in=_ids(people))
+        if "me" in people:
+            condition |= Q(completed_by_id=getattr(user, "pk", None))
+        tasks = tasks.filter(condition)
+    if weeks and (bounds := iso_week_bounds(weeks[0], zone)):
         tasks = tasks.filter(completed_at__gte=bounds[0], completed_at__lt=bounds[1])
     if search := " ".join(_values(filters, "search")):
         tasks = tasks.filter(
@@ -306,14 +315,16 @@ def task_list(*, user: Any, filters: Any) -> QuerySet[Task]:
     return _ordered(tasks)
 
 
-def _filter_due(tasks: QuerySet[Task], due: str, *, user: Any, now: dt.datetime):
+def _filter_due(
+    tasks: QuerySet[Task], due: str, *, zone: zoneinfo.ZoneInfo | None, now: dt.datetime
+):
     if due == "overdue":
         return tasks.filter(status__in=Task.OPEN_STATUSES, due_at__lt=now)
-    if due == "today":
-        start, end = _day_bounds(now, user_timezone(user))
+    if due == "today" and zone:
+        start, end = _day_bounds(now, zone)
         return tasks.filter(due_at__gte=start, due_at__lt=end)
-    if due == "week":
-        start, end = _week_bounds(now, user_timezone(user))
+    if due == "week" and zone:
+        start, end = _week_bounds(now, zone)
         return tasks.filter(due_at__gte=start, due_at__lt=end)
     return tasks
 
