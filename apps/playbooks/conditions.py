@@ -7,6 +7,7 @@ dict, operators in a fixed table; nothing is ever evaluated as code.
 """
 
 import operator
+from collections.abc import Collection
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -108,6 +109,20 @@ def conditions_problems(conditions: Any) -> list[str]:
             problems.append(f"Rule {number}: unknown operator “{rule['op']}”; use one of {known}.")
         elif rule["op"] in ("in", "not_in") and not isinstance(rule.get("value"), list):
             problems.append(f"Rule {number}: “{rule['op']}” needs a list value.")
+    return problems
+
+
+def conditions_unknown_steps(conditions: Any, keys: Collection[str]) -> list[str]:
+    """Rules of a step's stored conditions that read ``steps.<key>`` of a step that is not
+    among ``keys`` (the playbook's steps): their result would never be there."""
+    if isinstance(conditions, dict) and len(conditions) == 1:
+        conditions = next(iter(conditions.values()))
+    problems = []
+    for number, rule in enumerate(conditions if isinstance(conditions, list) else [], start=1):
+        root, _, rest = str(rule.get("field", "") if isinstance(rule, dict) else "").partition(".")
+        key = rest.partition(".")[0]
+        if root == "steps" and key not in keys:
+            problems.append(f"Rule {number}: there is no step with the key “{key}”.")
     return problems
 
 

@@ -10,6 +10,7 @@ from django import forms
 from django.forms.models import BaseInlineFormSet
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils.choices import CallableChoiceIterator
 from django.utils.safestring import mark_safe
 
 from apps.core import event_registry, step_kinds
@@ -21,6 +22,7 @@ from apps.playbooks.conditions import (
     OPERATOR_LABELS,
     RECORD_FIELDS,
     conditions_problems,
+    conditions_unknown_steps,
 )
 from apps.playbooks.models import Playbook, PlaybookStep
 from apps.playbooks.placeholders import PLACEHOLDERS
@@ -89,6 +91,19 @@ def payload_filter_fields() -> dict[str, tuple[str, str]]:
     }
 
 
+def choices_read_once(form: forms.BaseForm, read: dict[Any, list]) -> None:
+    """Give ``form``'s choice fields the lists already in ``read`` (keyed by the function
+    that makes them), reading the others once. A list read from the database (queues,
+    surveys, people, products) is otherwise read again by every field and every step
+    that shows it, whenever its choices are iterated."""
+    for form_field in form.fields.values():
+        choices = getattr(form_field, "choices", None)
+        if isinstance(choices, CallableChoiceIterator):
+            if choices.func not in read:
+                read[choices.func] = list(choices)
+            form_field.choices = read[choices.func]
+
+
 def _number(value: Decimal) -> int | float:
     return int(value) if value == value.to_integral_value() else float(value)
 
@@ -130,6 +145,7 @@ class PlaybookForm(forms.ModelForm):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        choices_read_once(self, {})
         stored = self.instance.filters or {}
         for name in LIST_FILTERS:
             self.initial.setdefault(name, stored.get(name, []))
@@ -320,6 +336,20 @@ class ConditionRowsField(forms.Field):
             raise forms.ValidationError(problems)
 
 
+def wait_step_fields(until_event: str) -> list[tuple[str, str]]:
+    """What a condition can read of a wait step for ``until_event``: its outcome, then the
+    facts the event brings (a survey's score, band and comment)."""
+    waitable = event_registry.waitable(until_event)
+    return [("outcome", "outcome"), *(waitable.fields if waitable else ())]
+
+
+def wait_step_fields_json() -> str:
+    """``wait_step_fields`` for every waitable event ("" for none chosen yet), for the
+    builder's script to offer a wait step's fields while the page is being edited."""
+    events = ["", *(w.name for w in event_registry.waitables())]
+    return json.dumps({event: wait_step_fields(event) for event in events}, ensure_ascii=False)
+
+
 def condition_field_choices(steps: list[PlaybookStep]) -> list[tuple[str, str]]:
     """What a condition can read: the deal and the account, and for each wait step its
     outcome and the facts its event brings (a survey's score, band and comment)."""
@@ -327,9 +357,8 @@ def condition_field_choices(steps: list[PlaybookStep]) -> list[tuple[str, str]]:
     for step in steps:
         if step.kind != "wait":
             continue
-        choices.append((f"steps.{step.key}.outcome", f"{step.name}: outcome"))
-        waitable = event_registry.waitable(str((step.config or {}).get("until_event")))
-        for fact, label in waitable.fields if waitable else ():
+        until_event = str((step.config or {}).get("until_event"))
+        for fact, label in wait_step_fields(until_event):
             choices.append((f"steps.{step.key}.{fact}", f"{step.name}: {label}"))
     return choices
 
@@ -370,10 +399,16 @@ def config_form_class(kind_name: str) -> type[StepConfigForm]:
 
 
 def step_config_form(
-    kind_name: str, *, prefix: str, data: Any = None, config: dict | None = None
+    kind_name: str,
+    *,
+    prefix: str,
+    data: Any = None,
+    config: dict | None = None,
+    choices_read: dict[Any, list] | None = None,
 ) -> StepConfigForm:
     """The settings form of a step of ``kind_name``: bound to posted ``data``, or showing
-    a stored ``config`` (or the kind's defaults)."""
+    a stored ``config`` (or the kind's defaults). Steps of one page share ``choices_read``
+    (see ``choices_read_once``)."""
     form_class = config_form_class(kind_name)
     # As in the step forms around it: the server says what is missing, next to the field
     # (a browser would refuse to send the page over the hidden template of a new step).
@@ -384,6 +419,7 @@ def step_config_form(
         form = form_class(initial=_initial(form_class, config), **options)
     else:
         form = form_class(**options)
+    choices_read_once(form, {} if choices_read is None else choices_read)
     preview = reverse("admin:playbooks_playbook_template_preview")
     for name, form_field in form.fields.items():
         if isinstance(form_field, TemplateField):
@@ -441,8 +477,16 @@ class PlaybookStepForm(forms.ModelForm):
             "after_step": forms.TextInput(attrs={"list": "playbook-step-keys"}),
         }
 
-    def __init__(self, *args: Any, siblings: list[PlaybookStep] | None = None, **kwargs: Any):
+    def __init__(
+        self,
+        *args: Any,
+        siblings: list[PlaybookStep] | None = None,
+        choices_read: dict[Any, list] | None = None,
+        **kwargs: Any,
+    ):
         super().__init__(*args, **kwargs)
+        choices_read = {} if choices_read is None else choices_read
+        choices_read_once(self, choices_read)
         self.siblings = siblings or []
         self.stored = dict(self.instance.config or {})
         self.fields["conditions"].widget.field_choices = condition_field_choices(self.siblings)
@@ -462,6 +506,7 @@ class PlaybookStepForm(forms.ModelForm):
             prefix=self.add_prefix("config"),
             data=self.data if self.is_bound else None,
             config=stored,
+            choices_read=choices_read,
         )
 
     def has_changed(self) -> bool:
@@ -521,12 +566,41 @@ class PlaybookStepForm(forms.ModelForm):
 
 class PlaybookStepFormSet(BaseInlineFormSet):
     """Gives every step form the playbook's saved steps: conditions can read the
-    results of its wait steps, and the timeline names the step a step comes after."""
+    results of its wait steps, and the timeline names the step a step comes after. The
+    steps share their choice lists, so the page reads each once however many steps it has."""
 
     def get_form_kwargs(self, index: int | None) -> dict[str, Any]:
         if not hasattr(self, "_siblings"):
-            self._siblings = list(self.instance.steps.all()) if self.instance.pk else []
-        return {**super().get_form_kwargs(index), "siblings": self._siblings}
+            # The formset's own queryset: the steps are read once for the forms and this.
+            self._siblings = list(self.get_queryset()) if self.instance.pk else []
+            self._choices_read: dict[Any, list] = {}
+        return {
+            **super().get_form_kwargs(index),
+            "siblings": self._siblings,
+            "choices_read": self._choices_read,
+        }
+
+    @property
+    def wait_step_fields_json(self) -> str:
+        return wait_step_fields_json()
+
+    def clean(self) -> None:
+        """A condition may read any step of the page as submitted (a wait step added in
+        the same submission included), and no other."""
+        super().clean()
+        kept = [
+            form
+            for form in self.forms
+            if hasattr(form, "cleaned_data") and not self._should_delete_form(form)
+        ]
+        # A key refused for its own reason (taken twice) still names its step here.
+        keys = {
+            form.cleaned_data.get("key") or str(form.data.get(form.add_prefix("key"), "")).strip()
+            for form in kept
+        } - {""}
+        for form in kept:
+            if problems := conditions_unknown_steps(form.cleaned_data.get("conditions"), keys):
+                form.add_error("conditions", problems)
 
 
 def placeholder_choices() -> list[tuple[str, str]]:

@@ -7,7 +7,7 @@ from django.db import transaction
 from apps.core import event_registry as registry
 from apps.core import step_kinds
 from apps.core.errors import ValidationFailed
-from apps.playbooks.conditions import conditions_problems
+from apps.playbooks.conditions import conditions_problems, conditions_unknown_steps
 from apps.playbooks.filters import filters_problems
 from apps.playbooks.models import Playbook, PlaybookStep, PlaybookVersion
 
@@ -57,7 +57,10 @@ def playbook_steps_problems(steps: list[dict[str, Any]]) -> dict[str, list[str]]
             for field, messages in kind.validate_config(step.get("config") or {}).items():
                 for message in messages:
                     add(f"{key}.config.{field}", message)
-        for message in conditions_problems(step.get("conditions") or []):
+        conditions = step.get("conditions") or []
+        for message in conditions_problems(conditions) or conditions_unknown_steps(
+            conditions, known
+        ):
             add(f"{key}.conditions", message)
         if bool(step.get("window_start")) != bool(step.get("window_end")):
             add(f"{key}.window_end", "Give both the start and the end of the send window.")

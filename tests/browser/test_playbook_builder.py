@@ -69,9 +69,8 @@ def test_an_admin_builds_previews_and_publishes_a_playbook_without_json(
     wait.locator('[name="steps-1-start"]').select_option("after_step")
     wait.locator('[name="steps-1-after_step"]').fill("nps")
     wait.locator('[name="steps-1-delay_days"]').fill("14")
-    page.get_by_role("button", name="Save and continue editing").click()
-    expect()(page.locator(".messagelist")).to_contain_text("was added successfully")
 
+    # No save in between: the call-back's conditions read the wait step on the page.
     call = add_step(page, 2, name="Call back", key="call_back", kind="task")
     call.locator('[name="steps-2-config-queue"]').select_option("escalations")
     call.locator('[name="steps-2-config-assign_to"]').select_option("queue_manager")
@@ -89,7 +88,7 @@ def test_an_admin_builds_previews_and_publishes_a_playbook_without_json(
     call.get_by_label("Rule 1: operator").select_option("<=")
     call.get_by_label("Rule 1: value").fill("6")
     page.get_by_role("button", name="Save and continue editing").click()
-    expect()(page.locator(".messagelist")).to_contain_text("was changed successfully")
+    expect()(page.locator(".messagelist")).to_contain_text("was added successfully")
 
     # The steps read as a timeline, collapsed to a line each.
     headlines = page.locator(".step:not(.empty-form) .step-headline")
@@ -135,6 +134,78 @@ def test_an_admin_builds_previews_and_publishes_a_playbook_without_json(
     call_back = version.steps[1]
     assert call_back["conditions"] == [{"field": "steps.nps_answer.score", "op": "<=", "value": 6}]
     assert call_back["config"]["title"] == "Call back {{ contact.name }}"
+    assert problems == []
+
+
+def test_what_a_condition_reads_follows_the_steps_as_they_are_edited(
+    browser_page, demo, screenshot
+):
+    page = browser_page
+    problems = []
+    page.on("pageerror", lambda error: problems.append(str(error)))
+    log_in_as_admin(page)
+    page.goto("/admin/playbooks/playbook/add/")
+    page.locator("#id_name").fill("Follow-up on answers")
+    call = add_step(page, 0, name="Call back", key="call_back", kind="task")
+    reads = call.get_by_label("Rule 1: what it reads")
+
+    def offers(*labels):  # what it offers beyond the deal and the account
+        expect()(reads.locator('option[value^="steps."]')).to_have_text(list(labels))
+
+    offers()
+    wait = add_step(page, 1, name="Answer", key="answer", kind="wait")
+    offers("Answer: outcome")
+    wait.locator('[name="steps-1-config-until_event"]').select_option("survey.answered")
+    offers("Answer: outcome", "Answer: score", "Answer: band", "Answer: comment")
+    wait.locator('[name="steps-1-name"]').fill("NPS answer")
+    offers("NPS answer: outcome", "NPS answer: score", "NPS answer: band", "NPS answer: comment")
+    reads.select_option(label="NPS answer: band")
+    # A step added later gets the same list; a wait step turned into a task leaves it.
+    later = add_step(page, 2, name="Thank you", key="thanks", kind="task")
+    expect()(later.get_by_label("Rule 1: what it reads").locator("option")).to_contain_text(
+        ["NPS answer: band"]
+    )
+    wait.locator('[name="steps-1-kind"]').select_option("task")
+    offers("steps.answer.band")  # the rule keeps what it read, as the path
+    expect()(reads).to_have_value("steps.answer.band")
+    wait.locator('[name="steps-1-kind"]').select_option("wait")
+    expect()(wait.locator(".step-config")).to_contain_text("Wait for:")
+    offers("NPS answer: outcome", "steps.answer.band")
+
+    # A key changed under a rule: saving names the step that is not there any more.
+    wait.locator('[name="steps-1-config-until_event"]').select_option("survey.answered")
+    wait.locator('[name="steps-1-config-for_step"]').fill("thanks")
+    wait.locator('[name="steps-1-key"]').fill("nps_answer")
+    offers(
+        "NPS answer: outcome",
+        "NPS answer: score",
+        "NPS answer: band",
+        "NPS answer: comment",
+        "steps.answer.band",
+    )
+    call.get_by_label("Rule 1: operator").select_option("==")
+    call.get_by_label("Rule 1: value").fill("detractor")
+    later.locator('[name="steps-2-config-queue"]').select_option("escalations")
+    later.locator('[name="steps-2-config-title"]').fill("Thank them")
+    call.locator('[name="steps-0-config-queue"]').select_option("escalations")
+    call.locator('[name="steps-0-config-title"]').fill("Call them")
+    page.get_by_role("button", name="Save and continue editing").click()
+    expect()(page.locator("#steps-0 .field-conditions .errorlist")).to_have_text(
+        "Rule 1: there is no step with the key “answer”."
+    )
+    assert not Playbook.objects.filter(name="Follow-up on answers").exists()
+
+    # The page drawn again offers the steps as they were sent; picking the new key saves.
+    call = page.locator("#steps-0")
+    offers_again = call.get_by_label("Rule 1: what it reads")
+    offers_again.select_option(label="NPS answer: band")
+    screenshot(page, "43-playbook-builder-conditions-follow-steps")
+    page.get_by_role("button", name="Save and continue editing").click()
+    expect()(page.locator(".messagelist")).to_contain_text("was added successfully")
+    playbook = Playbook.objects.get(name="Follow-up on answers")
+    assert playbook.steps.get(key="call_back").conditions == [
+        {"field": "steps.nps_answer.band", "op": "==", "value": "detractor"}
+    ]
     assert problems == []
 
 

@@ -1,7 +1,9 @@
 """The playbook's admin page as an admin uses it: filters, cancel rules, step settings
 and conditions are fields; what it stores is the JSON the engine always read."""
 
+import json
 import re
+from html import unescape
 
 import pytest
 from django.urls import reverse
@@ -133,28 +135,32 @@ def test_an_amount_range_upside_down_is_refused_next_to_the_field(client, playbo
     assert Playbook.objects.get(pk=playbook.pk).filters == {}
 
 
+SURVEY = {
+    "key": "nps",
+    "name": "NPS survey",
+    "kind": "survey",
+    "config": {"survey": "nps", "to": "primary_contact"},
+    "delay_days": "30",
+    "at_time": "10:00",
+}
+ANSWER = {
+    "key": "nps_answer",
+    "name": "NPS answer",
+    "kind": "wait",
+    "config": {"until_event": "survey.answered", "for_step": "nps"},
+    "start": "after_step",
+    "after_step": "nps",
+    "delay_days": "14",
+}
+
+
 def test_a_survey_branch_is_built_from_fields_and_rows(client, playbook):
-    survey = {
-        "key": "nps",
-        "name": "NPS survey",
-        "kind": "survey",
-        "config": {"survey": "nps", "to": "primary_contact"},
-        "delay_days": "30",
-        "at_time": "10:00",
-    }
-    answer = {
-        "key": "nps_answer",
-        "name": "NPS answer",
-        "kind": "wait",
-        "config": {"until_event": "survey.answered", "for_step": "nps"},
-        "start": "after_step",
-        "after_step": "nps",
-        "delay_days": "14",
-    }
+    survey, answer = SURVEY, ANSWER
     client.post(change_url(playbook), page_data(playbook, [survey, answer]))
     saved = {step.key: step.pk for step in playbook.steps.all()}
     assert set(saved) == {"nps", "nps_answer"}
 
+    # Without JavaScript, a saved wait step is what conditions offer.
     page = client.get(change_url(playbook)).content.decode()
     assert '<option value="steps.nps_answer.score">NPS answer: score</option>' in page
 
@@ -191,6 +197,68 @@ def test_a_survey_branch_is_built_from_fields_and_rows(client, playbook):
     page = client.get(change_url(playbook)).content.decode()
     assert "Day 30 at 10:00 — NPS survey (survey, nps)" in page
     assert "After NPS answer: if score ≤ 6 or outcome = timeout — Call back (task, CSM)" in page
+
+
+def call_back(*rules) -> dict:
+    return {
+        **KICKOFF,
+        "key": "call_back",
+        "name": "Call back",
+        "start": "after_step",
+        "after_step": "nps_answer",
+        "rules": list(rules),
+    }
+
+
+def test_a_condition_can_read_a_wait_step_added_in_the_same_submission(client, playbook):
+    steps = [SURVEY, ANSWER, call_back(("steps.nps_answer.score", "<=", "6"))]
+
+    response = client.post(change_url(playbook), page_data(playbook, steps))
+
+    assert response.status_code == 302, response.content.decode()[:3000]
+    assert playbook.steps.get(key="call_back").conditions == [
+        {"field": "steps.nps_answer.score", "op": "<=", "value": 6}
+    ]
+
+
+def test_the_page_tells_the_builder_what_each_waited_event_offers(client, playbook):
+    page = client.get(change_url(playbook)).content.decode()
+
+    offered = re.search(r'data-wait-step-fields="(.*?)"', page).group(1)
+    fields = json.loads(unescape(offered))
+    assert fields[""] == [["outcome", "outcome"]]
+    assert fields["survey.answered"][0] == ["outcome", "outcome"]
+    assert ["score", "score"] in fields["survey.answered"]
+
+
+def test_a_condition_on_a_step_the_playbook_does_not_have_is_refused_under_it(client, playbook):
+    steps = [SURVEY, ANSWER, call_back(("steps.nps_reply.score", "<=", "6"))]
+
+    response = client.post(change_url(playbook), page_data(playbook, steps))
+
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert re.search(
+        r'field-conditions">\s*<ul class="errorlist[^>]*><li>'
+        r"Rule 1: there is no step with the key “nps_reply”.",
+        page,
+    )
+    assert not playbook.steps.exists()
+
+
+def test_a_condition_on_a_wait_step_deleted_in_the_same_submission_is_refused(client, playbook):
+    client.post(change_url(playbook), page_data(playbook, [SURVEY, ANSWER]))
+    saved = {step.key: step.pk for step in playbook.steps.all()}
+    steps = [
+        {**SURVEY, "id": saved["nps"]},
+        {**ANSWER, "id": saved["nps_answer"], "DELETE": "on"},
+        call_back(("steps.nps_answer.outcome", "==", "timeout")),
+    ]
+
+    response = client.post(change_url(playbook), page_data(playbook, steps))
+
+    assert "Rule 1: there is no step with the key “nps_answer”." in response.content.decode()
+    assert set(playbook.steps.values_list("key", flat=True)) == {"nps", "nps_answer"}
 
 
 def test_a_problem_with_a_setting_is_shown_under_that_setting(client, playbook):

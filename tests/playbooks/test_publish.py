@@ -46,6 +46,11 @@ def test_versions_are_immutable():
         ),
         ({"key": "x", "start": "after_step", "after_step": "ghost"}, "x.after_step", "no step"),
         (
+            {"key": "x", "conditions": [{"field": "steps.ghost.score", "op": "<=", "value": 6}]},
+            "x.conditions",
+            "Rule 1: there is no step with the key “ghost”.",
+        ),
+        (
             {"key": "x", "config": {"queue": "onboarding", "title": "Hi", "priority": 9}},
             "x.config.priority",
             "Priority",

@@ -1,6 +1,7 @@
 // The playbook builder: placeholder pickers, moving steps earlier or later, opening and
-// closing every step. No inline script (the Content Security Policy refuses them); htmx
-// does the requests (a kind's fields, template previews).
+// closing every step, conditions that can read the steps as they are edited. No inline
+// script (the Content Security Policy refuses them); htmx does the requests (a kind's
+// fields, template previews).
 (function () {
   "use strict";
 
@@ -28,6 +29,76 @@
     if (button) { button.focus(); }
   }
 
+  // What a condition can read follows the steps on the page: a wait step's key, name,
+  // kind or event typed or chosen, a step added or marked for deletion, and the lists of
+  // every condition row and the step keys offered for "after" change with it, before any
+  // save. The server draws the saved steps' options; data-wait-step-fields says what a
+  // wait step offers for each event (its outcome and the event's facts).
+  function stepField(step, name) {
+    return step.querySelector('[name="' + step.id + "-" + name + '"]');
+  }
+
+  function stepsAsEdited() {
+    return steps().map(function (step) {
+      var value = function (name) {
+        var input = stepField(step, name);
+        return input ? input.value.trim() : "";
+      };
+      var deleted = stepField(step, "DELETE");
+      return {
+        key: value("key"),
+        name: value("name"),
+        kind: value("kind"),
+        event: value("config-until_event"),
+        deleted: Boolean(deleted && deleted.checked)
+      };
+    }).filter(function (step) { return step.key && !step.deleted; });
+  }
+
+  function waitStepOptions(edited, fields) {
+    var options = [];
+    edited.forEach(function (step) {
+      if (step.kind !== "wait") { return; }
+      (fields[step.event] || fields[""] || []).forEach(function (fact) {
+        options.push(["steps." + step.key + "." + fact[0], (step.name || step.key) + ": " + fact[1]]);
+      });
+    });
+    return options;
+  }
+
+  var shownSteps = null;
+
+  function followSteps(always) {
+    var group = document.getElementById("steps-group");
+    if (!group || !group.dataset.waitStepFields) { return; }
+    var edited = stepsAsEdited();
+    var options = waitStepOptions(edited, JSON.parse(group.dataset.waitStepFields));
+    var shown = JSON.stringify([edited, options]);
+    if (shown === shownSteps && !always) { return; }
+    shownSteps = shown;
+    group.querySelectorAll('.condition-rows select[name$="-field"]').forEach(function (select) {
+      var chosen = select.value;
+      Array.from(select.options).forEach(function (option) {
+        if (option.value.indexOf("steps.") === 0) { option.remove(); }
+      });
+      options.forEach(function (option) { select.add(new Option(option[1], option[0])); });
+      if (chosen && !options.some(function (option) { return option[0] === chosen; }) &&
+          chosen.indexOf("steps.") === 0) {
+        // A rule on a step no longer on the page stays as it was; saving says what is wrong.
+        select.add(new Option(chosen, chosen));
+      }
+      select.value = chosen;
+    });
+    var keys = document.getElementById("playbook-step-keys");
+    if (keys) {
+      keys.replaceChildren.apply(keys, edited.map(function (step) {
+        return new Option(step.name, step.key);
+      }));
+    }
+  }
+
+  var STEP_FIELD = /^steps-\d+-(key|name|kind|config-until_event|DELETE)$/;
+
   function insertPlaceholder(picker) {
     var row = picker.closest(".form-row");
     var field = row && row.querySelector("[data-template]");
@@ -52,7 +123,12 @@
     }
   });
 
+  document.addEventListener("input", function (event) {
+    if (STEP_FIELD.test(event.target.name || "")) { followSteps(false); }
+  });
+
   document.addEventListener("change", function (event) {
+    if (STEP_FIELD.test(event.target.name || "")) { followSteps(false); }
     if (event.target.classList && event.target.classList.contains("template-picker")) {
       insertPlaceholder(event.target);
     } else if (event.target.id === "preview-deal" && window.htmx) {
@@ -68,5 +144,16 @@
   document.addEventListener("formset:added", function (event) {
     if (window.htmx) { window.htmx.process(event.target); }
     renumber();
+    followSteps(true);
   });
+  document.addEventListener("formset:removed", function () { followSteps(true); });
+  // A kind's fields swapped in by htmx: a wait step's event is now on the page, or gone.
+  document.addEventListener("htmx:afterSwap", function (event) {
+    if (event.target.classList && event.target.classList.contains("step-config")) {
+      followSteps(false);
+    }
+  });
+
+  // A page drawn again with its problems shows the steps as they were sent.
+  followSteps(true);
 })();
