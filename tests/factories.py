@@ -38,6 +38,7 @@ class UserFactory(factory.django.DjangoModelFactory):
 ROLE_GRANTS = (
     "apps.queues.migrations.0004_taskactivity_role_perms",
     "apps.engine.migrations.0007_bulkenrollment_role_perms",
+    "apps.engine.migrations.0011_enrollmentmove_role_perms",
     "apps.customers.migrations.0003_consentchange_role_perms",
     "apps.notifications.migrations.0004_emailmessage_role_perms",
     "apps.surveys.migrations.0002_default_surveys",

@@ -21,6 +21,7 @@ from apps.queues.models import Task
 from tests.engine.moves import (
     CHECKIN,
     DAY,
+    HANDOVER,
     T0,
     TASK,
     enroll,
@@ -32,15 +33,6 @@ from tests.engine.test_branching_and_recurrence import run_due
 
 pytestmark = pytest.mark.django_db
 
-HANDOVER = {
-    "key": "handover",
-    "name": "Handover to support",
-    "kind": "task",
-    "config": TASK,
-    "start": "after_step",
-    "after_step": "kickoff",
-    "delay_days": 2,
-}
 WEEKLY = {
     "key": "weekly",
     "name": "Weekly usage check",
