@@ -4,7 +4,7 @@ from rest_framework.routers import DefaultRouter
 from apps.apitokens.api import ApiTokenViewSet, ObtainTokenView
 from apps.customers.api import AccountViewSet, ContactViewSet, ProductViewSet
 from apps.deals.api import DealLineItemViewSet, DealViewSet, LossReasonViewSet, WinReasonViewSet
-from apps.engine.api import BulkEnrollmentViewSet
+from apps.engine.api import BulkEnrollmentViewSet, EnrollmentMoveViewSet
 from apps.growth.api import ExpansionDealViewSet, ReferralViewSet, UsageSnapshotViewSet
 from apps.health.api import AccountHealthView
 from apps.notifications.api import NotificationViewSet
@@ -25,6 +25,7 @@ router.register("queues", QueueViewSet)
 router.register("tasks", TaskViewSet, basename="task")
 router.register("notifications", NotificationViewSet, basename="notification")
 router.register("bulk-enrollments", BulkEnrollmentViewSet)
+router.register("enrollment-moves", EnrollmentMoveViewSet)
 router.register("usage-snapshots", UsageSnapshotViewSet)
 router.register("referrals", ReferralViewSet)
 router.register("expansion-deals", ExpansionDealViewSet)

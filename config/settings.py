@@ -379,6 +379,9 @@ SPECTACULAR_SETTINGS = {
         "ChangeSourceEnum": "apps.deals.models.StageChange.Source",
         "RewardStatusEnum": "apps.growth.models.Reward.Status",
         "TaskStatusEnum": "apps.queues.models.Task.Status",
+        "MoveAddedStepsEnum": "apps.engine.models.EnrollmentMove.AddedSteps",
+        "MoveRetimedStepsEnum": "apps.engine.models.EnrollmentMove.RetimedSteps",
+        "StepChangeEnum": "apps.engine.moves.plan.CHANGE_LABELS.items",
     },
 }
 

@@ -36,6 +36,9 @@ from schemathesis.specs.openapi.checks import (
 from apps.apitokens.services import api_token_create
 from apps.core.outbox import drain
 from apps.demo.services import demo_data_seed
+from apps.engine.models import Enrollment
+from apps.engine.moves import enrollment_move_run, enrollment_move_start
+from apps.playbooks.services import playbook_publish
 from config.wsgi import application
 
 pytestmark = pytest.mark.django_db
@@ -58,6 +61,16 @@ def demo(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     demo_data_seed()
     drain()  # the demo's events start playbooks: tasks, notifications, emails
+    a_finished_move()
+
+
+def a_finished_move() -> None:
+    """Running enrollments moved to a version published after they started, so that the
+    moves' endpoints have a move and its records to answer with."""
+    running = Enrollment.objects.filter(state=Enrollment.State.ACTIVE).first()
+    version = playbook_publish(playbook=running.playbook, actor=None)
+    move = enrollment_move_start(to_version=version.pk, actor=None)
+    enrollment_move_run(move_id=move.pk)
 
 
 @contextlib.contextmanager

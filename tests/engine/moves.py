@@ -25,6 +25,16 @@ RENEWAL = {
     "config": TASK,
     "delay_days": 300,
 }
+# A step v1 lacks, two days after the kickoff has run.
+HANDOVER = {
+    "key": "handover",
+    "name": "Handover to support",
+    "kind": "task",
+    "config": TASK,
+    "start": "after_step",
+    "after_step": "kickoff",
+    "delay_days": 2,
+}
 V1_STEPS = [
     {**CHECKIN, "delay_days": 14},
     {**OLD_SURVEY, "delay_days": 30},

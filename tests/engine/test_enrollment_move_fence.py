@@ -19,23 +19,13 @@ from apps.engine.moves import enrollment_move_run, enrollment_move_start
 from apps.engine.moves import services as move_services
 from apps.queues import step_kinds as task_kind
 from apps.queues.models import Task
-from tests.engine.moves import TASK, playbook_v1, publish
+from tests.engine.moves import HANDOVER, playbook_v1, publish
 from tests.engine.test_batch_fence import in_thread
 from tests.engine.test_walking_skeleton import win_and_process
 from tests.factories import AccountFactory, closable_deal
 from tests.services import require_postgres
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-HANDOVER = {
-    "key": "handover",
-    "name": "Handover to support",
-    "kind": "task",
-    "config": TASK,
-    "start": "after_step",
-    "after_step": "kickoff",
-    "delay_days": 2,
-}
 
 
 def waiting_for_a_lock(pid: int) -> bool:

@@ -24,6 +24,7 @@ from apps.queues.models import Task
 from tests.engine.moves import (
     CHECKIN,
     DAY,
+    HANDOVER,
     T0,
     TASK,
     enroll,
@@ -36,15 +37,6 @@ from tests.factories import AccountFactory, programme_playbook
 
 pytestmark = pytest.mark.django_db
 
-HANDOVER = {
-    "key": "handover",
-    "name": "Handover to support",
-    "kind": "task",
-    "config": TASK,
-    "start": "after_step",
-    "after_step": "kickoff",
-    "delay_days": 2,
-}
 WEEKLY = {
     "key": "weekly",
     "name": "Weekly usage check",

@@ -20,6 +20,7 @@ from apps.engine.moves.plan import (
     enrollment_plan,
 )
 from apps.engine.moves.selectors import (
+    MAX_CANARY,
     MovePreview,
     MoveRequest,
     enrollment_move_preview,
@@ -41,6 +42,7 @@ __all__ = [
     "CHANGE_LABELS",
     "CHUNK_SIZE",
     "KEPT",
+    "MAX_CANARY",
     "REMOVED",
     "RETIMED",
     "EnrollmentPlan",
