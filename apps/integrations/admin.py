@@ -1,6 +1,12 @@
 from django import forms
 from django.contrib import admin, messages
-from django.http import HttpRequest, HttpResponse
+from django.core.exceptions import PermissionDenied
+from django.http import (
+    HttpRequest,
+    HttpResponse,
+    HttpResponseNotAllowed,
+    HttpResponseRedirect,
+)
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -19,16 +25,26 @@ from apps.integrations.selectors import (
     COUNTED,
     connection_recent,
     receiving_url,
+    token_status,
     with_counts,
 )
 from apps.integrations.services import (
     CONNECTION_FIELDS,
+    WRITE_ONLY_FIELDS,
     connection_create,
     connection_problems,
     connection_update,
 )
+from apps.integrations.tokens import TokenRefreshFailed, connection_token_refresh
 
-SECRET_FIELDS = ("secret", "api_token")
+
+def _write_only(label: str, help_text: str) -> forms.CharField:
+    return forms.CharField(
+        label=label,
+        required=False,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}),
+        help_text=help_text + " Never shown again; leave empty to keep the saved one.",
+    )
 
 
 class CrmConnectionForm(forms.ModelForm):
@@ -44,15 +60,25 @@ class CrmConnectionForm(forms.ModelForm):
             "Salesforce: none. Never shown again; leave empty to keep the saved one."
         ),
     )
-    api_token = forms.CharField(
-        label="API token",
+    api_token = _write_only(
+        "API token",
+        "HubSpot: a private app's access token (scopes crm.objects.deals.read, companies, "
+        "contacts, line items, owners). Zoho: an OAuth access token (ZohoCRM.modules.READ), "
+        "or nothing when OAuth refresh is set up below: Afterwin fetches one.",
+    )
+    oauth_client_secret = _write_only(
+        "OAuth client secret", "The HubSpot public app's or the Zoho client's secret."
+    )
+    oauth_refresh_token = _write_only(
+        "OAuth refresh token",
+        "Zoho: from a self client's grant code, or your server-based client's "
+        "authorization (access_type=offline). HubSpot: from the app's install.",
+    )
+    oauth_token_url = forms.URLField(
+        label="OAuth token URL",
         required=False,
-        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}),
-        help_text=(
-            "HubSpot: a private app's access token (scopes crm.objects.deals.read, "
-            "companies, contacts, line items, owners). Zoho: an OAuth access token "
-            "(ZohoCRM.modules.READ). Never shown again; leave empty to keep the saved one."
-        ),
+        assume_scheme="https",
+        help_text=CrmConnection._meta.get_field("oauth_token_url").help_text,
     )
 
     api_base_url = forms.URLField(
@@ -69,7 +95,11 @@ class CrmConnectionForm(forms.ModelForm):
     def clean(self):
         cleaned = super().clean()
         probe = CrmConnection(**{name: cleaned.get(name) for name in CONNECTION_FIELDS})
-        for name in SECRET_FIELDS:
+        # An emptied client id turns OAuth refresh off (connection_update forgets the rest).
+        oauth_off = not cleaned.get("oauth_client_id")
+        for name in WRITE_ONLY_FIELDS:
+            if oauth_off and name in ("oauth_client_secret", "oauth_refresh_token"):
+                continue
             if not cleaned.get(name) and self.instance.pk:
                 setattr(probe, name, getattr(self.instance, name))
         probe.tenant_id = (probe.tenant_id or "").strip()
@@ -98,7 +128,13 @@ class CrmConnectionAdmin(ServiceWritesAdminMixin, admin.ModelAdmin):
     list_filter = ("vendor", "enabled")
     search_fields = ("name", "tenant_id")
     raw_id_fields = ("default_owner",)
-    readonly_fields = ("url_to_give", "secret_saved", "api_token_saved")
+    readonly_fields = (
+        "url_to_give",
+        "secret_saved",
+        "api_token_saved",
+        "oauth_refresh",
+        "access_token_expiry",
+    )
     fieldsets = (
         (None, {"fields": ("name", "vendor", "tenant_id", "enabled", "url_to_give")}),
         (
@@ -111,6 +147,19 @@ class CrmConnectionAdmin(ServiceWritesAdminMixin, admin.ModelAdmin):
                     "api_token",
                     "api_token_saved",
                     "api_base_url",
+                )
+            },
+        ),
+        (
+            "OAuth refresh (HubSpot public apps, Zoho): the API token is kept current",
+            {
+                "fields": (
+                    "oauth_refresh",
+                    "access_token_expiry",
+                    "oauth_client_id",
+                    "oauth_client_secret",
+                    "oauth_refresh_token",
+                    "oauth_token_url",
                 )
             },
         ),
@@ -162,6 +211,14 @@ class CrmConnectionAdmin(ServiceWritesAdminMixin, admin.ModelAdmin):
     def api_token_saved(self, connection: CrmConnection) -> str:
         return "yes (hidden)" if connection.api_token else "no"
 
+    @admin.display(description="OAuth refresh")
+    def oauth_refresh(self, connection: CrmConnection) -> str:
+        return token_status(connection).refresh if connection.pk else "—"
+
+    @admin.display(description="current access token")
+    def access_token_expiry(self, connection: CrmConnection) -> str:
+        return token_status(connection).expiry if connection.pk else "—"
+
     def create_through_service(self, request, form):
         return connection_create(**{name: form.cleaned_data[name] for name in CONNECTION_FIELDS})
 
@@ -174,7 +231,12 @@ class CrmConnectionAdmin(ServiceWritesAdminMixin, admin.ModelAdmin):
                 "<int:object_id>/test/",
                 self.admin_site.admin_view(self.test_view),
                 name="integrations_crmconnection_test",
-            )
+            ),
+            path(
+                "<int:object_id>/refresh-token/",
+                self.admin_site.admin_view(self.refresh_token_view),
+                name="integrations_crmconnection_refresh_token",
+            ),
         ]
         return custom + super().get_urls()
 
@@ -186,8 +248,6 @@ class CrmConnectionAdmin(ServiceWritesAdminMixin, admin.ModelAdmin):
     def test_view(self, request: HttpRequest, object_id: int) -> HttpResponse:
         connection = get_object_or_404(CrmConnection, pk=object_id)
         if not self.has_view_permission(request, connection):
-            from django.core.exceptions import PermissionDenied
-
             raise PermissionDenied
         context = {
             **self.admin_site.each_context(request),
@@ -197,9 +257,32 @@ class CrmConnectionAdmin(ServiceWritesAdminMixin, admin.ModelAdmin):
             "change_url": reverse("admin:integrations_crmconnection_change", args=[connection.pk]),
             "events_url": reverse("admin:integrations_inboundevent_changelist")
             + f"?connection__id__exact={connection.pk}",
+            "refresh_url": (
+                reverse("admin:integrations_crmconnection_refresh_token", args=[connection.pk])
+                if self.has_change_permission(request, connection)
+                else ""
+            ),
             **connection_recent(connection),
         }
         return TemplateResponse(request, "admin/integrations/crmconnection/test.html", context)
+
+    def refresh_token_view(self, request: HttpRequest, object_id: int) -> HttpResponse:
+        """*Refresh token now* on the Test page (POST): a new access token at once, or the
+        reason there is none."""
+        connection = get_object_or_404(CrmConnection, pk=object_id)
+        if not self.has_change_permission(request, connection):
+            raise PermissionDenied
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        try:
+            connection_token_refresh(connection=connection, force=True)
+        except TokenRefreshFailed as exc:
+            messages.error(request, str(exc))
+        else:
+            messages.success(request, f"New access token: {token_status(connection).expiry}.")
+        return HttpResponseRedirect(
+            reverse("admin:integrations_crmconnection_test", args=[connection.pk])
+        )
 
 
 @admin.register(InboundEvent)

@@ -23,8 +23,10 @@ class CrmConnection(TimeStampedModel):
     ``secret`` is what proves a delivery came from the CRM: HubSpot's app client secret,
     Close's signature key (hex), Pipedrive's Basic-auth password, Zoho's notification
     token (Salesforce signs nothing: its organization id is checked). ``api_token`` lets
-    Afterwin read records from CRMs that send only ids (HubSpot, Zoho). Neither is shown
-    again after it is saved, nor logged."""
+    Afterwin read records from CRMs that send only ids (HubSpot, Zoho). With OAuth refresh
+    set up (client id, client secret, refresh token), ``api_token`` is the current access
+    token, replaced before it expires (``apps.integrations.tokens``). No secret or token is
+    shown again after it is saved, nor logged."""
 
     name = models.CharField(max_length=100)
     vendor = models.CharField(max_length=20, choices=Vendor.choices)
@@ -53,6 +55,36 @@ class CrmConnection(TimeStampedModel):
             "Where Afterwin reads records from: https://api.hubapi.com for HubSpot, your "
             "data centre's https://www.zohoapis.com (or .eu, .in, …) for Zoho."
         ),
+    )
+    oauth_client_id = models.CharField(
+        "OAuth client id",
+        max_length=200,
+        blank=True,
+        help_text=(
+            "HubSpot public app or Zoho client: with its secret and a refresh token, Afterwin "
+            "gets a new access token itself when the current one expires. Empty it to turn "
+            "OAuth refresh off (the secret and refresh token are forgotten)."
+        ),
+    )
+    oauth_client_secret = models.CharField("OAuth client secret", max_length=500, blank=True)
+    oauth_refresh_token = models.CharField("OAuth refresh token", max_length=1000, blank=True)
+    oauth_token_url = models.URLField(
+        "OAuth token URL",
+        blank=True,
+        help_text=(
+            "Where the access token is refreshed. Empty: HubSpot's "
+            "https://api.hubapi.com/oauth/v1/token, or Zoho's https://accounts.zoho.com (the "
+            "US data centre). Zoho elsewhere: your accounts server, e.g. "
+            "https://accounts.zoho.eu, .in, .com.au, .jp or https://accounts.zohocloud.ca "
+            "(/oauth/v2/token is added to a server given alone)."
+        ),
+    )
+    access_token_expires_at = models.DateTimeField(
+        "access token expires at",
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="When the current access token (the API token) expires; empty: not known.",
     )
     won_stages = models.TextField(
         blank=True,

@@ -1,8 +1,13 @@
 """Reads for the admin and for the deal pages."""
 
+from dataclasses import dataclass
+
 from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery, Sum
 from django.urls import reverse
+from django.utils import timezone
 
+from apps.core import clock
+from apps.core.dates import datetime_text
 from apps.core.links import absolute_url
 from apps.deals.origins import Origin
 from apps.integrations.models import (
@@ -13,6 +18,7 @@ from apps.integrations.models import (
     InboundRejection,
     Vendor,
 )
+from apps.integrations.tokens import EARLY, TOKEN_URLS, refresh_configured, token_url
 
 
 def receiving_url(vendor: str) -> str:
@@ -67,6 +73,49 @@ def connection_counts(connection_ids: list[int]) -> dict[int, dict[str, int]]:
     return counts
 
 
+@dataclass(frozen=True)
+class TokenStatus:
+    """What the connection page and its Test page say about the API token."""
+
+    refresh: str  # whether OAuth refresh is set up, and where it refreshes
+    expiry: str  # when the current access token expires
+    can_refresh: bool
+
+
+def token_status(connection: CrmConnection) -> TokenStatus:
+    if connection.vendor not in TOKEN_URLS:
+        return TokenStatus("not used: this CRM sends what Afterwin needs", "—", False)
+    can_refresh = refresh_configured(connection)
+    if can_refresh:
+        refresh = (
+            f"set up: client id {connection.oauth_client_id}, client secret and refresh token "
+            f"saved (hidden); refreshed at {token_url(connection)}"
+        )
+    else:
+        refresh = (
+            "not set up: the API token is sent as it is (a HubSpot private app's token does "
+            "not expire; a Zoho or HubSpot public-app access token stops working within the "
+            "hour)"
+        )
+    expires = connection.access_token_expires_at
+    if not connection.api_token:
+        expiry = "no access token yet" + (": one is fetched before the next read" * can_refresh)
+    elif expires is None:
+        expiry = (
+            "not known: used until the CRM refuses it, then refreshed"
+            if can_refresh
+            else "not known (Afterwin does not refresh it)"
+        )
+    else:
+        now = clock.now()
+        expiry = ("expires " if expires > now else "expired ") + datetime_text(
+            timezone.localtime(expires)
+        )
+        if expires <= now + EARLY and can_refresh:
+            expiry += ": refreshed before the next read"
+    return TokenStatus(refresh, expiry, can_refresh)
+
+
 def connection_recent(connection: CrmConnection, *, limit: int = 20) -> dict:
     """What the connection's "test" page shows: the last deliveries with their events,
     the refused requests, and the URL to give the CRM."""
@@ -84,6 +133,7 @@ def connection_recent(connection: CrmConnection, *, limit: int = 20) -> dict:
         "deliveries": deliveries,
         "rejections": rejections,
         "url": receiving_url(connection.vendor),
+        "token": token_status(connection),
         "counts": connection_counts([connection.pk]).get(connection.pk, {}),
     }
 

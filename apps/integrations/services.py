@@ -7,6 +7,12 @@ from django.db import transaction
 from apps.core.errors import ValidationFailed
 from apps.core.writes import model_changes_apply, model_validate
 from apps.integrations.models import CrmConnection
+from apps.integrations.tokens import TOKEN_URLS
+
+# Written, never shown: an empty value in an update keeps the saved one.
+WRITE_ONLY_FIELDS = ("secret", "api_token", "oauth_client_secret", "oauth_refresh_token")
+OAUTH_FIELDS = ("oauth_client_id", "oauth_client_secret", "oauth_refresh_token")
+OAUTH_VENDORS = tuple(TOKEN_URLS)  # the CRMs read through their API
 
 CONNECTION_FIELDS = (
     "name",
@@ -17,6 +23,10 @@ CONNECTION_FIELDS = (
     "basic_auth_username",
     "api_token",
     "api_base_url",
+    "oauth_client_id",
+    "oauth_client_secret",
+    "oauth_refresh_token",
+    "oauth_token_url",
     "won_stages",
     "lost_stages",
     "default_owner",
@@ -46,10 +56,24 @@ def connection_problems(connection: CrmConnection) -> dict[str, list[str]]:
             problems["secret"] = ["Close's signature key is hexadecimal (0-9, a-f)."]
     if vendor == "pipedrive" and not connection.basic_auth_username:
         problems["basic_auth_username"] = ["Enter the Basic-auth user name set on the webhook."]
-    if vendor in ("hubspot", "zoho") and not connection.api_token:
+    oauth_given = [name for name in OAUTH_FIELDS if getattr(connection, name)]
+    if vendor in OAUTH_VENDORS and not connection.api_token and not oauth_given:
         problems["api_token"] = [
-            "Enter an API token: this CRM sends ids only, and Afterwin reads the deal with it."
+            "Enter an API token, or the OAuth client id, client secret and refresh token: "
+            "this CRM sends ids only, and Afterwin reads the deal with them."
         ]
+    if vendor not in OAUTH_VENDORS and (oauth_given or connection.oauth_token_url):
+        problems["oauth_client_id"] = [
+            "Only HubSpot and Zoho are read through their API: leave the OAuth settings empty."
+        ]
+    elif oauth_given and len(oauth_given) < len(OAUTH_FIELDS):
+        for name in OAUTH_FIELDS:
+            if name not in oauth_given:
+                label = CrmConnection._meta.get_field(name).verbose_name
+                problems[name] = [
+                    f"Enter the {label} too: refreshing the access token needs the client "
+                    "id, the client secret and the refresh token."
+                ]
     if vendor == "salesforce" and len(connection.tenant_id.strip()) not in (15, 18):
         problems["tenant_id"] = ["A Salesforce organization id has 15 or 18 characters."]
     return problems
@@ -78,12 +102,22 @@ def connection_create(**fields: Any) -> CrmConnection:
 
 @transaction.atomic
 def connection_update(*, connection: CrmConnection, **changes: Any) -> CrmConnection:
-    """Change a connection; an empty secret or token keeps the saved one."""
-    for name in ("secret", "api_token"):
+    """Change a connection; an empty secret or token keeps the saved one. An emptied
+    OAuth client id turns OAuth refresh off: its secret and refresh token are forgotten. A
+    token pasted by hand has no known expiry: it is used until the API refuses it."""
+    turning_off_oauth = "oauth_client_id" in changes and not changes["oauth_client_id"]
+    for name in WRITE_ONLY_FIELDS:
         if name in changes and not changes[name]:
             changes.pop(name)
+    if turning_off_oauth:
+        changes |= {"oauth_client_secret": "", "oauth_refresh_token": ""}
     changed = model_changes_apply(connection, changes)
     if changed:
+        if "api_token" in changed or turning_off_oauth:
+            connection.access_token_expires_at = None
+            changed.append("access_token_expires_at")
         _check(connection, "The connection was not saved.", [*changed, "secret"])
-        connection.save()
+        # Only what changed: a worker may have stored a refreshed token (and a rotated
+        # refresh token) since this row was read, and a full save would put the old back.
+        connection.save(update_fields=[*changed, "updated_at"])
     return connection

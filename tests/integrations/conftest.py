@@ -6,10 +6,11 @@ reasons, product and playbook a won deal needs."""
 import copy
 import json
 import threading
+import time
 from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
@@ -40,20 +41,33 @@ def fixture_json(name: str):
 
 class StandIn:
     """A CRM API on 127.0.0.1: ``routes`` maps a path to the answers it gives in turn
-    (the last one repeats); every request is kept with its headers."""
+    (the last one repeats); every request is kept with its headers, and the fields of
+    every form POSTed (an OAuth token request) in ``forms``. ``slow`` delays a path's
+    answers by some seconds."""
 
     def __init__(self) -> None:
         self.routes: dict[str, list[tuple[int, object]]] = {}
         self.requests: list[tuple[str, dict[str, str]]] = []
+        self.forms: list[dict[str, str]] = []
+        self.slow: dict[str, float] = {}
         stand_in = self
 
         class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                length = int(self.headers.get("Content-Length") or 0)
+                form = parse_qs(self.rfile.read(length).decode())
+                stand_in.forms.append({name: values[0] for name, values in form.items()})
+                self.do_GET()
+
             def do_GET(self):
                 stand_in.requests.append((self.path, dict(self.headers)))
-                answers = stand_in.routes.get(urlsplit(self.path).path)
-                status, body = (404, {"message": "not found"}) if not answers else answers[0]
-                if answers and len(answers) > 1:
-                    answers.pop(0)
+                path = urlsplit(self.path).path
+                with stand_in.lock:
+                    answers = stand_in.routes.get(path)
+                    status, body = (404, {"message": "not found"}) if not answers else answers[0]
+                    if answers and len(answers) > 1:
+                        answers.pop(0)
+                time.sleep(stand_in.slow.get(path, 0))
                 data = b"" if body is None else json.dumps(body).encode()
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
@@ -64,6 +78,7 @@ class StandIn:
             def log_message(self, *args):
                 pass
 
+        self.lock = threading.Lock()
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 

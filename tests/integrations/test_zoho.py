@@ -29,6 +29,12 @@ def zoho(world, crm_api):
         api_token="1000.8cb99d0000.9be93",
         api_base_url=crm_api.url,
     )
+    serve_records(crm_api)
+    return connection
+
+
+def serve_records(crm_api) -> None:
+    """The two deals, their account and their contact, as Zoho's API gives them."""
     serve_deal(crm_api, DEAL_1)
     serve_deal(crm_api, DEAL_2)
     crm_api.answer(
@@ -39,7 +45,6 @@ def zoho(world, crm_api):
         "/crm/v2/Contacts/4150868000000624101",
         (200, fixture_json("zoho_api/contact_4150868000000624101.json")),
     )
-    return connection
 
 
 def serve_deal(crm_api, deal_id: str, **fields) -> None:

@@ -35,7 +35,14 @@ class Malformed(Exception):
 
 
 class FetchFailed(Exception):
-    """The CRM's API did not give what an event needs (after the client's retries)."""
+    """The CRM's API did not give what an event needs (after the client's retries).
+    ``status`` is the HTTP status the CRM refused with, ``answer`` its decoded error body
+    (both None when no answer came)."""
+
+    def __init__(self, problem: str, *, status: int | None = None, answer: Any = None) -> None:
+        super().__init__(problem)
+        self.status = status
+        self.answer = answer
 
 
 @dataclass(frozen=True)

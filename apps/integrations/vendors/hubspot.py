@@ -2,7 +2,9 @@
 ``X-HubSpot-Signature-v3``: base64 HMAC-SHA256, keyed with the app's client secret, over
 method + full URI + raw body + ``X-HubSpot-Request-Timestamp`` (epoch milliseconds;
 older than five minutes is refused). Events carry ids and the changed property only, so
-the worker reads the deal, its company, contacts, line items and owner from the CRM API.
+the worker reads the deal, its company, contacts, line items and owner from the CRM API
+with a private app's token (it does not expire) or a public app's OAuth access token
+(30 minutes, refreshed by ``apps.integrations.tokens``).
 """
 
 import base64
@@ -13,7 +15,7 @@ import urllib.parse
 
 from django.conf import settings
 
-from apps.integrations import client
+from apps.integrations import tokens
 from apps.integrations.vendors import require_connection
 from apps.integrations.vendors.base import (
     AccountData,
@@ -145,9 +147,7 @@ def read(connection, event) -> Snapshot:
 
 def _get(connection, path: str, what: str):
     base = (connection.api_base_url or DEFAULT_API).rstrip("/")
-    return client.get_json(
-        base + path, headers={"Authorization": f"Bearer {connection.api_token}"}, what=what
-    )
+    return tokens.authorized_get_json(connection, base + path, scheme="Bearer", what=what)
 
 
 def _associated(record: dict, name: str) -> list[str]:

@@ -1,13 +1,14 @@
 """Zoho CRM notifications (``/actions/watch``): a JSON body with the ``module``, the
 ``operation``, the ``ids`` of every record it concerns, the ``channel_id`` and the
 ``token`` given at subscription, which must be the connection's. Only ids are sent, so
-the worker reads each deal, its account and contact through Zoho's API.
+the worker reads each deal, its account and contact through Zoho's API, with an OAuth
+access token that lasts an hour (refreshed by ``apps.integrations.tokens``).
 """
 
 import json
 import urllib.parse
 
-from apps.integrations import client
+from apps.integrations import tokens
 from apps.integrations.vendors import require_connection, same_secret
 from apps.integrations.vendors.base import (
     AccountData,
@@ -71,9 +72,10 @@ def acknowledge(auth: Authenticated) -> tuple[int, str, str]:
 def _record(connection, module: str, record_id: str) -> dict:
     base = (connection.api_base_url or DEFAULT_API).rstrip("/")
     quoted = urllib.parse.quote(record_id, safe="")
-    found = client.get_json(
+    found = tokens.authorized_get_json(
+        connection,
         f"{base}/crm/v2/{module}/{quoted}",
-        headers={"Authorization": f"Zoho-oauthtoken {connection.api_token}"},
+        scheme="Zoho-oauthtoken",
         what=f"Zoho {module} {record_id}",
     )
     rows = (found or {}).get("data") or []
