@@ -569,9 +569,9 @@ RATELIMIT_IP_META_KEY = "apps.core.client_ip.client_ip"
 RATELIMIT_VIEW = "apps.core.views.rate_limited"
 PUBLIC_POST_RATE_PER_IP = env.str("PUBLIC_POST_RATE_PER_IP", default="30/m")
 PUBLIC_POST_RATE_PER_TOKEN = env.str("PUBLIC_POST_RATE_PER_TOKEN", default="5/m")
-# CRM deliveries refused (bad signature, token or password; a malformed body) per address:
-# past this, the address is refused with 429 until the window ends. Genuine deliveries
-# never count.
+# CRM deliveries refused (bad signature, token or password; a malformed body) per address
+# and CRM: past this, the address is refused at that CRM's URL with 429 until the window
+# ends. Genuine deliveries never count.
 INBOUND_REJECTION_RATE_PER_IP = env.str("INBOUND_REJECTION_RATE_PER_IP", default="20/m")
 # Usage signals: a product's utilisation at or above this (unless the product has its own
 # threshold in admin) is an expansion signal.

@@ -8,6 +8,7 @@ from django.views.decorators.http import require_POST
 from django_ratelimit.core import get_usage
 
 from apps.core import clock
+from apps.core.client_ip import client_ip
 from apps.core.links import absolute_url
 from apps.integrations.models import Vendor
 from apps.integrations.receiving import delivery_authenticate, delivery_store, rejection_count
@@ -17,15 +18,21 @@ from apps.integrations.vendors.base import InboundRequest, Malformed, Rejected
 REJECTIONS = "integrations.rejections"
 
 
+def _address_and_vendor(group: str, request: HttpRequest) -> str:
+    """Rejections count per address and CRM: CRMs send from shared addresses, so a
+    connection with a stale secret holds back no other CRM's deliveries."""
+    return f"{client_ip(request)}|{request.resolver_match.kwargs.get('vendor', '')}"
+
+
 def _rejections_exceeded(request: HttpRequest, *, count: bool) -> bool:
-    """An address whose deliveries keep failing authentication (guessing a signature, a
-    token or a password) is refused for the rest of the window before anything is read,
-    once it has used up its rejections. Only rejections count (``count=True``): a CRM
-    sending genuine deliveries in bulk is never slowed."""
+    """An address whose deliveries to one CRM's URL keep failing authentication
+    (guessing a signature, a token or a password) is refused there for the rest of the
+    window before anything is read, once it has used up its rejections. Only rejections
+    count (``count=True``): a CRM sending genuine deliveries in bulk is never slowed."""
     usage = get_usage(
         request,
         group=REJECTIONS,
-        key="ip",
+        key=_address_and_vendor,
         rate=settings.INBOUND_REJECTION_RATE_PER_IP,
         increment=count,
     )

@@ -70,3 +70,24 @@ def test_genuine_deliveries_never_count_towards_the_cap(client, close, settings)
     ]
 
     assert statuses == [200, 200, 200, 200]
+
+
+def test_an_address_capped_at_one_crm_is_still_heard_at_another(client, close, settings):
+    settings.INBOUND_REJECTION_RATE_PER_IP = "1/h"
+    address = an_address()
+    body = fixture_bytes("close_opportunity_won.json")
+    forged = sign(body, key="00" * 32)
+    for expected in (401, 429):
+        response = client.post(
+            PATH, body, content_type="application/json", REMOTE_ADDR=address, **forged
+        )
+        assert response.status_code == expected
+
+    # The same address at Pipedrive's URL: its own count, so its own refusal (401), not 429.
+    response = client.post(
+        "/integrations/inbound/pipedrive/",
+        b"{}",
+        content_type="application/json",
+        REMOTE_ADDR=address,
+    )
+    assert response.status_code == 401
