@@ -139,7 +139,12 @@ def subscription_enable(*, subscription: WebhookSubscription, actor: Any = None)
     Returns False if it was enabled already."""
     now = clock.now()
     updated = WebhookSubscription.objects.filter(pk=subscription.pk, is_active=False).update(
-        is_active=True, consecutive_failures=0, disabled_at=None, updated_at=now
+        is_active=True,
+        consecutive_failures=0,
+        disabled_at=None,
+        # The reason was the admins' notice when it was disabled; on, it would read as current.
+        disabled_reason="",
+        updated_at=now,
     )
     if updated:
         listeners.forget()

@@ -152,6 +152,8 @@ def test_repeated_failure_disables_the_subscription_and_tells_the_admins(
         assert deliveries_send_due() == 2
     subscription.refresh_from_db()
     assert subscription.is_active and subscription.consecutive_failures == 0
+    assert subscription.disabled_reason == ""  # the admins' notice keeps why it went off
+    assert told.count() == 2
     assert set(WebhookDelivery.objects.values_list("status", flat=True)) == {"delivered"}
 
 
