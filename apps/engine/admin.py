@@ -26,12 +26,17 @@ from apps.engine.services import (
     step_run_run_now,
 )
 from apps.engine.simulation import playbook_simulate
+from apps.playbooks.builder_views import preview_deals
 from apps.playbooks.models import Playbook
 
 
 class PreviewForm(forms.Form):
     deal = forms.IntegerField(
-        required=False, min_value=1, label="Deal id", help_text="Empty: a sample deal."
+        required=False,
+        min_value=1,
+        label="Deal id",
+        help_text="Type an id, or pick one of the latest won deals. Empty: a sample deal.",
+        widget=forms.NumberInput(attrs={"list": "preview-deals"}),
     )
     days = forms.IntegerField(min_value=1, max_value=730, initial=180)
 
@@ -127,6 +132,7 @@ class EnrollmentAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             "form": form,
             "rows": rows,
             "problems": problems,
+            "preview_deals": preview_deals(),
             "opts": Playbook._meta,
         }
         return TemplateResponse(request, "admin/engine/playbook_preview.html", context)

@@ -1,9 +1,11 @@
+import datetime as dt
+
 import pytest
 
 from apps.engine.execution import step_run_record_failure
 from apps.engine.models import Enrollment, StepRun
 from tests.engine.test_walking_skeleton import win_and_process
-from tests.factories import closable_deal, onboarding_playbook
+from tests.factories import AccountFactory, closable_deal, onboarding_playbook, won_deal
 
 pytestmark = pytest.mark.django_db
 
@@ -22,6 +24,17 @@ def test_admin_previews_a_playbook_timeline_without_saving_anything(client, admi
     assert page.status_code == 200
     assert f"Kickoff call with {deal.account.name}" in page.content.decode()
     assert not Enrollment.objects.exists()
+
+
+def test_preview_offers_the_latest_won_deals_to_pick_from(client, admin_user):
+    playbook = onboarding_playbook()
+    won = won_deal(account=AccountFactory(), close_date=dt.date(2026, 11, 2))
+    client.force_login(admin_user)
+
+    html = client.get(f"/admin/engine/enrollment/preview/{playbook.pk}/").content.decode()
+
+    assert 'list="preview-deals"' in html
+    assert f'<option value="{won.pk}">{won.name} — {won.account.name}' in html
 
 
 def test_preview_names_a_missing_deal(client, admin_user):
