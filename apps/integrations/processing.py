@@ -19,8 +19,10 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.db.models import F, Q
+from django.utils import timezone
 
 from apps.core import clock
+from apps.core.dates import date_text
 from apps.core.errors import DomainError, ValidationFailed
 from apps.core.outbox import Backoff, claim_row, send_after_commit
 from apps.core.validators import is_domain
@@ -378,7 +380,8 @@ def _line_upsert(connection, deal: Deal, line: LineData, problems: dict) -> Deal
 
 def _line_items_sync(connection, deal: Deal, data: DealData, problems: dict) -> None:
     """Make an open deal's line items the CRM's; a CRM that sends none gives a won deal
-    one line of the connection's default product at the deal's amount."""
+    (only a won one: a lost deal's product family would skew the loss figures) one line of
+    the connection's default product at the deal's amount."""
     default_key = f"default:{data.crm_id}"
     default_item = _linked(DealLineItem, connection, CrmLink.Kind.LINE_ITEM, default_key)
     if not data.line_items:
@@ -388,7 +391,12 @@ def _line_items_sync(connection, deal: Deal, data: DealData, problems: dict) -> 
                 line_item_update(
                     item=default_item, actor=None, source=WEBHOOK, unit_price=deal.amount
                 )
-        elif product is not None and deal.amount and not deal.line_items.exists():
+        elif (
+            data.outcome == "won"
+            and product is not None
+            and deal.amount
+            and not deal.line_items.exists()
+        ):
             item = line_item_add(
                 deal=deal,
                 actor=None,
@@ -415,6 +423,16 @@ def _line_items_sync(connection, deal: Deal, data: DealData, problems: dict) -> 
     for item in items:
         if item.pk in linked_ids and item.pk not in kept and not problems:
             line_item_remove(item=item, actor=None, source=WEBHOOK)
+
+
+def _default_line_remove(connection, deal: Deal, data: DealData) -> None:
+    """A won deal the CRM now says is lost loses the default product's line it was given
+    for being won (only won deals have it)."""
+    link = _link(connection, CrmLink.Kind.LINE_ITEM, f"default:{data.crm_id}")
+    item = DealLineItem.objects.filter(pk=link.local_id, deal=deal).first() if link else None
+    if item is not None:
+        line_item_remove(item=item, actor=None, source=WEBHOOK)
+        link.delete()
 
 
 def _owner(connection, data: DealData):
@@ -560,13 +578,42 @@ def _supersede(connection, event: InboundEvent, data: DealData) -> None:
     )
 
 
+def _closed_by_person(deal: Deal) -> str:
+    """Why the CRM may not change this closed deal: a person closed it (or reopened and
+    closed it) in Afterwin. Empty when its last stage change came from the CRM."""
+    if not deal.is_closed:
+        return ""
+    last = deal.stage_changes.select_related("actor").order_by("-occurred_at", "-id").first()
+    if last is None or last.source == WEBHOOK:
+        return ""
+    person = last.actor
+    who = (person.get_full_name() or person.get_username()) if person else "someone"
+    return (
+        f"“{deal.name}” was closed by {who} in Afterwin on "
+        f"{date_text(timezone.localdate(last.occurred_at))}; the CRM does not change it."
+    )
+
+
+def _kept_as_closed(deal: Deal, result: dict) -> Applied | None:
+    reason = _closed_by_person(deal)
+    if not reason:
+        return None
+    result["transition"] = "none: closed in Afterwin, not by the CRM"
+    return Applied(State.IGNORED, reason, result=result)
+
+
 def _outcome_apply(connection, deal: Deal, data: DealData, problems: dict, result: dict) -> Applied:
+    """Won, lost or open in the CRM. Only a close the CRM made (its last stage change has
+    source "webhook") is changed by the CRM: a deal a person closed in Afterwin stays as
+    they left it, and the event is recorded as ignored with who closed it and when."""
     vendor = _vendor(connection)
     stage = f" (stage “{data.stage_label}”)" if data.stage_label else ""
     if data.outcome == "won":
         if deal.stage == Stage.CLOSED_WON:
             result["transition"] = "none: already won"
             return Applied(State.PROCESSED, result=result)
+        if kept := _kept_as_closed(deal, result):
+            return kept
         win_reason = _reason(WinReason, connection.default_win_reason, data.reason_text)
         notes = f"Won in {vendor}" + (f": {data.reason_text}" if data.reason_text else "") + stage
         today = local_today(deal.owner)
@@ -577,6 +624,10 @@ def _outcome_apply(connection, deal: Deal, data: DealData, problems: dict, resul
             with transaction.atomic():
                 if deal.stage == Stage.CLOSED_LOST:
                     deal_reopen(deal=deal, actor=None, source=WEBHOOK, reason=f"Won in {vendor}")
+                    # Lost, it had no default line: now won, it takes the CRM's lines or one.
+                    _line_items_sync(connection, deal, data, problems)
+                    if problems:
+                        raise ValidationFailed("This deal cannot be closed as won yet.", problems)
                 deal_close_won(
                     deal=deal,
                     actor=None,
@@ -610,6 +661,8 @@ def _outcome_apply(connection, deal: Deal, data: DealData, problems: dict, resul
         if deal.stage == Stage.CLOSED_LOST:
             result["transition"] = "none: already lost"
             return Applied(State.PROCESSED, result=result)
+        if kept := _kept_as_closed(deal, result):
+            return kept
         loss_reason = _reason(LossReason, connection.default_loss_reason, data.reason_text)
         if loss_reason is None:
             return Applied(
@@ -625,6 +678,7 @@ def _outcome_apply(connection, deal: Deal, data: DealData, problems: dict, resul
         with transaction.atomic():
             if deal.stage == Stage.CLOSED_WON:
                 deal_reopen(deal=deal, actor=None, source=WEBHOOK, reason=f"Lost in {vendor}")
+                _default_line_remove(connection, deal, data)
             deal_close_lost(
                 deal=deal,
                 actor=None,
@@ -638,14 +692,10 @@ def _outcome_apply(connection, deal: Deal, data: DealData, problems: dict, resul
         return Applied(State.PROCESSED, result=result)
     # Open in the CRM: reopen a deal the CRM closed (never one a person closed here).
     if deal.is_closed:
-        last = deal.stage_changes.order_by("-occurred_at", "-id").first()
-        if last is not None and last.source == WEBHOOK:
-            deal_reopen(
-                deal=deal, actor=None, source=WEBHOOK, reason=f"Reopened in {vendor}{stage}"
-            )
-            result["transition"] = "reopen"
-            return Applied(State.PROCESSED, result=result)
-        result["transition"] = "none: closed in Afterwin, not by the CRM"
+        if kept := _kept_as_closed(deal, result):
+            return kept
+        deal_reopen(deal=deal, actor=None, source=WEBHOOK, reason=f"Reopened in {vendor}{stage}")
+        result["transition"] = "reopen"
         return Applied(State.PROCESSED, result=result)
     result["transition"] = "none: open"
     return Applied(State.PROCESSED, result=result)
