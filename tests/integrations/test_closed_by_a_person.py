@@ -30,9 +30,7 @@ def pipedrive(world):
 
 @pytest.fixture
 def manager(db):
-    return UserFactory(
-        username="mia", first_name="Mia", last_name="Moreau", role="Sales Manager"
-    )
+    return UserFactory(username="mia", first_name="Mia", last_name="Moreau", role="Sales Manager")
 
 
 def send(client, status: str, at: str, key: str) -> None:
