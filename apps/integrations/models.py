@@ -105,6 +105,18 @@ class CrmConnection(TimeStampedModel):
         related_name="+",
         help_text="Owns deals whose CRM owner matches no Afterwin user.",
     )
+    default_csm = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name="default CSM",
+        help_text=(
+            "A user with the CSM role: the CSM of the accounts this CRM brings in, and of an "
+            "account without one when one of its deals is won through this CRM."
+        ),
+    )
     default_win_reason = models.ForeignKey(
         "deals.WinReason",
         null=True,

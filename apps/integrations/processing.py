@@ -252,9 +252,18 @@ def _account_upsert(connection, data: AccountData) -> Account | None:
         return account_update(account=account, actor=None, **changes) if changes else account
     if not data.name or not data.crm_id:
         return None
-    account = account_create(actor=None, name=data.name[:200], domain=domain)
+    account = account_create(
+        actor=None, name=data.name[:200], domain=domain, csm=connection.default_csm
+    )
     _link_save(connection, CrmLink.Kind.ACCOUNT, data.crm_id, account.pk)
     return account
+
+
+def _csm_default(connection, account: Account) -> None:
+    """An account won through the CRM gets the connection's default CSM when it has none,
+    so its onboarding (kickoff task, welcome email, hand-off reminder) has a person."""
+    if account.csm_id is None and connection.default_csm_id is not None:
+        account_update(account=account, actor=None, csm=connection.default_csm)
 
 
 def _contact_upsert(connection, data: ContactData, account: Account) -> Contact | None:
@@ -622,6 +631,7 @@ def _outcome_apply(connection, deal: Deal, data: DealData, problems: dict, resul
             if problems:
                 raise ValidationFailed("This deal cannot be closed as won yet.", problems)
             with transaction.atomic():
+                _csm_default(connection, deal.account)
                 if deal.stage == Stage.CLOSED_LOST:
                     deal_reopen(deal=deal, actor=None, source=WEBHOOK, reason=f"Won in {vendor}")
                     # Lost, it had no default line: now won, it takes the CRM's lines or one.
