@@ -180,6 +180,7 @@ class CrmConnectionAdmin(ServiceWritesAdminMixin, admin.ModelAdmin):
                     "default_loss_reason",
                     "default_currency",
                     "default_product",
+                    "line_items_separate",
                 )
             },
         ),

@@ -133,6 +133,14 @@ class CrmConnection(TimeStampedModel):
         related_name="+",
         help_text="The loss reason when the CRM's reason names none of Afterwin's.",
     )
+    line_items_separate = models.BooleanField(
+        "line items come in their own messages",
+        default=False,
+        help_text=(
+            "Salesforce with an outbound message on OpportunityLineItem: a won deal waits a "
+            "few minutes for its line items before it closes."
+        ),
+    )
     default_currency = models.CharField(
         max_length=3, default="USD", validators=[validate_currency], help_text="ISO 4217"
     )

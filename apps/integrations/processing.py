@@ -60,6 +60,9 @@ WEBHOOK = StageChange.Source.WEBHOOK
 State = InboundEvent.State
 LEASE = dt.timedelta(minutes=5)
 RETRY = Backoff(first=dt.timedelta(minutes=1), cap=dt.timedelta(hours=6))
+# How long a won deal waits for line items a CRM sends in their own messages (Salesforce's
+# OpportunityLineItem outbound message), so every line sent with the win lands first.
+LINE_ITEM_WAIT = dt.timedelta(minutes=5)
 
 
 @dataclass
@@ -69,6 +72,7 @@ class Applied:
     blockers: dict[str, list[str]] = field(default_factory=dict)
     result: dict[str, Any] = field(default_factory=dict)
     retry_blocked: bool = False
+    retry_at: dt.datetime | None = None  # a blocked event the sweep takes again then
 
 
 # Claiming and running ---------------------------------------------------------------------
@@ -83,6 +87,7 @@ def _claimable(now: dt.datetime):
             attempts__lt=settings.CRM_EVENT_MAX_ATTEMPTS,
         )
         | Q(state=State.PROCESSING, lease_until__lt=now)
+        | Q(state=State.BLOCKED, next_attempt_at__lte=now)
     )
 
 
@@ -111,7 +116,7 @@ def event_process(*, event_id: int) -> str | None:
                 result=applied.result,
                 processed_at=clock.now(),
                 lease_until=None,
-                next_attempt_at=None,
+                next_attempt_at=applied.retry_at,
             )
             if applied.retry_blocked:
                 blocked_events_retry(connection=event.connection, besides=event.pk)
@@ -327,10 +332,19 @@ def _contact_event(connection, data: ContactData) -> Applied:
 def _line_item_event(connection, data: LineItemData) -> Applied:
     deal = _linked(Deal, connection, CrmLink.Kind.DEAL, data.deal_crm_id)
     if deal is None:
+        # Salesforce sends line items in their own messages, in any order: kept until the
+        # deal arrives, which applies it before it closes (_waiting_line_items_apply).
+        what = f"{_vendor(connection)} deal {data.deal_crm_id or '(none)'}"
         return Applied(
-            State.IGNORED,
-            f"Its deal ({data.deal_crm_id}) is not in Afterwin yet; the deal's own message "
-            "brings its line items when it is won.",
+            State.BLOCKED,
+            "The line item's deal is not in Afterwin yet.",
+            blockers={
+                "deal": [
+                    f"The line item belongs to {what}, which Afterwin does not have yet: it "
+                    "is added to the deal when the deal arrives."
+                ]
+            },
+            result={"deal_crm_id": data.deal_crm_id},
         )
     if deal.is_closed:
         return Applied(State.IGNORED, f"“{deal.name}” is closed: its line items are a record.")
@@ -340,6 +354,57 @@ def _line_item_event(connection, data: LineItemData) -> Applied:
         return Applied(State.BLOCKED, "A line item names no Afterwin product.", blockers=problems)
     return Applied(
         State.PROCESSED, result={"deal_id": deal.pk, "deal": deal.name}, retry_blocked=True
+    )
+
+
+def _waiting_line_items_apply(
+    connection, event: InboundEvent, deal: Deal, data: DealData, problems: dict
+) -> None:
+    """Line items that arrived before their deal (blocked, waiting for it) join it now,
+    before it closes. Only Salesforce sends them apart, and reading its message is parsing,
+    no API call, so it is read again here inside the transaction."""
+    waiting = InboundEvent.objects.select_for_update().filter(
+        connection=connection, state=State.BLOCKED, result__deal_crm_id=data.crm_id
+    )
+    for waiting_event in waiting.exclude(pk=event.pk).order_by("created_at", "id"):
+        snapshot = adapter(waiting_event.vendor).read(connection, waiting_event)
+        if not isinstance(snapshot, LineItemData):
+            continue
+        own: dict[str, list[str]] = {}
+        _line_upsert(connection, deal, snapshot.line, own)
+        for name, messages in own.items():
+            problems.setdefault(name, []).extend(messages)
+        InboundEvent.objects.filter(pk=waiting_event.pk).update(
+            state=State.BLOCKED if own else State.PROCESSED,
+            reason="A line item names no Afterwin product." if own else "",
+            blockers=own,
+            result={"deal_crm_id": data.crm_id, "deal_id": deal.pk, "deal": deal.name},
+            processed_at=clock.now(),
+        )
+
+
+def _line_items_awaited(
+    connection, event: InboundEvent, deal: Deal, data: DealData
+) -> Applied | None:
+    """A won deal of a connection whose line items come in their own messages waits
+    ``LINE_ITEM_WAIT`` after its message for them, then closes with those that came (or
+    the default product's line when none did)."""
+    if not (connection.line_items_separate and data.outcome == "won" and not deal.is_closed):
+        return None
+    until = event.created_at + LINE_ITEM_WAIT
+    if clock.now() >= until:
+        return None
+    return Applied(
+        State.BLOCKED,
+        "Waiting for the deal's line items.",
+        blockers={
+            "line_items": [
+                f"The {_vendor(connection)} line items come in their own messages: the deal "
+                f"closes at {until:%H:%M:%S} UTC with those that arrived by then, or with the "
+                "default product's line when none did."
+            ]
+        },
+        retry_at=until,
     )
 
 
@@ -566,8 +631,14 @@ def _deal_event(connection, event: InboundEvent, data: DealData) -> Applied:
 
     problems: dict[str, list[str]] = {}
     if not deal.is_closed:
-        _line_items_sync(connection, deal, data, problems)
-    applied = _outcome_apply(connection, deal, data, problems, result)
+        _waiting_line_items_apply(connection, event, deal, data, problems)
+    applied = _line_items_awaited(connection, event, deal, data)
+    if applied is not None:
+        applied.result = result
+    else:
+        if not deal.is_closed:
+            _line_items_sync(connection, deal, data, problems)
+        applied = _outcome_apply(connection, deal, data, problems, result)
     # An account or contact taken in with this deal may be what blocked events await.
     applied.retry_blocked = CrmLink.objects.filter(connection=connection).count() > links_before
     return applied

@@ -36,6 +36,7 @@ CONNECTION_FIELDS = (
     "default_loss_reason",
     "default_currency",
     "default_product",
+    "line_items_separate",
 )
 
 
