@@ -468,8 +468,9 @@ PLAYBOOK_STEPS = (
         "kind": "email",
         "config": {
             "subject": "Welcome to {{ company.name }}, {{ account.name }}",
-            "body": "Hi {{ contact.name }},\n\nthank you for choosing us. {{ csm.name }} "
-            "will guide your onboarding and reach out to schedule a kickoff call.\n\n"
+            "body": "Hi {{ contact.name }},\n\nthank you for choosing us. Your onboarding "
+            "is in the hands of {{ csm.name }}, who will reach out to schedule a kickoff "
+            "call.\n\n"
             "The {{ company.name }} team",
         },
         "start": ENROLLMENT,

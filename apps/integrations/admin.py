@@ -24,6 +24,7 @@ from apps.integrations.processing import events_replay
 from apps.integrations.selectors import (
     COUNTED,
     connection_recent,
+    csm_choices,
     receiving_url,
     token_status,
     with_counts,
@@ -91,6 +92,10 @@ class CrmConnectionForm(forms.ModelForm):
     class Meta:
         model = CrmConnection
         fields = CONNECTION_FIELDS
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["default_csm"].queryset = csm_choices()
 
     def clean(self):
         cleaned = super().clean()
@@ -170,10 +175,12 @@ class CrmConnectionAdmin(ServiceWritesAdminMixin, admin.ModelAdmin):
                     "won_stages",
                     "lost_stages",
                     "default_owner",
+                    "default_csm",
                     "default_win_reason",
                     "default_loss_reason",
                     "default_currency",
                     "default_product",
+                    "line_items_separate",
                 )
             },
         ),

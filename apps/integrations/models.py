@@ -105,6 +105,18 @@ class CrmConnection(TimeStampedModel):
         related_name="+",
         help_text="Owns deals whose CRM owner matches no Afterwin user.",
     )
+    default_csm = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name="default CSM",
+        help_text=(
+            "A user with the CSM role: the CSM of the accounts this CRM brings in, and of an "
+            "account without one when one of its deals is won through this CRM."
+        ),
+    )
     default_win_reason = models.ForeignKey(
         "deals.WinReason",
         null=True,
@@ -120,6 +132,14 @@ class CrmConnection(TimeStampedModel):
         on_delete=models.PROTECT,
         related_name="+",
         help_text="The loss reason when the CRM's reason names none of Afterwin's.",
+    )
+    line_items_separate = models.BooleanField(
+        "line items come in their own messages",
+        default=False,
+        help_text=(
+            "Salesforce with an outbound message on OpportunityLineItem: a won deal waits a "
+            "few minutes for its line items before it closes."
+        ),
     )
     default_currency = models.CharField(
         max_length=3, default="USD", validators=[validate_currency], help_text="ISO 4217"

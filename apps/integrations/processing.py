@@ -19,8 +19,10 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.db.models import F, Q
+from django.utils import timezone
 
 from apps.core import clock
+from apps.core.dates import date_text
 from apps.core.errors import DomainError, ValidationFailed
 from apps.core.outbox import Backoff, claim_row, send_after_commit
 from apps.core.validators import is_domain
@@ -58,6 +60,9 @@ WEBHOOK = StageChange.Source.WEBHOOK
 State = InboundEvent.State
 LEASE = dt.timedelta(minutes=5)
 RETRY = Backoff(first=dt.timedelta(minutes=1), cap=dt.timedelta(hours=6))
+# How long a won deal waits for line items a CRM sends in their own messages (Salesforce's
+# OpportunityLineItem outbound message), so every line sent with the win lands first.
+LINE_ITEM_WAIT = dt.timedelta(minutes=5)
 
 
 @dataclass
@@ -67,6 +72,7 @@ class Applied:
     blockers: dict[str, list[str]] = field(default_factory=dict)
     result: dict[str, Any] = field(default_factory=dict)
     retry_blocked: bool = False
+    retry_at: dt.datetime | None = None  # a blocked event the sweep takes again then
 
 
 # Claiming and running ---------------------------------------------------------------------
@@ -81,6 +87,7 @@ def _claimable(now: dt.datetime):
             attempts__lt=settings.CRM_EVENT_MAX_ATTEMPTS,
         )
         | Q(state=State.PROCESSING, lease_until__lt=now)
+        | Q(state=State.BLOCKED, next_attempt_at__lte=now)
     )
 
 
@@ -109,7 +116,7 @@ def event_process(*, event_id: int) -> str | None:
                 result=applied.result,
                 processed_at=clock.now(),
                 lease_until=None,
-                next_attempt_at=None,
+                next_attempt_at=applied.retry_at,
             )
             if applied.retry_blocked:
                 blocked_events_retry(connection=event.connection, besides=event.pk)
@@ -250,9 +257,18 @@ def _account_upsert(connection, data: AccountData) -> Account | None:
         return account_update(account=account, actor=None, **changes) if changes else account
     if not data.name or not data.crm_id:
         return None
-    account = account_create(actor=None, name=data.name[:200], domain=domain)
+    account = account_create(
+        actor=None, name=data.name[:200], domain=domain, csm=connection.default_csm
+    )
     _link_save(connection, CrmLink.Kind.ACCOUNT, data.crm_id, account.pk)
     return account
+
+
+def _csm_default(connection, account: Account) -> None:
+    """An account won through the CRM gets the connection's default CSM when it has none,
+    so its onboarding (kickoff task, welcome email, hand-off reminder) has a person."""
+    if account.csm_id is None and connection.default_csm_id is not None:
+        account_update(account=account, actor=None, csm=connection.default_csm)
 
 
 def _contact_upsert(connection, data: ContactData, account: Account) -> Contact | None:
@@ -316,10 +332,19 @@ def _contact_event(connection, data: ContactData) -> Applied:
 def _line_item_event(connection, data: LineItemData) -> Applied:
     deal = _linked(Deal, connection, CrmLink.Kind.DEAL, data.deal_crm_id)
     if deal is None:
+        # Salesforce sends line items in their own messages, in any order: kept until the
+        # deal arrives, which applies it before it closes (_waiting_line_items_apply).
+        what = f"{_vendor(connection)} deal {data.deal_crm_id or '(none)'}"
         return Applied(
-            State.IGNORED,
-            f"Its deal ({data.deal_crm_id}) is not in Afterwin yet; the deal's own message "
-            "brings its line items when it is won.",
+            State.BLOCKED,
+            "The line item's deal is not in Afterwin yet.",
+            blockers={
+                "deal": [
+                    f"The line item belongs to {what}, which Afterwin does not have yet: it "
+                    "is added to the deal when the deal arrives."
+                ]
+            },
+            result={"deal_crm_id": data.deal_crm_id},
         )
     if deal.is_closed:
         return Applied(State.IGNORED, f"“{deal.name}” is closed: its line items are a record.")
@@ -329,6 +354,57 @@ def _line_item_event(connection, data: LineItemData) -> Applied:
         return Applied(State.BLOCKED, "A line item names no Afterwin product.", blockers=problems)
     return Applied(
         State.PROCESSED, result={"deal_id": deal.pk, "deal": deal.name}, retry_blocked=True
+    )
+
+
+def _waiting_line_items_apply(
+    connection, event: InboundEvent, deal: Deal, data: DealData, problems: dict
+) -> None:
+    """Line items that arrived before their deal (blocked, waiting for it) join it now,
+    before it closes. Only Salesforce sends them apart, and reading its message is parsing,
+    no API call, so it is read again here inside the transaction."""
+    waiting = InboundEvent.objects.select_for_update().filter(
+        connection=connection, state=State.BLOCKED, result__deal_crm_id=data.crm_id
+    )
+    for waiting_event in waiting.exclude(pk=event.pk).order_by("created_at", "id"):
+        snapshot = adapter(waiting_event.vendor).read(connection, waiting_event)
+        if not isinstance(snapshot, LineItemData):
+            continue
+        own: dict[str, list[str]] = {}
+        _line_upsert(connection, deal, snapshot.line, own)
+        for name, messages in own.items():
+            problems.setdefault(name, []).extend(messages)
+        InboundEvent.objects.filter(pk=waiting_event.pk).update(
+            state=State.BLOCKED if own else State.PROCESSED,
+            reason="A line item names no Afterwin product." if own else "",
+            blockers=own,
+            result={"deal_crm_id": data.crm_id, "deal_id": deal.pk, "deal": deal.name},
+            processed_at=clock.now(),
+        )
+
+
+def _line_items_awaited(
+    connection, event: InboundEvent, deal: Deal, data: DealData
+) -> Applied | None:
+    """A won deal of a connection whose line items come in their own messages waits
+    ``LINE_ITEM_WAIT`` after its message for them, then closes with those that came (or
+    the default product's line when none did)."""
+    if not (connection.line_items_separate and data.outcome == "won" and not deal.is_closed):
+        return None
+    until = event.created_at + LINE_ITEM_WAIT
+    if clock.now() >= until:
+        return None
+    return Applied(
+        State.BLOCKED,
+        "Waiting for the deal's line items.",
+        blockers={
+            "line_items": [
+                f"The {_vendor(connection)} line items come in their own messages: the deal "
+                f"closes at {until:%H:%M:%S} UTC with those that arrived by then, or with the "
+                "default product's line when none did."
+            ]
+        },
+        retry_at=until,
     )
 
 
@@ -378,7 +454,8 @@ def _line_upsert(connection, deal: Deal, line: LineData, problems: dict) -> Deal
 
 def _line_items_sync(connection, deal: Deal, data: DealData, problems: dict) -> None:
     """Make an open deal's line items the CRM's; a CRM that sends none gives a won deal
-    one line of the connection's default product at the deal's amount."""
+    (only a won one: a lost deal's product family would skew the loss figures) one line of
+    the connection's default product at the deal's amount."""
     default_key = f"default:{data.crm_id}"
     default_item = _linked(DealLineItem, connection, CrmLink.Kind.LINE_ITEM, default_key)
     if not data.line_items:
@@ -388,7 +465,12 @@ def _line_items_sync(connection, deal: Deal, data: DealData, problems: dict) -> 
                 line_item_update(
                     item=default_item, actor=None, source=WEBHOOK, unit_price=deal.amount
                 )
-        elif product is not None and deal.amount and not deal.line_items.exists():
+        elif (
+            data.outcome == "won"
+            and product is not None
+            and deal.amount
+            and not deal.line_items.exists()
+        ):
             item = line_item_add(
                 deal=deal,
                 actor=None,
@@ -415,6 +497,16 @@ def _line_items_sync(connection, deal: Deal, data: DealData, problems: dict) -> 
     for item in items:
         if item.pk in linked_ids and item.pk not in kept and not problems:
             line_item_remove(item=item, actor=None, source=WEBHOOK)
+
+
+def _default_line_remove(connection, deal: Deal, data: DealData) -> None:
+    """A won deal the CRM now says is lost loses the default product's line it was given
+    for being won (only won deals have it)."""
+    link = _link(connection, CrmLink.Kind.LINE_ITEM, f"default:{data.crm_id}")
+    item = DealLineItem.objects.filter(pk=link.local_id, deal=deal).first() if link else None
+    if item is not None:
+        line_item_remove(item=item, actor=None, source=WEBHOOK)
+        link.delete()
 
 
 def _owner(connection, data: DealData):
@@ -539,8 +631,14 @@ def _deal_event(connection, event: InboundEvent, data: DealData) -> Applied:
 
     problems: dict[str, list[str]] = {}
     if not deal.is_closed:
-        _line_items_sync(connection, deal, data, problems)
-    applied = _outcome_apply(connection, deal, data, problems, result)
+        _waiting_line_items_apply(connection, event, deal, data, problems)
+    applied = _line_items_awaited(connection, event, deal, data)
+    if applied is not None:
+        applied.result = result
+    else:
+        if not deal.is_closed:
+            _line_items_sync(connection, deal, data, problems)
+        applied = _outcome_apply(connection, deal, data, problems, result)
     # An account or contact taken in with this deal may be what blocked events await.
     applied.retry_blocked = CrmLink.objects.filter(connection=connection).count() > links_before
     return applied
@@ -560,13 +658,42 @@ def _supersede(connection, event: InboundEvent, data: DealData) -> None:
     )
 
 
+def _closed_by_person(deal: Deal) -> str:
+    """Why the CRM may not change this closed deal: a person closed it (or reopened and
+    closed it) in Afterwin. Empty when its last stage change came from the CRM."""
+    if not deal.is_closed:
+        return ""
+    last = deal.stage_changes.select_related("actor").order_by("-occurred_at", "-id").first()
+    if last is None or last.source == WEBHOOK:
+        return ""
+    person = last.actor
+    who = (person.get_full_name() or person.get_username()) if person else "someone"
+    return (
+        f"“{deal.name}” was closed by {who} in Afterwin on "
+        f"{date_text(timezone.localdate(last.occurred_at))}; the CRM does not change it."
+    )
+
+
+def _kept_as_closed(deal: Deal, result: dict) -> Applied | None:
+    reason = _closed_by_person(deal)
+    if not reason:
+        return None
+    result["transition"] = "none: closed in Afterwin, not by the CRM"
+    return Applied(State.IGNORED, reason, result=result)
+
+
 def _outcome_apply(connection, deal: Deal, data: DealData, problems: dict, result: dict) -> Applied:
+    """Won, lost or open in the CRM. Only a close the CRM made (its last stage change has
+    source "webhook") is changed by the CRM: a deal a person closed in Afterwin stays as
+    they left it, and the event is recorded as ignored with who closed it and when."""
     vendor = _vendor(connection)
     stage = f" (stage “{data.stage_label}”)" if data.stage_label else ""
     if data.outcome == "won":
         if deal.stage == Stage.CLOSED_WON:
             result["transition"] = "none: already won"
             return Applied(State.PROCESSED, result=result)
+        if kept := _kept_as_closed(deal, result):
+            return kept
         win_reason = _reason(WinReason, connection.default_win_reason, data.reason_text)
         notes = f"Won in {vendor}" + (f": {data.reason_text}" if data.reason_text else "") + stage
         today = local_today(deal.owner)
@@ -575,8 +702,13 @@ def _outcome_apply(connection, deal: Deal, data: DealData, problems: dict, resul
             if problems:
                 raise ValidationFailed("This deal cannot be closed as won yet.", problems)
             with transaction.atomic():
+                _csm_default(connection, deal.account)
                 if deal.stage == Stage.CLOSED_LOST:
                     deal_reopen(deal=deal, actor=None, source=WEBHOOK, reason=f"Won in {vendor}")
+                    # Lost, it had no default line: now won, it takes the CRM's lines or one.
+                    _line_items_sync(connection, deal, data, problems)
+                    if problems:
+                        raise ValidationFailed("This deal cannot be closed as won yet.", problems)
                 deal_close_won(
                     deal=deal,
                     actor=None,
@@ -610,6 +742,8 @@ def _outcome_apply(connection, deal: Deal, data: DealData, problems: dict, resul
         if deal.stage == Stage.CLOSED_LOST:
             result["transition"] = "none: already lost"
             return Applied(State.PROCESSED, result=result)
+        if kept := _kept_as_closed(deal, result):
+            return kept
         loss_reason = _reason(LossReason, connection.default_loss_reason, data.reason_text)
         if loss_reason is None:
             return Applied(
@@ -625,6 +759,7 @@ def _outcome_apply(connection, deal: Deal, data: DealData, problems: dict, resul
         with transaction.atomic():
             if deal.stage == Stage.CLOSED_WON:
                 deal_reopen(deal=deal, actor=None, source=WEBHOOK, reason=f"Lost in {vendor}")
+                _default_line_remove(connection, deal, data)
             deal_close_lost(
                 deal=deal,
                 actor=None,
@@ -638,14 +773,10 @@ def _outcome_apply(connection, deal: Deal, data: DealData, problems: dict, resul
         return Applied(State.PROCESSED, result=result)
     # Open in the CRM: reopen a deal the CRM closed (never one a person closed here).
     if deal.is_closed:
-        last = deal.stage_changes.order_by("-occurred_at", "-id").first()
-        if last is not None and last.source == WEBHOOK:
-            deal_reopen(
-                deal=deal, actor=None, source=WEBHOOK, reason=f"Reopened in {vendor}{stage}"
-            )
-            result["transition"] = "reopen"
-            return Applied(State.PROCESSED, result=result)
-        result["transition"] = "none: closed in Afterwin, not by the CRM"
+        if kept := _kept_as_closed(deal, result):
+            return kept
+        deal_reopen(deal=deal, actor=None, source=WEBHOOK, reason=f"Reopened in {vendor}{stage}")
+        result["transition"] = "reopen"
         return Applied(State.PROCESSED, result=result)
     result["transition"] = "none: open"
     return Applied(State.PROCESSED, result=result)

@@ -2,6 +2,7 @@
 
 from dataclasses import dataclass
 
+from django.contrib.auth import get_user_model
 from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery, Sum
 from django.urls import reverse
 from django.utils import timezone
@@ -19,6 +20,15 @@ from apps.integrations.models import (
     Vendor,
 )
 from apps.integrations.tokens import EARLY, TOKEN_URLS, refresh_configured, token_url
+
+
+def csm_choices() -> QuerySet:
+    """Who may be a connection's default CSM: active users with the CSM role."""
+    return (
+        get_user_model()
+        .objects.filter(is_active=True, groups__name="CSM")
+        .order_by("first_name", "last_name", "username")
+    )
 
 
 def receiving_url(vendor: str) -> str:

@@ -7,6 +7,7 @@ from django.db import transaction
 from apps.core.errors import ValidationFailed
 from apps.core.writes import model_changes_apply, model_validate
 from apps.integrations.models import CrmConnection
+from apps.integrations.selectors import csm_choices
 from apps.integrations.tokens import TOKEN_URLS
 
 # Written, never shown: an empty value in an update keeps the saved one.
@@ -30,10 +31,12 @@ CONNECTION_FIELDS = (
     "won_stages",
     "lost_stages",
     "default_owner",
+    "default_csm",
     "default_win_reason",
     "default_loss_reason",
     "default_currency",
     "default_product",
+    "line_items_separate",
 )
 
 
@@ -74,6 +77,12 @@ def connection_problems(connection: CrmConnection) -> dict[str, list[str]]:
                     f"Enter the {label} too: refreshing the access token needs the client "
                     "id, the client secret and the refresh token."
                 ]
+    csm = connection.default_csm
+    if csm is not None and not csm_choices().filter(pk=csm.pk).exists():
+        who = csm.get_full_name() or csm.get_username()
+        problems["default_csm"] = [
+            f"{who} is not an active user with the CSM role: choose a CSM, or leave it empty."
+        ]
     if vendor == "salesforce" and len(connection.tenant_id.strip()) not in (15, 18):
         problems["tenant_id"] = ["A Salesforce organization id has 15 or 18 characters."]
     return problems

@@ -21,8 +21,8 @@ PLACEHOLDERS = (
     ("deal.currency", "Deal currency"),
     ("deal.kind", "Deal kind"),
     ("deal.close_date", "Deal close date"),
-    ("csm.name", "CSM's name"),
-    ("csm.first_name", "CSM's first name"),
+    ("csm.name", "CSM's name (or “our customer success team”)"),
+    ("csm.first_name", "CSM's first name (or “our customer success team”)"),
     ("csm.email", "CSM's email"),
     ("owner.name", "Deal owner's name"),
     ("owner.first_name", "Deal owner's first name"),
@@ -31,9 +31,14 @@ PLACEHOLDERS = (
 )
 
 
-def _person(user: Any) -> dict[str, str]:
+# An account without a CSM (taken in from a CRM, say) still gets a sentence that reads:
+# "Introduce our customer success team to Ana", never "Introduce  to Ana".
+NO_CSM = "our customer success team"
+
+
+def _person(user: Any, *, missing: str = "") -> dict[str, str]:
     if user is None:
-        return {"name": "", "email": "", "first_name": ""}
+        return {"name": missing, "email": "", "first_name": missing}
     return {
         "name": user.get_full_name() or user.get_username(),
         "first_name": user.first_name or user.get_username(),
@@ -72,7 +77,7 @@ def template_context(*, account: Any, deal: Any, enrollment_context: dict) -> di
             "title": contact.title if contact else "",
         },
         "company": {"name": settings.COMPANY_NAME},
-        "csm": _person(account.csm),
+        "csm": _person(account.csm, missing=NO_CSM),
         "owner": _person(deal.owner if deal else account.owner),
         "context": dict(enrollment_context),
     }
