@@ -4,6 +4,7 @@ import hashlib
 import hmac
 import json
 import time
+from decimal import Decimal
 
 import pytest
 
@@ -175,3 +176,17 @@ def test_a_task_event_is_recorded_as_ignored(client, close):
     deliver(client, as_body(payload))
     assert work() == ["ignored"]
     assert "task.lead" in InboundEvent.objects.get().reason
+
+
+@pytest.mark.parametrize(
+    ("period", "value", "amount"),
+    [("monthly", 400000, 48000), ("annual", 4800000, 48000), ("one_time", 1250050, "12500.50")],
+)
+def test_the_deal_amount_is_the_first_year_value_of_the_opportunity(
+    client, close, period, value, amount
+):
+    payload = fixture_json("close_opportunity_won.json")
+    payload["event"]["data"] |= {"value_period": period, "value": value}
+    assert deliver(client, as_body(payload)).status_code == 200
+    work()
+    assert Deal.objects.get().amount == Decimal(str(amount))
