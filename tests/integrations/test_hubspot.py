@@ -351,3 +351,30 @@ def test_a_line_item_no_product_matches_blocks_until_the_product_exists_and_it_i
     deal = Deal.objects.get()
     assert deal.stage == "closed_won"
     assert [i.product.sku for i in deal.line_items.all()] == ["ONBOARD-PKG"]
+
+
+def test_two_events_sharing_an_event_id_are_both_kept_but_a_retry_of_one_is_not(client, hubspot):
+    first = fixture_json("hubspot_batch.json")[0]
+    # HubSpot does not promise a unique eventId: another subscription's event may reuse it.
+    other = variant(first, subscriptionId=2841106, objectId=1002, occurredAt=1796121601000)
+    retry = variant(first, attemptNumber=1)
+    for batch in ([first], [other], [retry]):
+        assert deliver(client, json.dumps(batch).encode()).status_code == 200
+    work()
+
+    assert InboundEvent.objects.count() == 2
+    assert InboundDelivery.objects.order_by("pk").last().events_repeated == 1
+    assert sorted(Deal.objects.values_list("name", flat=True)) == [
+        "Acme Corp - Platform annual",
+        "Acme Corp - deal 1002",
+    ]
+
+
+def test_an_event_stored_under_its_bare_event_id_is_not_taken_twice(client, hubspot):
+    deliver(client, one_event())
+    # As an earlier release stored it: the key was the eventId alone.
+    InboundEvent.objects.update(event_key="1836471215")
+    assert deliver(client, one_event(attemptNumber=2)).status_code == 200
+
+    assert InboundEvent.objects.count() == 1
+    assert InboundDelivery.objects.order_by("pk").last().events_repeated == 1

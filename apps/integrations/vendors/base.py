@@ -62,6 +62,8 @@ class EventSpec:
     object_id: str
     payload: dict
     occurred_at: dt.datetime | None = None
+    # Keys an earlier release stored the same event under: still count as received.
+    earlier_keys: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -101,12 +101,13 @@ def authenticate(request: InboundRequest) -> Authenticated:
         raise Rejected(401, "bad signature", connection)
     specs = []
     for event in events:
-        key = ref_id(event.get("eventId"))
-        if not key:
+        event_id = ref_id(event.get("eventId"))
+        if not event_id:
             raise Malformed("Every HubSpot event has an eventId.")
         specs.append(
             EventSpec(
-                key=key,
+                key=event_key(event),
+                earlier_keys=(event_id,),
                 kind=text(event.get("subscriptionType")),
                 object_type=_object_type(event),
                 object_id=ref_id(event.get("objectId")),
@@ -116,6 +117,15 @@ def authenticate(request: InboundRequest) -> Authenticated:
         )
     kept = {"X-HubSpot-Request-Timestamp": timestamp, "X-HubSpot-Signature-Version": "v3"}
     return Authenticated(connection=connection, events=specs, headers=kept)
+
+
+def event_key(event: dict) -> str:
+    """HubSpot does not promise that ``eventId`` alone is unique: the key is the event id
+    with its subscription, moment and object. A retry of the same event carries the same
+    values (only ``attemptNumber`` grows), so it has the same key. Events stored before
+    this key have the bare ``eventId`` (``EventSpec.earlier_keys``)."""
+    parts = ("eventId", "subscriptionId", "occurredAt", "objectId")
+    return "hs:" + ":".join(ref_id(event.get(part)) for part in parts)
 
 
 def _object_type(event: dict) -> str:
