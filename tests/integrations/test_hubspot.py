@@ -10,7 +10,14 @@ import pytest
 from django.conf import settings
 
 from apps.deals.models import Deal, StageChange
-from apps.integrations.models import InboundDelivery, InboundEvent, InboundRejection
+from apps.integrations.models import (
+    CrmOwnerMapping,
+    InboundDelivery,
+    InboundEvent,
+    InboundRejection,
+)
+from apps.integrations.vendors import hubspot as hubspot_adapter
+from tests.factories import UserFactory
 from tests.integrations.conftest import (
     connect,
     fixture_bytes,
@@ -378,3 +385,43 @@ def test_an_event_stored_under_its_bare_event_id_is_not_taken_twice(client, hubs
 
     assert InboundEvent.objects.count() == 1
     assert InboundDelivery.objects.order_by("pk").last().events_repeated == 1
+
+
+@pytest.mark.parametrize("status", [404, 403])
+def test_an_owner_hubspot_will_not_show_falls_back_to_the_mapping_and_the_deal_closes(
+    client, hubspot, crm_api, world, status
+):
+    # 404: the owner was deactivated; 403: the token lacks the owners scope.
+    crm_api.answer("/crm/v3/owners/52550153", (status, {"message": "no"}))
+    manager = UserFactory(username="mona", email="mona@northwind.test", role="Sales Manager")
+    CrmOwnerMapping.objects.create(connection=hubspot, crm_owner="52550153", user=manager)
+
+    deliver(client, one_event())
+    assert work() == ["processed"]
+
+    deal = Deal.objects.get()
+    assert deal.stage == "closed_won" and deal.owner == manager
+    snapshot = hubspot_adapter.read(hubspot, InboundEvent.objects.get())
+    assert snapshot.owner_email == ""
+    assert f"HubSpot owner 52550153 could not be read ({status}" in snapshot.notes[0]
+
+
+def test_an_owner_without_a_mapping_falls_back_to_the_default_owner(
+    client, hubspot, crm_api, world
+):
+    crm_api.answer("/crm/v3/owners/52550153", (404, {"message": "not found"}))
+    hubspot.default_owner = UserFactory(username="dora", role="Sales Rep")
+    hubspot.save()
+
+    deliver(client, one_event())
+    assert work() == ["processed"]
+    assert Deal.objects.get().owner == hubspot.default_owner
+
+
+def test_other_owner_errors_still_fail_the_event_to_be_retried(client, hubspot, crm_api):
+    crm_api.answer("/crm/v3/owners/52550153", (503, {"message": "busy"}))
+
+    deliver(client, one_event())
+    assert work() == ["failed"]
+    assert "HubSpot owner 52550153: the CRM answered 503" in InboundEvent.objects.get().reason
+    assert not Deal.objects.exists()

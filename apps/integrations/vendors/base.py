@@ -124,6 +124,8 @@ class DealData:
     reason_text: str = ""  # the CRM's own win or loss reason
     previous_outcome: Outcome | None = None
     changed_at: dt.datetime | None = None
+    # What the CRM could not give and was done without (an owner it would not show).
+    notes: list[str] = field(default_factory=list)
 
 
 @dataclass

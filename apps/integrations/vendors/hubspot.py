@@ -23,6 +23,7 @@ from apps.integrations.vendors.base import (
     ContactData,
     DealData,
     EventSpec,
+    FetchFailed,
     Ignored,
     InboundRequest,
     LineData,
@@ -219,10 +220,22 @@ def _deal(connection, deal_id: str) -> DealData:
             )
         )
     owner_id = text(props.get("hubspot_owner_id"))
-    owner_email = ""
+    owner_email, notes = "", []
     if owner_id:
-        owner = _get(connection, f"/crm/v3/owners/{owner_id}", f"HubSpot owner {owner_id}")
-        owner_email = text((owner or {}).get("email"))
+        try:
+            owner = _get(connection, f"/crm/v3/owners/{owner_id}", f"HubSpot owner {owner_id}")
+        except FetchFailed as exc:
+            # A deactivated owner (404) or a token without the owners scope (403) leaves the
+            # deal ownerless in HubSpot's answer; the owner is optional (mapping, default).
+            if exc.status not in (403, 404):
+                raise
+            notes.append(
+                f"HubSpot owner {owner_id} could not be read ({exc.status}: "
+                + ("deactivated or removed" if exc.status == 404 else "no owners scope")
+                + "): matched by id under Owners, else the connection's default owner."
+            )
+        else:
+            owner_email = text((owner or {}).get("email"))
     reason = props.get("closed_won_reason") if outcome == "won" else props.get("closed_lost_reason")
     return DealData(
         crm_id=ref_id(record.get("id")) or deal_id,
@@ -241,4 +254,5 @@ def _deal(connection, deal_id: str) -> DealData:
         owner_email=owner_email,
         reason_text=text(reason),
         changed_at=None,  # the deal is read as it is now: order does not matter
+        notes=notes,
     )
