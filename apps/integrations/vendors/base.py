@@ -52,6 +52,7 @@ class InboundRequest:
     body: bytes
     headers: Mapping[str, str]  # case-insensitive (Django's request.headers)
     now: dt.datetime
+    client_address: str = ""  # as apps.core.client_ip reads it (behind trusted proxies)
 
 
 @dataclass(frozen=True)
