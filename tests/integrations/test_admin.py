@@ -238,3 +238,21 @@ def test_a_salesforce_connection_gets_a_key_shown_once_in_the_url_to_give(
     assert errors["allowed_networks"] == [
         "“nope” is not a network: write one per line, e.g. 13.108.0.0/14."
     ]
+
+
+def test_the_test_page_labels_each_refusal_by_its_reason(client, admin_user, pipedrive):
+    from apps.integrations.receiving import rejection_count
+
+    rejection_count(vendor="pipedrive", reason="missing signature", connection=pipedrive)
+    rejection_count(vendor="pipedrive", reason="unknown tenant")
+    rejection_count(vendor="pipedrive", reason="malformed body")
+    client.force_login(admin_user)
+
+    page = client.get(reverse("admin:integrations_crmconnection_test", args=[pipedrive.pk]))
+
+    rows = re.findall(r"<tr>\s*<td>([^<]*)</td>\s*<td>([^<]*)</td>", page.content.decode())
+    assert sorted(rows) == [
+        ("malformed body", "not known (malformed body before the tenant was read)"),
+        ("missing signature", str(pipedrive)),
+        ("unknown tenant", "unknown tenant"),
+    ]

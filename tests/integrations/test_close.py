@@ -129,7 +129,8 @@ def test_unproven_requests_are_refused_counted_and_not_stored(client, close, cas
     response = deliver(client, body, headers)
     assert response.status_code == status
     assert nothing_stored()
-    assert InboundRejection.objects.get().reason == reason
+    counted = InboundRejection.objects.get()
+    assert (counted.reason, counted.connection) == (reason, close)  # the organization is known
 
 
 def test_an_unknown_organization_is_refused_with_403_and_not_stored(client, close):

@@ -36,6 +36,17 @@ def require_connection(vendor: str, tenant_id: str) -> CrmConnection:
     return found
 
 
+def known_connection(vendor: str, tenant_id: str) -> CrmConnection | None:
+    """The connection for this tenant if there is one: a refusal made before the tenant
+    was checked (no signature, a stale timestamp) still counts against it."""
+    tenant_id = (tenant_id or "").strip()
+    return (
+        CrmConnection.objects.filter(vendor=vendor, tenant_id=tenant_id).first()
+        if tenant_id
+        else None
+    )
+
+
 def same_secret(given: str, expected: str) -> bool:
     """Constant-time comparison; an unset secret matches nothing."""
     return bool(expected) and hmac.compare_digest(given.encode(), expected.encode())

@@ -14,7 +14,7 @@ from decimal import Decimal
 
 from django.conf import settings
 
-from apps.integrations.vendors import require_connection
+from apps.integrations.vendors import known_connection, require_connection
 from apps.integrations.vendors.base import (
     AccountData,
     Authenticated,
@@ -39,15 +39,25 @@ def signature(*, key_hex: str, timestamp: str, body: bytes) -> str:
     return hmac.new(key, timestamp.encode() + body, hashlib.sha256).hexdigest()
 
 
+def _sender(body: bytes):
+    """The connection an unproven webhook names, if any (the refusal counts against it)."""
+    try:
+        event = json.loads(body).get("event")
+    except (ValueError, AttributeError):
+        return None
+    organization = text(event.get("organization_id")) if isinstance(event, dict) else ""
+    return known_connection("close", organization)
+
+
 def authenticate(request: InboundRequest) -> Authenticated:
     given = request.headers.get("close-sig-hash", "")
     timestamp = request.headers.get("close-sig-timestamp", "")
     if not given or not timestamp:
-        raise Rejected(401, "missing signature")
+        raise Rejected(401, "missing signature", _sender(request.body))
     if not timestamp.isdigit() or (
         abs(request.now.timestamp() - int(timestamp)) > settings.CRM_SIGNATURE_MAX_AGE_SECONDS
     ):
-        raise Rejected(401, "stale or invalid timestamp")
+        raise Rejected(401, "stale or invalid timestamp", _sender(request.body))
     try:
         body = json.loads(request.body)
     except ValueError:

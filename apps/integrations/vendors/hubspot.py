@@ -16,7 +16,7 @@ import urllib.parse
 from django.conf import settings
 
 from apps.integrations import tokens
-from apps.integrations.vendors import require_connection
+from apps.integrations.vendors import known_connection, require_connection
 from apps.integrations.vendors.base import (
     AccountData,
     Authenticated,
@@ -73,12 +73,12 @@ def authenticate(request: InboundRequest) -> Authenticated:
     given = request.headers.get("X-HubSpot-Signature-v3", "")
     timestamp = request.headers.get("X-HubSpot-Request-Timestamp", "")
     if not given or not timestamp:
-        raise Rejected(401, "missing signature")
-    if not timestamp.isdigit():
-        raise Rejected(401, "stale or invalid timestamp")
-    age = request.now.timestamp() * 1000 - int(timestamp)
-    if abs(age) > settings.CRM_SIGNATURE_MAX_AGE_SECONDS * 1000:
-        raise Rejected(401, "stale or invalid timestamp")
+        raise Rejected(401, "missing signature", _sender(request.body))
+    if not timestamp.isdigit() or (
+        abs(request.now.timestamp() * 1000 - int(timestamp))
+        > settings.CRM_SIGNATURE_MAX_AGE_SECONDS * 1000
+    ):
+        raise Rejected(401, "stale or invalid timestamp", _sender(request.body))
     try:
         events = json.loads(request.body)
     except ValueError:
@@ -118,6 +118,20 @@ def authenticate(request: InboundRequest) -> Authenticated:
         )
     kept = {"X-HubSpot-Request-Timestamp": timestamp, "X-HubSpot-Signature-Version": "v3"}
     return Authenticated(connection=connection, events=specs, headers=kept)
+
+
+def _sender(body: bytes):
+    """The connection an unproven batch names, if any (the refusal is counted against it)."""
+    try:
+        events = json.loads(body)
+    except ValueError:
+        return None
+    first = events[0] if isinstance(events, list) and events else events
+    return (
+        known_connection("hubspot", ref_id(first.get("portalId")))
+        if isinstance(first, dict)
+        else None
+    )
 
 
 def event_key(event: dict) -> str:
