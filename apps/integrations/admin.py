@@ -25,8 +25,9 @@ from apps.integrations.selectors import (
     COUNTED,
     connection_recent,
     csm_choices,
-    receiving_url,
+    salesforce_url,
     token_status,
+    url_to_give,
     with_counts,
 )
 from apps.integrations.services import (
@@ -58,7 +59,9 @@ class CrmConnectionForm(forms.ModelForm):
         help_text=(
             "HubSpot: the app's client secret. Close: the webhook's signature_key. "
             "Pipedrive: the webhook's Basic-auth password. Zoho: the channel's token. "
-            "Salesforce: none. Never shown again; leave empty to keep the saved one."
+            "Salesforce: the key in the URL it is given; leave empty and Afterwin makes one, "
+            "shown once after saving (or type your own: 24 or more letters, digits, - or _). "
+            "Never shown again; leave empty to keep the saved one."
         ),
     )
     api_token = _write_only(
@@ -148,6 +151,7 @@ class CrmConnectionAdmin(ServiceWritesAdminMixin, admin.ModelAdmin):
                 "fields": (
                     "secret",
                     "secret_saved",
+                    "allowed_networks",
                     "basic_auth_username",
                     "api_token",
                     "api_token_saved",
@@ -208,7 +212,7 @@ class CrmConnectionAdmin(ServiceWritesAdminMixin, admin.ModelAdmin):
     def url_to_give(self, connection: CrmConnection) -> str:
         if not connection.vendor:
             return "Choose the CRM and save: the URL is shown here."
-        return format_html("<code>{}</code>", receiving_url(connection.vendor))
+        return format_html("<code>{}</code>", url_to_give(connection))
 
     @admin.display(description="secret saved")
     def secret_saved(self, connection: CrmConnection) -> str:
@@ -225,6 +229,25 @@ class CrmConnectionAdmin(ServiceWritesAdminMixin, admin.ModelAdmin):
     @admin.display(description="current access token")
     def access_token_expiry(self, connection: CrmConnection) -> str:
         return token_status(connection).expiry if connection.pk else "—"
+
+    def save_model(self, request, obj, form, change) -> None:
+        before = (
+            CrmConnection.objects.filter(pk=obj.pk).values_list("secret", flat=True).first()
+            if change
+            else None
+        )
+        super().save_model(request, obj, form, change)
+        saved = CrmConnection.objects.get(pk=obj.pk)
+        if saved.vendor == "salesforce" and saved.secret and saved.secret != before:
+            # The key is write-only like every secret: this is the one time it is shown.
+            messages.warning(
+                request,
+                format_html(
+                    "The URL to give Salesforce, with the connection's key (shown this once; "
+                    "copy it into the outbound messages' Endpoint URL now): <code>{}</code>",
+                    salesforce_url(saved, key=saved.secret),
+                ),
+            )
 
     def create_through_service(self, request, form):
         return connection_create(**{name: form.cleaned_data[name] for name in CONNECTION_FIELDS})

@@ -22,11 +22,13 @@ class CrmConnection(TimeStampedModel):
 
     ``secret`` is what proves a delivery came from the CRM: HubSpot's app client secret,
     Close's signature key (hex), Pipedrive's Basic-auth password, Zoho's notification
-    token (Salesforce signs nothing: its organization id is checked). ``api_token`` lets
-    Afterwin read records from CRMs that send only ids (HubSpot, Zoho). With OAuth refresh
-    set up (client id, client secret, refresh token), ``api_token`` is the current access
-    token, replaced before it expires (``apps.integrations.tokens``). No secret or token is
-    shown again after it is saved, nor logged."""
+    token, and for Salesforce (which signs nothing) the key in the URL it is given, made
+    by Afterwin; ``allowed_networks`` may also limit where Salesforce's requests come
+    from. ``api_token`` lets Afterwin read records from CRMs that send only ids (HubSpot,
+    Zoho). With OAuth refresh set up (client id, client secret, refresh token),
+    ``api_token`` is the current access token, replaced before it expires
+    (``apps.integrations.tokens``). No secret or token is shown again after it is saved
+    (Salesforce's key once, in the URL to give it), nor logged."""
 
     name = models.CharField(max_length=100)
     vendor = models.CharField(max_length=20, choices=Vendor.choices)
@@ -41,6 +43,14 @@ class CrmConnection(TimeStampedModel):
     )
     enabled = models.BooleanField(default=True)
     secret = models.CharField(max_length=500, blank=True)
+    allowed_networks = models.TextField(
+        "allowed source networks",
+        blank=True,
+        help_text=(
+            "Salesforce: the networks its requests may come from, one per line in CIDR "
+            "form (e.g. 13.108.0.0/14), as Salesforce publishes its IP ranges. Empty: any."
+        ),
+    )
     basic_auth_username = models.CharField(
         "Basic-auth username",
         max_length=100,

@@ -554,8 +554,8 @@ def _deal_event(connection, event: InboundEvent, data: DealData) -> Applied:
     if deal is None and data.outcome == "open":
         return Applied(
             State.IGNORED,
-            f"The {vendor} deal is in stage “{data.stage_label}”, neither won nor lost: "
-            "Afterwin takes a deal in when it is won or lost.",
+            f"The {vendor} deal is in {data.stage_word} “{data.stage_label}”, neither won nor "
+            "lost: Afterwin takes a deal in when it is won or lost.",
         )
     _supersede(connection, event, data)
     links_before = CrmLink.objects.filter(connection=connection).count()
@@ -583,6 +583,8 @@ def _deal_event(connection, event: InboundEvent, data: DealData) -> Applied:
             },
         )
     result: dict[str, Any] = {"account_id": account.pk, "account": account.name}
+    if data.notes:  # what the CRM could not tell, e.g. an owner it would not show
+        result["notes"] = list(data.notes)
     try:
         for contact in data.contacts:
             _contact_upsert(connection, contact, account)
@@ -687,7 +689,7 @@ def _outcome_apply(connection, deal: Deal, data: DealData, problems: dict, resul
     source "webhook") is changed by the CRM: a deal a person closed in Afterwin stays as
     they left it, and the event is recorded as ignored with who closed it and when."""
     vendor = _vendor(connection)
-    stage = f" (stage “{data.stage_label}”)" if data.stage_label else ""
+    stage = f" ({data.stage_word} “{data.stage_label}”)" if data.stage_label else ""
     if data.outcome == "won":
         if deal.stage == Stage.CLOSED_WON:
             result["transition"] = "none: already won"

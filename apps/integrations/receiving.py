@@ -59,14 +59,15 @@ def delivery_store(*, vendor: str, auth: Authenticated, body: bytes) -> InboundD
         body=body.decode("utf-8", errors="replace"),
     )
     keys = [spec.key for spec in auth.events]
+    every_key = keys + [key for spec in auth.events for key in spec.earlier_keys]
     known = set(
-        InboundEvent.objects.filter(connection=auth.connection, event_key__in=keys).values_list(
-            "event_key", flat=True
-        )
+        InboundEvent.objects.filter(
+            connection=auth.connection, event_key__in=every_key
+        ).values_list("event_key", flat=True)
     )
     fresh: dict[str, InboundEvent] = {}
     for spec in auth.events:
-        if spec.key in known or spec.key in fresh:
+        if spec.key in fresh or known.intersection((spec.key, *spec.earlier_keys)):
             continue
         fresh[spec.key] = InboundEvent(
             connection=auth.connection,

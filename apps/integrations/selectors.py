@@ -1,6 +1,7 @@
 """Reads for the admin and for the deal pages."""
 
 from dataclasses import dataclass
+from urllib.parse import urlencode
 
 from django.contrib.auth import get_user_model
 from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery, Sum
@@ -34,6 +35,27 @@ def csm_choices() -> QuerySet:
 def receiving_url(vendor: str) -> str:
     """The URL to give the CRM."""
     return absolute_url(reverse("integrations:receive", args=[vendor]))
+
+
+def salesforce_url(connection: CrmConnection, *, key: str) -> str:
+    """Salesforce's URL carries the connection's key (Salesforce signs nothing)."""
+    return f"{receiving_url('salesforce')}?{urlencode({'key': key})}"
+
+
+def url_to_give(connection: CrmConnection) -> str:
+    """The URL to give the CRM as the connection page shows it: Salesforce's key is
+    shown only once, when it is saved, so here it stays hidden."""
+    if connection.vendor != "salesforce":
+        return receiving_url(connection.vendor)
+    if not connection.secret:
+        return (
+            f"{receiving_url('salesforce')}?key=… (no key yet: save the connection to get "
+            "one; until then Salesforce's messages are refused)"
+        )
+    return (
+        f"{receiving_url('salesforce')}?key=•••• (the key was shown once when it was saved; "
+        "to replace it, enter a new one under Secret)"
+    )
 
 
 COUNTED = ("processed", "ignored", "blocked", "failed", "pending", "rejected")
@@ -142,7 +164,7 @@ def connection_recent(connection: CrmConnection, *, limit: int = 20) -> dict:
     return {
         "deliveries": deliveries,
         "rejections": rejections,
-        "url": receiving_url(connection.vendor),
+        "url": url_to_give(connection),
         "token": token_status(connection),
         "counts": connection_counts([connection.pk]).get(connection.pk, {}),
     }

@@ -1,5 +1,8 @@
 """Connection writes (the admin calls these)."""
 
+import ipaddress
+import re
+import secrets
 from typing import Any
 
 from django.db import transaction
@@ -9,6 +12,7 @@ from apps.core.writes import model_changes_apply, model_validate
 from apps.integrations.models import CrmConnection
 from apps.integrations.selectors import csm_choices
 from apps.integrations.tokens import TOKEN_URLS
+from apps.integrations.vendors.base import lines
 
 # Written, never shown: an empty value in an update keeps the saved one.
 WRITE_ONLY_FIELDS = ("secret", "api_token", "oauth_client_secret", "oauth_refresh_token")
@@ -21,6 +25,7 @@ CONNECTION_FIELDS = (
     "tenant_id",
     "enabled",
     "secret",
+    "allowed_networks",
     "basic_auth_username",
     "api_token",
     "api_base_url",
@@ -38,6 +43,15 @@ CONNECTION_FIELDS = (
     "default_product",
     "line_items_separate",
 )
+
+
+# Salesforce's key travels in the URL: URL-safe characters, long enough not to be guessed.
+SALESFORCE_KEY = re.compile(r"[A-Za-z0-9_-]{24,200}")
+
+
+def salesforce_key_new() -> str:
+    """A key for the URL given to Salesforce (43 URL-safe characters, 256 bits)."""
+    return secrets.token_urlsafe(32)
 
 
 def connection_problems(connection: CrmConnection) -> dict[str, list[str]]:
@@ -83,6 +97,27 @@ def connection_problems(connection: CrmConnection) -> dict[str, list[str]]:
         problems["default_csm"] = [
             f"{who} is not an active user with the CSM role: choose a CSM, or leave it empty."
         ]
+    if (
+        vendor == "salesforce"
+        and connection.secret
+        and not SALESFORCE_KEY.fullmatch(connection.secret)
+    ):
+        problems["secret"] = [
+            "Salesforce's key goes in a URL: at least 24 letters, digits, - or _ "
+            "(or leave it empty for a new one made by Afterwin)."
+        ]
+    networks = lines(connection.allowed_networks or "")
+    if networks and vendor != "salesforce":
+        problems["allowed_networks"] = [
+            "Only Salesforce connections check the sending address: leave it empty."
+        ]
+    for line in networks:
+        try:
+            ipaddress.ip_network(line, strict=False)
+        except ValueError:
+            problems.setdefault("allowed_networks", []).append(
+                f"“{line}” is not a network: write one per line, e.g. 13.108.0.0/14."
+            )
     if vendor == "salesforce" and len(connection.tenant_id.strip()) not in (15, 18):
         problems["tenant_id"] = ["A Salesforce organization id has 15 or 18 characters."]
     return problems
@@ -102,8 +137,11 @@ def _check(connection: CrmConnection, message: str, fields) -> None:
 
 @transaction.atomic
 def connection_create(**fields: Any) -> CrmConnection:
+    """Add a connection; a Salesforce connection given no key gets one."""
     connection = CrmConnection(**fields)
     connection.tenant_id = connection.tenant_id.strip()
+    if connection.vendor == "salesforce" and not connection.secret:
+        connection.secret = salesforce_key_new()
     _check(connection, "The connection was not saved.", None)
     connection.save()
     return connection
@@ -111,7 +149,8 @@ def connection_create(**fields: Any) -> CrmConnection:
 
 @transaction.atomic
 def connection_update(*, connection: CrmConnection, **changes: Any) -> CrmConnection:
-    """Change a connection; an empty secret or token keeps the saved one. An emptied
+    """Change a connection; an empty secret or token keeps the saved one (a Salesforce
+    connection without a key gets a new one). An emptied
     OAuth client id turns OAuth refresh off: its secret and refresh token are forgotten. A
     token pasted by hand has no known expiry: it is used until the API refuses it."""
     turning_off_oauth = "oauth_client_id" in changes and not changes["oauth_client_id"]
@@ -120,6 +159,11 @@ def connection_update(*, connection: CrmConnection, **changes: Any) -> CrmConnec
             changes.pop(name)
     if turning_off_oauth:
         changes |= {"oauth_client_secret": "", "oauth_refresh_token": ""}
+    # A Salesforce connection saved without a key (made before keys existed) gets one.
+    if changes.get("vendor", connection.vendor) == "salesforce" and not (
+        changes.get("secret") or connection.secret
+    ):
+        changes["secret"] = salesforce_key_new()
     changed = model_changes_apply(connection, changes)
     if changed:
         if "api_token" in changed or turning_off_oauth:

@@ -45,6 +45,16 @@ def public_url(request: HttpRequest) -> str:
     return absolute_url(request.get_full_path())
 
 
+def _refusal(vendor: str, status: int, problem: str) -> HttpResponse:
+    """JSON ``{"detail": …}``, or the vendor's own form of a refusal (Salesforce's SOAP
+    Fault)."""
+    refuse = getattr(adapter(vendor), "refuse", None)
+    if refuse is None:
+        return JsonResponse({"detail": problem}, status=status)
+    status, content_type, body = refuse(status, problem)
+    return HttpResponse(body, status=status, content_type=content_type)
+
+
 @csrf_exempt
 @require_POST
 def receive(request: HttpRequest, vendor: str) -> HttpResponse:
@@ -63,20 +73,21 @@ def receive(request: HttpRequest, vendor: str) -> HttpResponse:
         body=request.body,
         headers=request.headers,
         now=clock.now(),
+        client_address=client_ip(request),
     )
     try:
         auth = delivery_authenticate(vendor=vendor, request=inbound)
     except Rejected as exc:
         _rejections_exceeded(request, count=True)
         rejection_count(vendor=vendor, reason=exc.reason, connection=exc.connection)
-        response = JsonResponse({"detail": f"Refused: {exc.reason}."}, status=exc.status)
+        response = _refusal(vendor, exc.status, f"Refused: {exc.reason}.")
         if exc.status == 401 and vendor == "pipedrive":
             response["WWW-Authenticate"] = 'Basic realm="Afterwin"'
         return response
     except Malformed as exc:
         _rejections_exceeded(request, count=True)
         rejection_count(vendor=vendor, reason="malformed body")
-        return JsonResponse({"detail": str(exc)}, status=400)
+        return _refusal(vendor, 400, str(exc))
     delivery_store(vendor=vendor, auth=auth, body=request.body)
     status, content_type, body = adapter(vendor).acknowledge(auth)
     return HttpResponse(body, status=status, content_type=content_type)

@@ -203,3 +203,56 @@ def test_the_connection_list_counts_in_a_fixed_number_of_queries(
         connect("pipedrive", world, tenant_id=tenant, basic_auth_username="u", secret="p")
     with django_assert_max_num_queries(len(one.captured_queries)):
         assert "none yet" in client.get(url).content.decode()
+
+
+def test_a_salesforce_connection_gets_a_key_shown_once_in_the_url_to_give(
+    client, admin_user, world
+):
+    client.force_login(admin_user)
+    salesforce = form_data(
+        world, vendor="salesforce", tenant_id="00D5e000000KQ2eEAG", basic_auth_username=""
+    )
+    added = client.post(reverse("admin:integrations_crmconnection_add"), salesforce, follow=True)
+    connection = CrmConnection.objects.get()
+    key = connection.secret
+    assert len(key) >= 40
+    assert f"/integrations/inbound/salesforce/?key={key}" in added.content.decode()
+
+    change_url = reverse("admin:integrations_crmconnection_change", args=[connection.pk])
+    page = client.get(change_url).content.decode()
+    assert key not in page and "/integrations/inbound/salesforce/?key=••••" in page
+    test_page = reverse("admin:integrations_crmconnection_test", args=[connection.pk])
+    assert key not in client.get(test_page).content.decode()
+
+    # Saved again without a key: the key stays, and is not shown again.
+    kept = client.post(change_url, salesforce | {"name": "Salesforce EU"}, follow=True)
+    assert key not in kept.content.decode()
+    connection.refresh_from_db()
+    assert connection.secret == key
+
+    refused = client.post(
+        change_url, salesforce | {"secret": "short", "allowed_networks": "13.108.0.0/14\nnope"}
+    )
+    errors = refused.context["adminform"].form.errors
+    assert "24 letters" in errors["secret"][0]
+    assert errors["allowed_networks"] == [
+        "“nope” is not a network: write one per line, e.g. 13.108.0.0/14."
+    ]
+
+
+def test_the_test_page_labels_each_refusal_by_its_reason(client, admin_user, pipedrive):
+    from apps.integrations.receiving import rejection_count
+
+    rejection_count(vendor="pipedrive", reason="missing signature", connection=pipedrive)
+    rejection_count(vendor="pipedrive", reason="unknown tenant")
+    rejection_count(vendor="pipedrive", reason="malformed body")
+    client.force_login(admin_user)
+
+    page = client.get(reverse("admin:integrations_crmconnection_test", args=[pipedrive.pk]))
+
+    rows = re.findall(r"<tr>\s*<td>([^<]*)</td>\s*<td>([^<]*)</td>", page.content.decode())
+    assert sorted(rows) == [
+        ("malformed body", "not known (malformed body before the tenant was read)"),
+        ("missing signature", str(pipedrive)),
+        ("unknown tenant", "unknown tenant"),
+    ]

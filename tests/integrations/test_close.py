@@ -4,6 +4,7 @@ import hashlib
 import hmac
 import json
 import time
+from decimal import Decimal
 
 import pytest
 
@@ -128,7 +129,8 @@ def test_unproven_requests_are_refused_counted_and_not_stored(client, close, cas
     response = deliver(client, body, headers)
     assert response.status_code == status
     assert nothing_stored()
-    assert InboundRejection.objects.get().reason == reason
+    counted = InboundRejection.objects.get()
+    assert (counted.reason, counted.connection) == (reason, close)  # the organization is known
 
 
 def test_an_unknown_organization_is_refused_with_403_and_not_stored(client, close):
@@ -175,3 +177,17 @@ def test_a_task_event_is_recorded_as_ignored(client, close):
     deliver(client, as_body(payload))
     assert work() == ["ignored"]
     assert "task.lead" in InboundEvent.objects.get().reason
+
+
+@pytest.mark.parametrize(
+    ("period", "value", "amount"),
+    [("monthly", 400000, 48000), ("annual", 4800000, 48000), ("one_time", 1250050, "12500.50")],
+)
+def test_the_deal_amount_is_the_first_year_value_of_the_opportunity(
+    client, close, period, value, amount
+):
+    payload = fixture_json("close_opportunity_won.json")
+    payload["event"]["data"] |= {"value_period": period, "value": value}
+    assert deliver(client, as_body(payload)).status_code == 200
+    work()
+    assert Deal.objects.get().amount == Decimal(str(amount))

@@ -10,7 +10,14 @@ import pytest
 from django.conf import settings
 
 from apps.deals.models import Deal, StageChange
-from apps.integrations.models import InboundDelivery, InboundEvent, InboundRejection
+from apps.integrations.models import (
+    CrmOwnerMapping,
+    InboundDelivery,
+    InboundEvent,
+    InboundRejection,
+)
+from apps.integrations.vendors import hubspot as hubspot_adapter
+from tests.factories import UserFactory
 from tests.integrations.conftest import (
     connect,
     fixture_bytes,
@@ -156,8 +163,7 @@ def test_unproven_requests_are_refused_counted_and_not_stored(
     assert nothing_stored()
     counted = InboundRejection.objects.get(reason=reason)
     assert counted.count == 1 and counted.vendor == "hubspot"
-    if reason != "missing signature" and reason != "stale or invalid timestamp":
-        assert counted.connection == hubspot
+    assert counted.connection == hubspot  # the portal is known, whatever the reason
 
 
 def test_an_unknown_portal_is_refused_with_403_and_not_stored(client, hubspot):
@@ -351,3 +357,71 @@ def test_a_line_item_no_product_matches_blocks_until_the_product_exists_and_it_i
     deal = Deal.objects.get()
     assert deal.stage == "closed_won"
     assert [i.product.sku for i in deal.line_items.all()] == ["ONBOARD-PKG"]
+
+
+def test_two_events_sharing_an_event_id_are_both_kept_but_a_retry_of_one_is_not(client, hubspot):
+    first = fixture_json("hubspot_batch.json")[0]
+    # HubSpot does not promise a unique eventId: another subscription's event may reuse it.
+    other = variant(first, subscriptionId=2841106, objectId=1002, occurredAt=1796121601000)
+    retry = variant(first, attemptNumber=1)
+    for batch in ([first], [other], [retry]):
+        assert deliver(client, json.dumps(batch).encode()).status_code == 200
+    work()
+
+    assert InboundEvent.objects.count() == 2
+    assert InboundDelivery.objects.order_by("pk").last().events_repeated == 1
+    assert sorted(Deal.objects.values_list("name", flat=True)) == [
+        "Acme Corp - Platform annual",
+        "Acme Corp - deal 1002",
+    ]
+
+
+def test_an_event_stored_under_its_bare_event_id_is_not_taken_twice(client, hubspot):
+    deliver(client, one_event())
+    # As an earlier release stored it: the key was the eventId alone.
+    InboundEvent.objects.update(event_key="1836471215")
+    assert deliver(client, one_event(attemptNumber=2)).status_code == 200
+
+    assert InboundEvent.objects.count() == 1
+    assert InboundDelivery.objects.order_by("pk").last().events_repeated == 1
+
+
+@pytest.mark.parametrize("status", [404, 403])
+def test_an_owner_hubspot_will_not_show_falls_back_to_the_mapping_and_the_deal_closes(
+    client, hubspot, crm_api, world, status
+):
+    # 404: the owner was deactivated; 403: the token lacks the owners scope.
+    crm_api.answer("/crm/v3/owners/52550153", (status, {"message": "no"}))
+    manager = UserFactory(username="mona", email="mona@northwind.test", role="Sales Manager")
+    CrmOwnerMapping.objects.create(connection=hubspot, crm_owner="52550153", user=manager)
+
+    deliver(client, one_event())
+    assert work() == ["processed"]
+
+    deal = Deal.objects.get()
+    assert deal.stage == "closed_won" and deal.owner == manager
+    snapshot = hubspot_adapter.read(hubspot, InboundEvent.objects.get())
+    assert snapshot.owner_email == ""
+    assert f"HubSpot owner 52550153 could not be read ({status}" in snapshot.notes[0]
+    assert InboundEvent.objects.get().result["notes"] == snapshot.notes  # shown in the log
+
+
+def test_an_owner_without_a_mapping_falls_back_to_the_default_owner(
+    client, hubspot, crm_api, world
+):
+    crm_api.answer("/crm/v3/owners/52550153", (404, {"message": "not found"}))
+    hubspot.default_owner = UserFactory(username="dora", role="Sales Rep")
+    hubspot.save()
+
+    deliver(client, one_event())
+    assert work() == ["processed"]
+    assert Deal.objects.get().owner == hubspot.default_owner
+
+
+def test_other_owner_errors_still_fail_the_event_to_be_retried(client, hubspot, crm_api):
+    crm_api.answer("/crm/v3/owners/52550153", (503, {"message": "busy"}))
+
+    deliver(client, one_event())
+    assert work() == ["failed"]
+    assert "HubSpot owner 52550153: the CRM answered 503" in InboundEvent.objects.get().reason
+    assert not Deal.objects.exists()

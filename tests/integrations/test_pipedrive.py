@@ -64,6 +64,7 @@ def test_a_v2_deal_won_closes_won_and_starts_the_playbook(client, pipedrive, wor
     assert deal.primary_contact.email == "peter.gibbons@initech.example"
     assert deal.owner == world.rep  # no mapping: the connection's default owner
     assert deal.stage_changes.get().source == StageChange.Source.WEBHOOK
+    assert deal.win_notes.endswith("(status “won”)")  # Pipedrive's status, not a stage
     assert InboundEvent.objects.get(kind="change.deal (v2)").event_key == (
         "bb1d3b3e-5b1c-4b6e-9a52-0c4b7f4a0c11"
     )

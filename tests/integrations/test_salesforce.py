@@ -1,12 +1,13 @@
-"""Salesforce Outbound Messages: SOAP notifications, the organization id checked, the
-SOAP Ack returned."""
+"""Salesforce Outbound Messages: SOAP notifications to a URL holding the connection's key,
+the organization id and the sending network checked, the SOAP Ack (or a Fault) returned."""
 
 from xml.etree import ElementTree
 
 import pytest
 
 from apps.deals.models import Deal, StageChange
-from apps.integrations.models import InboundEvent, InboundRejection
+from apps.integrations.models import CrmConnection, InboundEvent, InboundRejection
+from apps.integrations.services import connection_update
 from tests.integrations.conftest import (
     connect,
     fixture_bytes,
@@ -17,15 +18,19 @@ from tests.integrations.conftest import (
 
 PATH = "/integrations/inbound/salesforce/"
 ORG_18 = "00D5e000000KQ2eEAG"
+KEY = "k7Qm2xV9pLr4Tz8Wn3Yb6Hc1Jd5Fg0Se"
 
 
 @pytest.fixture
 def salesforce(world):
-    return connect("salesforce", world, tenant_id=ORG_18)
+    return connect("salesforce", world, tenant_id=ORG_18, secret=KEY)
 
 
-def deliver(client, body: bytes):
-    return client.post(PATH, body, content_type="text/xml; charset=utf-8", HTTP_SOAPACTION='""')
+def deliver(client, body: bytes, *, key: str | None = KEY, **extra):
+    url = PATH if key is None else f"{PATH}?key={key}"
+    return client.post(
+        url, body, content_type="text/xml; charset=utf-8", HTTP_SOAPACTION='""', **extra
+    )
 
 
 def opportunity(**fields) -> bytes:
@@ -101,8 +106,10 @@ def test_a_message_with_two_notifications_closes_both(client, salesforce):
 
 
 def test_the_15_character_organization_id_is_the_same_organization(client, world):
-    connect("salesforce", world, tenant_id=ORG_18[:15])
-    assert acked(deliver(client, fixture_bytes("salesforce_account.xml")))
+    connection = connect("salesforce", world, tenant_id=ORG_18[:15])  # a key is made
+    assert len(connection.secret) >= 40
+    body = fixture_bytes("salesforce_account.xml")
+    assert acked(deliver(client, body, key=connection.secret))
 
 
 def test_another_organization_is_refused_with_403_and_not_stored(client, salesforce):
@@ -123,11 +130,72 @@ def test_a_disabled_connection_refuses_and_counts_against_it(client, salesforce)
     assert InboundRejection.objects.get().connection == salesforce
 
 
-def test_a_body_that_is_not_soap_is_a_400_and_not_stored(client, salesforce):
+def fault(response) -> str:
+    root = ElementTree.fromstring(response.content)
+    found = root.find(
+        "{http://schemas.xmlsoap.org/soap/envelope/}Body/"
+        "{http://schemas.xmlsoap.org/soap/envelope/}Fault"
+    )
+    assert found.findtext("faultcode") == "soapenv:Client"
+    return found.findtext("faultstring")
+
+
+def test_a_body_that_is_not_soap_is_a_400_soap_fault_and_not_stored(client, salesforce):
     doctype = b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "b">]><x>&a;</x>'
-    assert deliver(client, doctype).status_code == 400
-    assert deliver(client, b"not xml").status_code == 400
+    refused = deliver(client, doctype)
+    assert refused.status_code == 400 and refused["Content-Type"].startswith("text/xml")
+    assert fault(refused) == "A SOAP message has no document type declaration."
+    assert fault(deliver(client, b"not xml")) == "The body is not XML."
     assert nothing_stored()
+
+
+# A message forged with the (not secret) organization id closed a deal lost: the key in the
+# URL is what proves Salesforce sent it.
+@pytest.mark.parametrize(
+    ("key", "reason"), [(None, "missing key"), ("", "missing key"), (KEY[:-1] + "x", "bad key")]
+)
+def test_a_message_without_the_key_is_a_401_counted_against_the_connection(
+    client, salesforce, key, reason
+):
+    lost = opportunity(IsWon="false", StageName="Closed Lost")
+    response = deliver(client, lost, key=key)
+
+    assert response.status_code == 401
+    assert fault(response) == f"Refused: {reason}."
+    assert nothing_stored()
+    counted = InboundRejection.objects.get()
+    assert (counted.reason, counted.connection, counted.count) == (reason, salesforce, 1)
+
+
+def test_a_connection_made_before_keys_is_refused_until_it_has_one(client, salesforce):
+    CrmConnection.objects.filter(pk=salesforce.pk).update(secret="")
+    response = deliver(client, fixture_bytes("salesforce_account.xml"), key="anything")
+    assert response.status_code == 401
+    assert InboundRejection.objects.get().reason == "no key saved on the connection"
+
+    salesforce.refresh_from_db()
+    connection_update(connection=salesforce, name="Salesforce EU")  # any save makes a key
+    salesforce.refresh_from_db()
+    assert acked(deliver(client, fixture_bytes("salesforce_account.xml"), key=salesforce.secret))
+
+
+def test_only_the_allowed_networks_may_send(client, salesforce, settings):
+    connection_update(connection=salesforce, allowed_networks="13.108.0.0/14\n2a01:4f8::/32")
+    body = fixture_bytes("salesforce_account.xml")
+
+    refused = deliver(client, body)  # from 127.0.0.1
+    assert refused.status_code == 403
+    assert nothing_stored()
+    assert InboundRejection.objects.get().connection == salesforce
+
+    # Behind one trusted proxy the client is the address the proxy added.
+    settings.TRUSTED_PROXY_COUNT = 1
+    assert acked(deliver(client, body, HTTP_X_FORWARDED_FOR="13.110.54.10"))
+    assert not acked_or_none(deliver(client, body, HTTP_X_FORWARDED_FOR="13.112.0.1"))
+
+
+def acked_or_none(response) -> bool:
+    return response.status_code == 200 and acked(response)
 
 
 def test_the_same_message_twice_is_acked_twice_and_closes_once(client, salesforce):

@@ -14,7 +14,7 @@ from apps.integrations.processing import LINE_ITEM_WAIT, events_process_due
 from apps.integrations.services import connection_update
 from tests.factories import ProductFactory
 from tests.integrations.conftest import connect, fixture_bytes, work
-from tests.integrations.test_salesforce import ORG_18, deliver, known_account_and_contact
+from tests.integrations.test_salesforce import KEY, ORG_18, deliver, known_account_and_contact
 
 NOW = dt.datetime(2026, 11, 27, 16, 21, tzinfo=dt.UTC)
 OPPORTUNITY = "0065e00000B1dW2AAJ"
@@ -22,7 +22,7 @@ OPPORTUNITY = "0065e00000B1dW2AAJ"
 
 @pytest.fixture
 def salesforce(world):
-    return connect("salesforce", world, tenant_id=ORG_18)
+    return connect("salesforce", world, tenant_id=ORG_18, secret=KEY)
 
 
 @pytest.fixture

@@ -52,6 +52,7 @@ class InboundRequest:
     body: bytes
     headers: Mapping[str, str]  # case-insensitive (Django's request.headers)
     now: dt.datetime
+    client_address: str = ""  # as apps.core.client_ip reads it (behind trusted proxies)
 
 
 @dataclass(frozen=True)
@@ -62,6 +63,8 @@ class EventSpec:
     object_id: str
     payload: dict
     occurred_at: dt.datetime | None = None
+    # Keys an earlier release stored the same event under: still count as received.
+    earlier_keys: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -109,6 +112,8 @@ class DealData:
     name: str
     outcome: Outcome
     stage_label: str = ""
+    # What the CRM calls ``stage_label``: a pipeline "stage", or a "status" (Pipedrive, Close).
+    stage_word: str = "stage"
     amount: Decimal | None = None
     currency: str = ""
     close_date: dt.date | None = None
@@ -122,6 +127,8 @@ class DealData:
     reason_text: str = ""  # the CRM's own win or loss reason
     previous_outcome: Outcome | None = None
     changed_at: dt.datetime | None = None
+    # What the CRM could not give and was done without (an owner it would not show).
+    notes: list[str] = field(default_factory=list)
 
 
 @dataclass

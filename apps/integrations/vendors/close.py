@@ -1,17 +1,20 @@
 """Close webhooks: ``{"subscription_id": …, "event": {…}}``, one event a request, signed
 with ``close-sig-hash``: hex HMAC-SHA256 keyed with the subscription's signature key
 (hex-decoded) over ``close-sig-timestamp`` + raw body. Opportunities are won when
-``status_type`` is "won"; ``value`` is in cents. Leads become accounts and contacts
+``status_type`` is "won"; ``value`` is in cents, per ``value_period`` (one_time, monthly or
+annual): the deal's amount is the first year's value, so a monthly value counts twelve
+times. Leads become accounts and contacts
 contacts when their events are subscribed too.
 """
 
 import hashlib
 import hmac
 import json
+from decimal import Decimal
 
 from django.conf import settings
 
-from apps.integrations.vendors import require_connection
+from apps.integrations.vendors import known_connection, require_connection
 from apps.integrations.vendors.base import (
     AccountData,
     Authenticated,
@@ -36,15 +39,25 @@ def signature(*, key_hex: str, timestamp: str, body: bytes) -> str:
     return hmac.new(key, timestamp.encode() + body, hashlib.sha256).hexdigest()
 
 
+def _sender(body: bytes):
+    """The connection an unproven webhook names, if any (the refusal counts against it)."""
+    try:
+        event = json.loads(body).get("event")
+    except (ValueError, AttributeError):
+        return None
+    organization = text(event.get("organization_id")) if isinstance(event, dict) else ""
+    return known_connection("close", organization)
+
+
 def authenticate(request: InboundRequest) -> Authenticated:
     given = request.headers.get("close-sig-hash", "")
     timestamp = request.headers.get("close-sig-timestamp", "")
     if not given or not timestamp:
-        raise Rejected(401, "missing signature")
+        raise Rejected(401, "missing signature", _sender(request.body))
     if not timestamp.isdigit() or (
         abs(request.now.timestamp() - int(timestamp)) > settings.CRM_SIGNATURE_MAX_AGE_SECONDS
     ):
-        raise Rejected(401, "stale or invalid timestamp")
+        raise Rejected(401, "stale or invalid timestamp", _sender(request.body))
     try:
         body = json.loads(request.body)
     except ValueError:
@@ -80,6 +93,16 @@ def acknowledge(auth: Authenticated) -> tuple[int, str, str]:
 
 
 OUTCOMES = {"won": "won", "lost": "lost", "active": "open"}
+# Close's value is per period; Afterwin's amount is what the first year brings.
+FIRST_YEAR = {"monthly": 12, "annual": 1, "one_time": 1}
+
+
+def first_year_amount(data: dict) -> Decimal | None:
+    cents = decimal_or_none(data.get("value"))
+    if cents is None:
+        return None
+    periods = FIRST_YEAR.get(text(data.get("value_period")), 1)
+    return (cents * periods / 100).quantize(Decimal("0.01"))
 
 
 def read(connection, event) -> Snapshot:
@@ -109,14 +132,14 @@ def read(connection, event) -> Snapshot:
     if outcome is None:
         return Ignored(f"A Close opportunity with status type “{status_type}” is not followed.")
     previous = payload.get("previous_data") or {}
-    cents = decimal_or_none(data.get("value"))
     lead_id, contact_id = text(data.get("lead_id")), text(data.get("contact_id"))
     return DealData(
         crm_id=text(data.get("id")),
         name=text(data.get("note"))[:200] or f"{text(data.get('lead_name'))} opportunity".strip(),
         outcome=outcome,
         stage_label=text(data.get("status_label")) or status_type,
-        amount=(cents / 100).quantize(cents) if cents is not None else None,
+        stage_word="status",
+        amount=first_year_amount(data),
         currency=text(data.get("value_currency")),
         close_date=day(data.get("date_won")),
         account=AccountData(crm_id=lead_id, name=text(data.get("lead_name"))) if lead_id else None,

@@ -16,13 +16,14 @@ import urllib.parse
 from django.conf import settings
 
 from apps.integrations import tokens
-from apps.integrations.vendors import require_connection
+from apps.integrations.vendors import known_connection, require_connection
 from apps.integrations.vendors.base import (
     AccountData,
     Authenticated,
     ContactData,
     DealData,
     EventSpec,
+    FetchFailed,
     Ignored,
     InboundRequest,
     LineData,
@@ -72,12 +73,12 @@ def authenticate(request: InboundRequest) -> Authenticated:
     given = request.headers.get("X-HubSpot-Signature-v3", "")
     timestamp = request.headers.get("X-HubSpot-Request-Timestamp", "")
     if not given or not timestamp:
-        raise Rejected(401, "missing signature")
-    if not timestamp.isdigit():
-        raise Rejected(401, "stale or invalid timestamp")
-    age = request.now.timestamp() * 1000 - int(timestamp)
-    if abs(age) > settings.CRM_SIGNATURE_MAX_AGE_SECONDS * 1000:
-        raise Rejected(401, "stale or invalid timestamp")
+        raise Rejected(401, "missing signature", _sender(request.body))
+    if not timestamp.isdigit() or (
+        abs(request.now.timestamp() * 1000 - int(timestamp))
+        > settings.CRM_SIGNATURE_MAX_AGE_SECONDS * 1000
+    ):
+        raise Rejected(401, "stale or invalid timestamp", _sender(request.body))
     try:
         events = json.loads(request.body)
     except ValueError:
@@ -101,12 +102,13 @@ def authenticate(request: InboundRequest) -> Authenticated:
         raise Rejected(401, "bad signature", connection)
     specs = []
     for event in events:
-        key = ref_id(event.get("eventId"))
-        if not key:
+        event_id = ref_id(event.get("eventId"))
+        if not event_id:
             raise Malformed("Every HubSpot event has an eventId.")
         specs.append(
             EventSpec(
-                key=key,
+                key=event_key(event),
+                earlier_keys=(event_id,),
                 kind=text(event.get("subscriptionType")),
                 object_type=_object_type(event),
                 object_id=ref_id(event.get("objectId")),
@@ -116,6 +118,29 @@ def authenticate(request: InboundRequest) -> Authenticated:
         )
     kept = {"X-HubSpot-Request-Timestamp": timestamp, "X-HubSpot-Signature-Version": "v3"}
     return Authenticated(connection=connection, events=specs, headers=kept)
+
+
+def _sender(body: bytes):
+    """The connection an unproven batch names, if any (the refusal is counted against it)."""
+    try:
+        events = json.loads(body)
+    except ValueError:
+        return None
+    first = events[0] if isinstance(events, list) and events else events
+    return (
+        known_connection("hubspot", ref_id(first.get("portalId")))
+        if isinstance(first, dict)
+        else None
+    )
+
+
+def event_key(event: dict) -> str:
+    """HubSpot does not promise that ``eventId`` alone is unique: the key is the event id
+    with its subscription, moment and object. A retry of the same event carries the same
+    values (only ``attemptNumber`` grows), so it has the same key. Events stored before
+    this key have the bare ``eventId`` (``EventSpec.earlier_keys``)."""
+    parts = ("eventId", "subscriptionId", "occurredAt", "objectId")
+    return "hs:" + ":".join(ref_id(event.get(part)) for part in parts)
 
 
 def _object_type(event: dict) -> str:
@@ -209,10 +234,22 @@ def _deal(connection, deal_id: str) -> DealData:
             )
         )
     owner_id = text(props.get("hubspot_owner_id"))
-    owner_email = ""
+    owner_email, notes = "", []
     if owner_id:
-        owner = _get(connection, f"/crm/v3/owners/{owner_id}", f"HubSpot owner {owner_id}")
-        owner_email = text((owner or {}).get("email"))
+        try:
+            owner = _get(connection, f"/crm/v3/owners/{owner_id}", f"HubSpot owner {owner_id}")
+        except FetchFailed as exc:
+            # A deactivated owner (404) or a token without the owners scope (403) leaves the
+            # deal ownerless in HubSpot's answer; the owner is optional (mapping, default).
+            if exc.status not in (403, 404):
+                raise
+            notes.append(
+                f"HubSpot owner {owner_id} could not be read ({exc.status}: "
+                + ("deactivated or removed" if exc.status == 404 else "no owners scope")
+                + "): matched by id under Owners, else the connection's default owner."
+            )
+        else:
+            owner_email = text((owner or {}).get("email"))
     reason = props.get("closed_won_reason") if outcome == "won" else props.get("closed_lost_reason")
     return DealData(
         crm_id=ref_id(record.get("id")) or deal_id,
@@ -231,4 +268,5 @@ def _deal(connection, deal_id: str) -> DealData:
         owner_email=owner_email,
         reason_text=text(reason),
         changed_at=None,  # the deal is read as it is now: order does not matter
+        notes=notes,
     )

@@ -147,6 +147,7 @@ def read(connection, event) -> Snapshot:
         name=text(current.get("title")) or f"Pipedrive deal {current.get('id')}",
         outcome=outcome,
         stage_label=status,
+        stage_word="status",
         amount=decimal_or_none(current.get("value")),
         currency=text(current.get("currency")),
         close_date=day(won_time if outcome == "won" else lost_time)

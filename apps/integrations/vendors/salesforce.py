@@ -1,16 +1,23 @@
 """Salesforce Outbound Messages: a SOAP 1.1 envelope holding ``notifications`` with the
 sending ``OrganizationId`` and up to 100 ``Notification``s, each an id and an ``sObject``
-with the fields chosen in Setup. Nothing is signed: the organization id (15 or 18
-characters) must be the connection's. The answer is a ``notificationsResponse`` with
-``Ack`` true, or Salesforce sends the message again for up to 24 hours.
+with the fields chosen in Setup. Nothing is signed, and the organization id is no secret:
+Salesforce is given a URL holding the connection's key (``?key=…``), compared in constant
+time, and the connection may list the networks Salesforce sends from (its published IP
+ranges, as Salesforce's security guidance advises). The answer is a
+``notificationsResponse`` with ``Ack`` true, or Salesforce sends the message again for up
+to 24 hours.
 
 Opportunities, accounts, contacts and opportunity line items may all be sent to the same
 URL (one outbound message per object in Setup).
 """
 
+import urllib.parse
 from xml.etree import ElementTree
 
+from django.utils.html import escape
+
 from apps.integrations.models import CrmConnection
+from apps.integrations.vendors import same_secret, source_allowed
 from apps.integrations.vendors.base import (
     AccountData,
     Authenticated,
@@ -91,6 +98,16 @@ def authenticate(request: InboundRequest) -> Authenticated:
         raise Rejected(403, "unknown tenant")
     if not connection.enabled:
         raise Rejected(403, "connection disabled", connection)
+    query = urllib.parse.parse_qs(urllib.parse.urlsplit(request.url).query)
+    key = (query.get("key") or [""])[0]
+    if not connection.secret:  # made before keys existed: refused until one is saved
+        raise Rejected(401, "no key saved on the connection", connection)
+    if not key:
+        raise Rejected(401, "missing key", connection)
+    if not same_secret(key, connection.secret):
+        raise Rejected(401, "bad key", connection)
+    if not source_allowed(connection, request.client_address):
+        raise Rejected(403, "address not in the allowed networks", connection)
     specs = []
     for note in notifications.findall(f"{{{OUTBOUND}}}Notification"):
         note_id = (note.findtext(f"{{{OUTBOUND}}}Id") or "").strip()
@@ -124,6 +141,25 @@ def authenticate(request: InboundRequest) -> Authenticated:
 
 def acknowledge(auth: Authenticated) -> tuple[int, str, str]:
     return 200, "text/xml; charset=utf-8", ACK
+
+
+def refuse(status: int, problem: str) -> tuple[int, str, str]:
+    """A refusal the SOAP way: a SOAP 1.1 Fault naming the problem (``Client``: the message,
+    not Afterwin, is at fault). SOAP answers faults with 500, but Afterwin keeps its 4xx
+    (400 malformed, 401 unproven, 403 unknown): Salesforce treats every answer without an
+    Ack alike, retrying with growing intervals (at most two hours apart) and dropping the
+    message after 24 hours, so a permanently malformed message stops by itself either way,
+    and its fault string shows in Salesforce's outbound message queue."""
+    fault = (
+        '<?xml version="1.0" encoding="UTF-8"?>'
+        f'<soapenv:Envelope xmlns:soapenv="{SOAP}">'
+        "<soapenv:Body><soapenv:Fault>"
+        "<faultcode>soapenv:Client</faultcode>"
+        f"<faultstring>{escape(problem)}</faultstring>"
+        "</soapenv:Fault></soapenv:Body>"
+        "</soapenv:Envelope>"
+    )
+    return status, "text/xml; charset=utf-8", fault
 
 
 def read(connection, event) -> Snapshot:

@@ -9,7 +9,7 @@ import json
 import urllib.parse
 
 from apps.integrations import tokens
-from apps.integrations.vendors import require_connection, same_secret
+from apps.integrations.vendors import known_connection, require_connection, same_secret
 from apps.integrations.vendors.base import (
     AccountData,
     Authenticated,
@@ -41,7 +41,9 @@ def authenticate(request: InboundRequest) -> Authenticated:
         raise Malformed("Zoho sends one JSON object per notification.")
     token = text(body.get("token"))
     if not token:
-        raise Rejected(401, "missing signature")
+        raise Rejected(
+            401, "missing signature", known_connection("zoho", ref_id(body.get("channel_id")))
+        )
     connection = require_connection("zoho", ref_id(body.get("channel_id")))
     if not same_secret(token, connection.secret):
         raise Rejected(401, "bad signature", connection)
