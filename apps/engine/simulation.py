@@ -13,7 +13,7 @@ from decimal import Decimal
 from django.db import transaction
 
 from apps.core import clock, step_kinds
-from apps.core.dates import datetime_text
+from apps.core.dates import datetime_zone_text
 from apps.core.models import DomainEvent
 from apps.customers.models import Account, Contact
 from apps.deals.models import Deal
@@ -117,7 +117,7 @@ def playbook_simulate(
                         TimelineRow(
                             day=(local.date() - start.astimezone(tz).date()).days,
                             at=local.astimezone(dt.UTC),
-                            local=f"{datetime_text(local)} {local:%Z}",
+                            local=datetime_zone_text(local, tz=tz),
                             step_key=done.step_key,
                             step_name=names.get(done.step_key, done.step_key),
                             occurrence=done.occurrence,

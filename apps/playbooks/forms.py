@@ -25,8 +25,12 @@ from apps.playbooks.conditions import (
     conditions_unknown_steps,
 )
 from apps.playbooks.models import Playbook, PlaybookStep
-from apps.playbooks.placeholders import PLACEHOLDERS
-from apps.playbooks.services import default_cancel_on, playbook_settings_problems
+from apps.playbooks.placeholders import PLACEHOLDERS, wait_step_fields
+from apps.playbooks.services import (
+    default_cancel_on,
+    playbook_settings_problems,
+    step_settings_problems,
+)
 from apps.playbooks.timeline import step_headline
 
 # Playbook --------------------------------------------------------------------------------
@@ -336,13 +340,6 @@ class ConditionRowsField(forms.Field):
             raise forms.ValidationError(problems)
 
 
-def wait_step_fields(until_event: str) -> list[tuple[str, str]]:
-    """What a condition can read of a wait step for ``until_event``: its outcome, then the
-    facts the event brings (a survey's score, band and comment)."""
-    waitable = event_registry.waitable(until_event)
-    return [("outcome", "outcome"), *(waitable.fields if waitable else ())]
-
-
 def wait_step_fields_json() -> str:
     """``wait_step_fields`` for every waitable event ("" for none chosen yet), for the
     builder's script to offer a wait step's fields while the page is being edited."""
@@ -427,7 +424,7 @@ def step_config_form(
                 {
                     "hx-get": preview,
                     "hx-trigger": "keyup changed delay:400ms, change",
-                    "hx-include": "#preview-deal",
+                    "hx-include": "#preview-deal, #preview-steps",
                     "hx-target": "next .template-preview",
                     "hx-sync": "this:queue last",
                 }
@@ -585,8 +582,10 @@ class PlaybookStepFormSet(BaseInlineFormSet):
         return wait_step_fields_json()
 
     def clean(self) -> None:
-        """A condition may read any step of the page as submitted (a wait step added in
-        the same submission included), and no other."""
+        """A step may name any step of the page as submitted (one added in the same
+        submission included, one marked for deletion not): in a condition, as the step it
+        comes after, in its settings (the step a wait waits on). Its templates may read
+        the facts of the page's wait steps."""
         super().clean()
         kept = [
             form
@@ -598,9 +597,45 @@ class PlaybookStepFormSet(BaseInlineFormSet):
             form.cleaned_data.get("key") or str(form.data.get(form.add_prefix("key"), "")).strip()
             for form in kept
         } - {""}
+        steps = [
+            {
+                "key": form.cleaned_data.get("key"),
+                "name": form.cleaned_data.get("name"),
+                "kind": form.cleaned_data.get("kind"),
+                "config": getattr(form, "cleaned_config", None) or {},
+            }
+            for form in kept
+        ]
         for form in kept:
             if problems := conditions_unknown_steps(form.cleaned_data.get("conditions"), keys):
                 form.add_error("conditions", problems)
+            after = form.cleaned_data.get("after_step")
+            if form.cleaned_data.get("start") == PlaybookStep.Start.AFTER_STEP and after:
+                if after not in keys:
+                    form.add_error("after_step", f"There is no step with the key “{after}”.")
+                elif after == form.cleaned_data.get("key"):
+                    form.add_error("after_step", "A step cannot wait for itself.")
+            self._settings_clean(form, steps=steps, keys=keys)
+
+    @staticmethod
+    def _settings_clean(form: PlaybookStepForm, *, steps: list[dict], keys: set[str]) -> None:
+        """The settings' problems that depend on the other steps, under their fields."""
+        kind_name = form.cleaned_data.get("kind")
+        config = getattr(form, "cleaned_config", None)
+        if not kind_name or config is None:
+            return  # refused already, with its own reason
+        kind = step_kinds.get(kind_name)
+        problems = step_settings_problems(kind=kind, config=config, steps=steps, keys=keys)
+        shown = False
+        for field, field_messages in problems.items():
+            if field not in form.config_form.fields or form.config_form.has_error(field):
+                continue
+            for message in field_messages:
+                form.config_form.add_error(field, message)
+            shown = True
+        notice = "Check this step's settings: the problems are under each field."
+        if shown and notice not in form.non_field_errors():
+            form.add_error(None, notice)
 
 
 def placeholder_choices() -> list[tuple[str, str]]:

@@ -1,9 +1,18 @@
 """What a step's templates can read (``{{ account.name }}``), built in one place for the
-engine's executors and for the builder's placeholder picker and preview."""
+engine's executors and for the builder's placeholder picker, preview and checks."""
 
+import difflib
+import re
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from django.conf import settings
+
+from apps.core import event_registry
+from apps.core.templating import TemplateError, template_variables, unclosed_tags
+
+# The dotted name in a tag left open or half closed: ``{{ account.nam }``.
+_TAG_NAME = re.compile(r"([A-Za-z_][\w.]*)")
 
 # The placeholders the builder offers, in the order an admin reaches for them. The values
 # come from ``template_context``; a test keeps the two in step.
@@ -81,3 +90,58 @@ def template_context(*, account: Any, deal: Any, enrollment_context: dict) -> di
         "owner": _person(deal.owner if deal else account.owner),
         "context": dict(enrollment_context),
     }
+
+
+def wait_step_fields(until_event: str) -> list[tuple[str, str]]:
+    """What a wait step for ``until_event`` leaves in the enrollment: its outcome, then
+    the facts the event brings (a survey's score, band and comment)."""
+    waitable = event_registry.waitable(until_event)
+    return [("outcome", "outcome"), *(waitable.fields if waitable else ())]
+
+
+def step_placeholders(steps: Iterable[Mapping[str, Any]]) -> list[tuple[str, str]]:
+    """The wait steps' facts as templates read them. A finished step's result is kept in
+    the enrollment's context under ``steps.<key>``, and templates see the context as
+    ``context``: ``{{ context.steps.nps_answer.score }}`` (conditions read the same
+    fact as ``steps.nps_answer.score``). ``steps`` are snapshots: key, name, kind, config."""
+    found = []
+    for step in steps:
+        if step.get("kind") != "wait" or not step.get("key"):
+            continue
+        until_event = str((step.get("config") or {}).get("until_event") or "")
+        name = step.get("name") or step["key"]
+        for fact, label in wait_step_fields(until_event):
+            found.append((f"context.steps.{step['key']}.{fact}", f"{name}: {label}"))
+    return found
+
+
+def _closest(name: str, known: list[str]) -> str | None:
+    close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
+    return close[0] if close else None
+
+
+def template_placeholder_problems(source: str, *, steps: Iterable[Mapping[str, Any]]) -> list[str]:
+    """What keeps a template from rendering what its author meant: a tag left unclosed
+    (Django would print it as text), or a name that is not a placeholder (it would render
+    as nothing), with the closest placeholder there is. ``steps``: the playbook's steps,
+    whose wait steps add their facts. A template that does not compile is left to the
+    kind's own check."""
+    known = [path for path, _ in (*PLACEHOLDERS, *step_placeholders(steps))]
+    problems = []
+    for text in unclosed_tags(source):
+        # The name nearest the mark: after an opening, before a closing.
+        names = _TAG_NAME.findall(text)
+        name = (names[0] if text.startswith("{") else names[-1]) if names else ""
+        example = _closest(name, known) or name if name else "account.name"
+        problems.append(f"“{text}” is not a complete placeholder; write “{{{{ {example} }}}}”.")
+    try:
+        names = template_variables(source)
+    except TemplateError:
+        return problems
+    for name in names:
+        if name in known:
+            continue
+        close = _closest(name, known)
+        hint = f"did you mean “{close}”?" if close else "choose one from “Insert”."
+        problems.append(f"“{name}” is not a placeholder; {hint}")
+    return problems

@@ -10,6 +10,39 @@ from apps.core.errors import ValidationFailed
 from apps.playbooks.conditions import conditions_problems, conditions_unknown_steps
 from apps.playbooks.filters import filters_problems
 from apps.playbooks.models import Playbook, PlaybookStep, PlaybookVersion
+from apps.playbooks.placeholders import template_placeholder_problems
+
+# Settings of a kind that name another step of the playbook by its key: the step a wait
+# waits on, the wait step whose survey answer a referral request reads.
+STEP_KEY_SETTINGS = ("for_step", "answer_step")
+
+
+def template_settings(kind: step_kinds.StepKind) -> list[str]:
+    """The settings of a kind written with placeholders (its form's ``TemplateField``s)."""
+    form = kind.config_form
+    if form is None:
+        return []
+    return [name for name, f in form.base_fields.items() if isinstance(f, step_kinds.TemplateField)]
+
+
+def step_settings_problems(
+    *, kind: step_kinds.StepKind, config: Any, steps: list[dict[str, Any]], keys: Any
+) -> dict[str, list[str]]:
+    """What a step's settings get wrong about the playbook around it, keyed by setting: a
+    template naming what its context does not hold (``steps``: the playbook's steps, whose
+    wait steps add their facts), a step key (``keys``) that no step has."""
+    problems: dict[str, list[str]] = {}
+    if not isinstance(config, dict):
+        return problems
+    for name in template_settings(kind):
+        text = config.get(name)
+        if isinstance(text, str) and (found := template_placeholder_problems(text, steps=steps)):
+            problems[name] = found
+    for name in STEP_KEY_SETTINGS:
+        named = config.get(name)
+        if isinstance(named, str) and named and named not in keys:
+            problems[name] = [f"There is no step with the key “{named}”."]
+    return problems
 
 
 def default_cancel_on() -> list[str]:
@@ -54,7 +87,12 @@ def playbook_steps_problems(steps: list[dict[str, Any]]) -> dict[str, list[str]]
         except LookupError as exc:
             add(f"{key}.kind", str(exc))
         else:
-            for field, messages in kind.validate_config(step.get("config") or {}).items():
+            config = step.get("config") or {}
+            for field, messages in kind.validate_config(config).items():
+                for message in messages:
+                    add(f"{key}.config.{field}", message)
+            around = step_settings_problems(kind=kind, config=config, steps=steps, keys=known)
+            for field, messages in around.items():
                 for message in messages:
                     add(f"{key}.config.{field}", message)
         conditions = step.get("conditions") or []

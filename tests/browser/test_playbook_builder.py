@@ -82,6 +82,22 @@ def test_an_admin_builds_previews_and_publishes_a_playbook_without_json(
     contact_name = deal.primary_contact.name
     expect()(title).to_have_value("Call back {{ contact.name }}")
     expect()(call.locator(".template-preview").first).to_contain_text(f"Call back {contact_name}")
+    # The wait step on the page offers its answer as templates read it, and the preview
+    # knows it; a misspelt placeholder is named in the preview, not rendered blank.
+    title.fill("Call back {{ contact.name }}, NPS ")
+    call.locator(".template-picker").first.select_option("{{ context.steps.nps_answer.score }}")
+    expect()(title).to_have_value(
+        "Call back {{ contact.name }}, NPS {{ context.steps.nps_answer.score }}"
+    )
+    expect()(call.locator(".template-preview").first).to_contain_text(
+        f"Call back {contact_name}, NPS [NPS answer: score]"
+    )
+    body = call.locator('[name="steps-2-config-body"]')
+    body.press_sequentially("Ask {{ contact.nmae }} why")
+    expect()(call.locator(".template-preview").nth(1)).to_contain_text(
+        "“contact.nmae” is not a placeholder; did you mean “contact.name”?"
+    )
+    body.fill("")
     call.locator('[name="steps-2-start"]').select_option("after_step")
     call.locator('[name="steps-2-after_step"]').fill("nps_answer")
     call.get_by_label("Rule 1: what it reads").select_option(label="NPS answer: score")
@@ -133,7 +149,9 @@ def test_an_admin_builds_previews_and_publishes_a_playbook_without_json(
     assert [step["key"] for step in version.steps] == ["nps", "call_back", "nps_answer"]
     call_back = version.steps[1]
     assert call_back["conditions"] == [{"field": "steps.nps_answer.score", "op": "<=", "value": 6}]
-    assert call_back["config"]["title"] == "Call back {{ contact.name }}"
+    assert call_back["config"]["title"] == (
+        "Call back {{ contact.name }}, NPS {{ context.steps.nps_answer.score }}"
+    )
     assert problems == []
 
 

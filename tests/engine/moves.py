@@ -49,7 +49,7 @@ def playbook_v1(steps: list[dict] | None = None) -> Playbook:
 
 def enroll(rep, *, at: dt.datetime = T0, **account) -> Enrollment:
     """An enrollment started at ``at`` (its kickoff not run yet)."""
-    deal = closable_deal(account=AccountFactory(timezone="UTC", country="US", **account))
+    deal = closable_deal(account=AccountFactory(**{"timezone": "UTC", "country": "US", **account}))
     with clock.frozen(at):
         return win_and_process(deal, rep)
 

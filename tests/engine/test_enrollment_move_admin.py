@@ -74,10 +74,27 @@ def test_the_dry_run_lists_each_enrollment_and_changes_nothing(
         "6 steps kept, 3 removed, 0 added, 3 re-timed; "
         "0 step runs scheduled, 3 re-timed, 3 cancelled."
     ) in page
-    assert page.count("Tue 15 Dec 2026, 09:00 → Tue 8 Dec 2026, 09:00.") == 3
+    assert page.count("Tue 15 Dec 2026, 09:00 UTC → Tue 8 Dec 2026, 09:00 UTC.") == 3
     assert "Move 3 enrollments" in page
     assert sorted(StepRun.objects.values_list("pk", "state", "due_at")) == before
     assert not EnrollmentMove.objects.exists()
+
+
+def test_the_dry_run_writes_times_in_the_accounts_zone_named_as_the_preview_does(
+    client, admin_user, rep
+):
+    playbook = playbook_v1()
+    enroll(rep, timezone="Asia/Tokyo", country="JP")
+    run_due(T0)
+    v2 = publish(playbook, [{**CHECKIN, "delay_days": 7}])
+    client.force_login(admin_user)
+    query = {"to_version": v2.pk, "added_steps": "from_start", "retimed_steps": "retime"}
+
+    with clock.frozen(T0 + DAY):
+        page = client.get(ADD, {**query, "dry_run": "Dry run"}).content.decode()
+
+    # 09:00 UTC is 18:00 in Tokyo.
+    assert "Tue 15 Dec 2026, 18:00 JST → Tue 8 Dec 2026, 18:00 JST." in page
 
 
 def test_nothing_to_move_is_said_and_no_move_starts(client, admin_user, rep):
@@ -123,8 +140,11 @@ def test_the_move_runs_and_its_page_shows_progress_and_each_record(
     assert "Done: 2 moved, 0 failed, 0 unchanged (canary: the first 2)." in done
     assert "hx-trigger" not in done
     assert "Dry run for the rest" in done
+    assert "<td>Wed 2 Dec 2026, 09:00 UTC</td>" in done  # started, with its zone
     page = client.get(f"/admin/engine/enrollmentmove/{move.pk}/change/").content.decode()
     assert page.count("Moved</td>") == 2
+    # Started, finished, and when each of the two was moved.
+    assert page.count("<td>Wed 2 Dec 2026, 09:00 UTC</td>") == 4
     assert Enrollment.objects.filter(version=v2).count() == 2
     record = EnrollmentVersionChange.objects.first()
     detail = client.get(f"/admin/engine/enrollmentversionchange/{record.pk}/change/")

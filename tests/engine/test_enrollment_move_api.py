@@ -98,7 +98,7 @@ def test_a_dry_run_counts_what_the_move_does_and_changes_nothing(api, admin_user
     assert (plan["from_version_number"], plan["state"], plan["completes"]) == (1, "active", False)
     checkin = next(step for step in plan["steps"] if step["key"] == "checkin")
     assert checkin["change"] == "retimed"
-    assert checkin["outcome"] == "Tue 15 Dec 2026, 09:00 → Tue 8 Dec 2026, 09:00."
+    assert checkin["outcome"] == "Tue 15 Dec 2026, 09:00 UTC → Tue 8 Dec 2026, 09:00 UTC."
     assert runs_now() == before
     assert not EnrollmentMove.objects.exists()
     assert not Enrollment.objects.filter(version=v2).exists()

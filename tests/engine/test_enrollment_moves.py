@@ -116,7 +116,7 @@ def test_a_kept_step_keeps_its_schedule_and_run(rep):
     assert step_record(change, "checkin")["change"] == "kept"
     assert (
         step_record(change, "checkin")["outcome"]
-        == "Schedule unchanged: due Tue 15 Dec 2026, 09:00."
+        == "Schedule unchanged: due Tue 15 Dec 2026, 09:00 UTC."
     )
     # The kept step runs with the new version's wording.
     run_due(T0 + 14 * DAY)
@@ -176,7 +176,8 @@ def test_an_added_step_whose_time_has_passed_can_be_timed_from_now(rep):
 
     assert runs(enrollment, "day_3")[0].due_at == T0 + 8 * DAY
     assert step_record(change, "day_3")["outcome"] == (
-        "Its time (Fri 4 Dec 2026, 09:00) has passed: timed from now, due Wed 9 Dec 2026, 09:00."
+        "Its time (Fri 4 Dec 2026, 09:00 UTC) has passed: timed from now, "
+        "due Wed 9 Dec 2026, 09:00 UTC."
     )
 
 
@@ -273,7 +274,7 @@ def test_an_added_repeating_step_catches_up_with_its_latest_occurrence(rep):
     assert anchor.result == {"skipped": "added by the move to v2 after its time"}
     assert (latest.occurrence, latest.state, latest.due_at) == (3, "pending", T0 + 14 * DAY)
     assert step_record(change, "weekly")["outcome"] == (
-        "Occurrence 3: its time (Tue 15 Dec 2026, 09:00) has passed: runs now."
+        "Occurrence 3: its time (Tue 15 Dec 2026, 09:00 UTC) has passed: runs now."
     )
     run_due(T0 + 16 * DAY)  # the 3rd runs; the 4th counts from the first's plan
     assert runs(enrollment, "weekly")[-1].due_at == T0 + 21 * DAY
@@ -291,7 +292,7 @@ def test_a_retimed_step_is_retimed_or_left_as_the_admin_chooses(rep):
     assert runs(retimed, "checkin")[0].due_at == T0 + 7 * DAY
     assert runs(left, "checkin")[0].due_at == T0 + 14 * DAY
     assert step_record(change, "checkin")["outcome"] == (
-        "Timing changed; left as scheduled (due Tue 15 Dec 2026, 09:00)."
+        "Timing changed; left as scheduled (due Tue 15 Dec 2026, 09:00 UTC)."
     )
 
 
@@ -516,7 +517,7 @@ def test_a_kept_step_whose_kind_changed_runs_as_the_new_kind(rep):
     [checkin] = runs(enrollment, "checkin")
     assert (checkin.kind, checkin.due_at) == ("reminder", T0 + 14 * DAY)
     assert step_record(change, "checkin")["outcome"] == (
-        "Schedule unchanged: due Tue 15 Dec 2026, 09:00. Runs as a reminder step now."
+        "Schedule unchanged: due Tue 15 Dec 2026, 09:00 UTC. Runs as a reminder step now."
     )
 
 
@@ -534,7 +535,7 @@ def test_moving_back_and_forth_schedules_a_returning_step_once(rep):
 
     [run] = runs(enrollment, "day_20")
     assert (run.state, run.due_at) == (StepRun.State.PENDING, T0 + 20 * DAY)
-    assert step_record(change, "day_20")["outcome"] == "Scheduled for Mon 21 Dec 2026, 09:00."
+    assert step_record(change, "day_20")["outcome"] == "Scheduled for Mon 21 Dec 2026, 09:00 UTC."
     run_due(T0 + 20 * DAY)
     move_now(enrollment, v3, at=T0 + 21 * DAY)
     change = move_now(enrollment, v2, at=T0 + 22 * DAY)

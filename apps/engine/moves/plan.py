@@ -30,12 +30,10 @@ Steps are matched by key:
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
-from django.utils import timezone
-
-from apps.core.dates import datetime_text
+from apps.core.dates import datetime_zone_text
 from apps.core.step_kinds import StepDefinition
 from apps.engine.models import Enrollment, EnrollmentMove, StepRun
 from apps.engine.timing import Calendar, StepTiming, step_timing
@@ -154,10 +152,6 @@ class MoveOptions:
     retimed_steps: str = EnrollmentMove.RetimedSteps.RETIME
 
 
-def _when(moment: dt.datetime) -> str:
-    return datetime_text(timezone.localtime(moment))
-
-
 def _literal(text: str) -> str:
     """A name put in a ``Words`` template as it is (braces and all)."""
     return text.replace("{", "{{").replace("}", "}}")
@@ -167,16 +161,20 @@ def _literal(text: str) -> str:
 class Words:
     """What happens to a step, in words, with its moments written out only when read: a
     dry run over thousands of enrollments counts changes without formatting dates it
-    never shows. ``template`` has one ``{}`` per moment."""
+    never shows. ``template`` has one ``{}`` per moment. Moments read in the account's
+    zone, named, as the Preview timeline writes them: "Sat 5 Dec 2026, 02:00 JST"."""
 
     template: str
     moments: tuple[dt.datetime, ...] = ()
+    tz: dt.tzinfo = dt.UTC
 
     def __str__(self) -> str:
-        return self.template.format(*(_when(moment) for moment in self.moments))
+        return self.template.format(
+            *(datetime_zone_text(moment, tz=self.tz) for moment in self.moments)
+        )
 
     def __add__(self, other: "Words") -> "Words":
-        return Words(f"{self.template} {other.template}", self.moments + other.moments)
+        return Words(f"{self.template} {other.template}", self.moments + other.moments, self.tz)
 
 
 def _joined(parts: list[Words]) -> Words:
@@ -237,7 +235,10 @@ def enrollment_plan(
         calendar=calendar,
         version_label=f"v{to_version.number}",
     )
-    changes = [planner.step(key) for key in [*old, *(key for key in new if key not in old)]]
+    changes = [
+        replace(change, outcome=replace(change.outcome, tz=calendar.tz))
+        for change in (planner.step(key) for key in [*old, *(key for key in new if key not in old)])
+    ]
     cancelled = {run_id for change in changes for run_id in change.cancel}
     still_to_run = any(
         run.pk not in cancelled for key in history.runs for run in history.unfinished(key)

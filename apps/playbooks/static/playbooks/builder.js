@@ -66,6 +66,34 @@
     return options;
   }
 
+  // The placeholder pickers offer the wait steps' facts as templates read them: a
+  // finished step's result is in the enrollment's context, {{ context.steps.<key>.<fact> }}
+  // (conditions read the same fact as steps.<key>.<fact>). The preview is told the wait
+  // steps too, so it knows these names.
+  function followPlaceholders(edited, options) {
+    var previewSteps = document.getElementById("preview-steps");
+    if (previewSteps) {
+      previewSteps.value = JSON.stringify(edited.filter(function (step) {
+        return step.kind === "wait";
+      }).map(function (step) {
+        return { key: step.key, name: step.name, event: step.event };
+      }));
+    }
+    document.querySelectorAll("#steps-group select.template-picker").forEach(function (picker) {
+      var group = picker.querySelector("optgroup.wait-step-placeholders");
+      if (group) { group.remove(); }
+      if (!options.length) { return; }
+      group = document.createElement("optgroup");
+      group.className = "wait-step-placeholders";
+      group.label = "Wait steps";
+      options.forEach(function (option) {
+        var value = "{{ context." + option[0] + " }}";
+        group.append(new Option(option[1] + " — " + value, value));
+      });
+      picker.append(group);
+    });
+  }
+
   var shownSteps = null;
 
   function followSteps(always) {
@@ -76,6 +104,7 @@
     var shown = JSON.stringify([edited, options]);
     if (shown === shownSteps && !always) { return; }
     shownSteps = shown;
+    followPlaceholders(edited, options);
     group.querySelectorAll('.condition-rows select[name$="-field"]').forEach(function (select) {
       var chosen = select.value;
       Array.from(select.options).forEach(function (option) {
@@ -148,9 +177,10 @@
   });
   document.addEventListener("formset:removed", function () { followSteps(true); });
   // A kind's fields swapped in by htmx: a wait step's event is now on the page, or gone.
+  // Its pickers are new: they are given the wait steps' facts again.
   document.addEventListener("htmx:afterSwap", function (event) {
     if (event.target.classList && event.target.classList.contains("step-config")) {
-      followSteps(false);
+      followSteps(true);
     }
   });
 
