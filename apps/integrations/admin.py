@@ -404,7 +404,8 @@ class InboundDeliveryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
     @admin.display(description="body, as received")
     def body_shown(self, delivery: InboundDelivery) -> str:
-        # Zoho puts its token in the body: the stored body keeps it, the page does not.
+        # Zoho puts its token in the body: it is taken out before storing, and a body
+        # stored before that still never shows it.
         body, secret = delivery.body, delivery.connection.secret
         if secret:
             body = body.replace(secret, "•••• (the connection's secret)")

@@ -56,7 +56,9 @@ def delivery_store(*, vendor: str, auth: Authenticated, body: bytes) -> InboundD
         connection=auth.connection,
         vendor=vendor,
         headers=auth.headers,
-        body=body.decode("utf-8", errors="replace"),
+        body=(body if auth.stored_body is None else auth.stored_body).decode(
+            "utf-8", errors="replace"
+        ),
     )
     keys = [spec.key for spec in auth.events]
     every_key = keys + [key for spec in auth.events for key in spec.earlier_keys]

@@ -123,6 +123,16 @@ def connection_token_refresh(
                 clock.now() + dt.timedelta(seconds=seconds) if seconds else None
             )
             changed = ["api_token", "access_token_expires_at", "updated_at"]
+            # Zoho names the data centre to read from; an API base URL left empty takes it.
+            domain = answer.get("api_domain")
+            if (
+                locked.vendor == "zoho"
+                and not locked.api_base_url
+                and isinstance(domain, str)
+                and domain.startswith("https://")
+            ):
+                locked.api_base_url = domain
+                changed.append("api_base_url")
             rotated = answer.get("refresh_token")
             if isinstance(rotated, str) and rotated and rotated != locked.oauth_refresh_token:
                 locked.oauth_refresh_token = rotated
@@ -133,7 +143,7 @@ def connection_token_refresh(
                 locked.pk,
                 locked.access_token_expires_at or "at a time not given",
             )
-    for name in ("api_token", "access_token_expires_at", "oauth_refresh_token"):
+    for name in ("api_token", "access_token_expires_at", "oauth_refresh_token", "api_base_url"):
         setattr(connection, name, getattr(locked, name))
     return locked.api_token
 

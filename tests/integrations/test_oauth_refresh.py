@@ -290,3 +290,25 @@ def test_a_plain_api_token_is_sent_as_it_is_and_a_401_only_fails_the_event(clien
     assert authorizations(crm_api) == ["Bearer pat-na1-0000"]
     plain.refresh_from_db()
     assert (plain.api_token, plain.access_token_expires_at) == ("pat-na1-0000", None)
+
+
+def test_zoho_names_the_data_centre_for_a_connection_that_left_it_empty(zoho, crm_api):
+    CrmConnection.objects.filter(pk=zoho.pk).update(api_base_url="")
+    zoho.refresh_from_db()
+    europe = (200, zoho_token()[1] | {"api_domain": "https://www.zohoapis.eu"})
+    crm_api.answer(ZOHO_TOKEN_PATH, europe)
+
+    with clock.frozen(NOW):
+        assert connection_access_token(zoho) == "1000.fresh.access"
+
+    zoho.refresh_from_db()
+    assert zoho.api_base_url == "https://www.zohoapis.eu"
+    # One set by hand is the admin's choice, and stays.
+    CrmConnection.objects.filter(pk=zoho.pk).update(
+        api_base_url="https://www.zohoapis.in", access_token_expires_at=NOW
+    )
+    zoho.refresh_from_db()
+    with clock.frozen(NOW):
+        connection_access_token(zoho)
+    zoho.refresh_from_db()
+    assert zoho.api_base_url == "https://www.zohoapis.in"

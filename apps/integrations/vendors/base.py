@@ -72,6 +72,8 @@ class Authenticated:
     connection: Any
     events: list[EventSpec]
     headers: dict[str, str]  # the headers worth keeping with the raw body
+    # The body to keep when it must differ from what came: a secret in it removed (Zoho).
+    stored_body: bytes | None = None
 
 
 @dataclass

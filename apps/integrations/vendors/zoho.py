@@ -64,7 +64,9 @@ def authenticate(request: InboundRequest) -> Authenticated:
         )
         for record_id in ids
     ]
-    return Authenticated(connection=connection, events=specs, headers={})
+    # The token is the connection's secret: it is checked, not kept.
+    stored = request.body.replace(token.encode(), b"[the connection's token]")
+    return Authenticated(connection=connection, events=specs, headers={}, stored_body=stored)
 
 
 def acknowledge(auth: Authenticated) -> tuple[int, str, str]:
